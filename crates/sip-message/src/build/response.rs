@@ -1,0 +1,44 @@
+//! Responses to a request (RFC 3261 §8.2.6).
+
+use super::BuildError;
+use crate::header::StandardHeader as H;
+use crate::message::{Request, Response};
+use crate::status::StatusCode;
+use crate::text::Text;
+
+impl Request {
+    /// A response to this request per RFC 3261 §8.2.6.2: the Via headers (all, in order),
+    /// From, Call-ID and CSeq copied; To copied with `to_tag` added if the request's To has no
+    /// tag (a 100 Trying never gets one); Timestamp echoed for 100 (§8.2.6.1);
+    /// Content-Length 0.
+    pub fn make_response(&self, status: StatusCode, to_tag: Option<&str>) -> Result<Response, BuildError> {
+        let mut resp = Response::new(status);
+        let src = &self.headers;
+        let h = resp.headers_mut();
+        let mut vias = 0;
+        for via in src.get_all(H::Via) {
+            h.push(H::Via, via.clone());
+            vias += 1;
+        }
+        if vias == 0 {
+            return Err(BuildError::Missing("Via"));
+        }
+        let to = src.get(H::To).ok_or(BuildError::Missing("To"))?;
+        let has_tag = src.to()?.tag().is_some();
+        let to = match to_tag {
+            Some(tag) if !has_tag && status != StatusCode::TRYING => Text::from(format!("{to};tag={tag}")),
+            _ => to.clone(),
+        };
+        h.push(H::From, src.get(H::From).ok_or(BuildError::Missing("From"))?.clone());
+        h.push(H::To, to);
+        h.push(H::CallId, src.get(H::CallId).ok_or(BuildError::Missing("Call-ID"))?.clone());
+        h.push(H::CSeq, src.get(H::CSeq).ok_or(BuildError::Missing("CSeq"))?.clone());
+        if status == StatusCode::TRYING {
+            if let Some(ts) = src.get(H::Timestamp) {
+                h.push(H::Timestamp, ts.clone());
+            }
+        }
+        h.push(H::ContentLength, "0");
+        Ok(resp)
+    }
+}

@@ -1,0 +1,168 @@
+//! Via (RFC 3261 §20.42, §18.2.1; RFC 3581 rport).
+
+use crate::error::ParseError;
+use crate::header::{ListHeader, StandardHeader, TypedHeader};
+use crate::params::Params;
+use crate::scan::{is_token, is_ws, parse_u32, trim_ws};
+use crate::uri::{split_hostport, Host};
+use std::fmt;
+
+/// The `branch` magic cookie of RFC 3261 §8.1.1.7.
+pub const BRANCH_MAGIC_COOKIE: &str = "z9hG4bK";
+
+/// One Via entry: `SIP/2.0/UDP host:port;branch=...`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Via<'a> {
+    raw: &'a str,
+    protocol: &'a str,
+    version: &'a str,
+    transport: &'a str,
+    host: Host<'a>,
+    host_raw: &'a str,
+    port: Option<u16>,
+    params: Params<'a>,
+}
+
+impl<'a> TypedHeader<'a> for Via<'a> {
+    const NAME: StandardHeader = StandardHeader::Via;
+
+    fn parse(value: &'a str) -> Result<Via<'a>, ParseError> {
+        let b = value.as_bytes();
+        let mut i = 0;
+        let mut parts = [""; 3];
+        for (n, part) in parts.iter_mut().enumerate() {
+            while i < b.len() && is_ws(b[i]) {
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && is_token(b[i]) {
+                i += 1;
+            }
+            if i == start {
+                return Err(ParseError::syntax(i, ["a protocol name", "a protocol version", "a transport"][n]));
+            }
+            *part = &value[start..i];
+            while i < b.len() && is_ws(b[i]) {
+                i += 1;
+            }
+            if n < 2 {
+                if i >= b.len() || b[i] != b'/' {
+                    return Err(ParseError::syntax(i, "'/' in the sent-protocol"));
+                }
+                i += 1;
+            }
+        }
+        let sent_by_start = i;
+        let end = value[i..].find([';', ' ', '\t', '(']).map_or(b.len(), |e| e + i);
+        let (host, port) = split_hostport(&value[sent_by_start..end]).map_err(|e| e.shifted(sent_by_start))?;
+        let hostport = &value[sent_by_start..end];
+        let host_raw = match hostport.rfind(':') {
+            Some(c) if port.is_some() => &hostport[..c],
+            _ => hostport,
+        };
+        let params = Params::parse(&value[end..]).map_err(|e| e.shifted(end))?;
+        let via = Via {
+            raw: trim_ws(value),
+            protocol: parts[0],
+            version: parts[1],
+            transport: parts[2],
+            host,
+            host_raw,
+            port,
+            params,
+        };
+        if let Some(p) = params.get("rport") {
+            if p.is_some_and(|v| v.parse::<u16>().is_err()) {
+                return Err(ParseError::syntax(end, "a port number in rport"));
+            }
+        }
+        if let Some(t) = params.value("ttl") {
+            if parse_u32(t).is_none_or(|t| t > 255) {
+                return Err(ParseError::syntax(end, "a ttl of 0-255"));
+            }
+        }
+        Ok(via)
+    }
+}
+
+impl<'a> ListHeader<'a> for Via<'a> {}
+
+impl<'a> Via<'a> {
+    /// The entry as written.
+    pub fn as_str(&self) -> &'a str {
+        self.raw
+    }
+
+    /// The protocol name (`SIP`).
+    pub fn protocol(&self) -> &'a str {
+        self.protocol
+    }
+
+    /// The protocol version (`2.0`).
+    pub fn version(&self) -> &'a str {
+        self.version
+    }
+
+    /// The transport (`UDP`, `TCP`, `TLS`, `WS`, `WSS`, ...), as written.
+    pub fn transport(&self) -> &'a str {
+        self.transport
+    }
+
+    /// The sent-by host.
+    pub fn host(&self) -> Host<'a> {
+        self.host
+    }
+
+    /// The sent-by host as written.
+    pub fn host_str(&self) -> &'a str {
+        self.host_raw
+    }
+
+    /// The sent-by port, if given.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// All parameters.
+    pub fn params(&self) -> Params<'a> {
+        self.params
+    }
+
+    /// The `branch` parameter.
+    pub fn branch(&self) -> Option<&'a str> {
+        self.params.value("branch")
+    }
+
+    /// Does the branch start with the RFC 3261 magic cookie (so it identifies the transaction
+    /// on its own, §17.2.3)?
+    pub fn has_rfc3261_branch(&self) -> bool {
+        self.branch().is_some_and(|b| b.starts_with(BRANCH_MAGIC_COOKIE))
+    }
+
+    /// The `received` parameter.
+    pub fn received(&self) -> Option<&'a str> {
+        self.params.value("received")
+    }
+
+    /// `rport`: `None` if absent, `Some(None)` if requested (flag), `Some(Some(port))` if
+    /// filled in by the server (RFC 3581).
+    pub fn rport(&self) -> Option<Option<u16>> {
+        self.params.get("rport").map(|v| v.and_then(|p| p.parse().ok()))
+    }
+
+    /// The `maddr` parameter.
+    pub fn maddr(&self) -> Option<&'a str> {
+        self.params.value("maddr")
+    }
+
+    /// The `ttl` parameter.
+    pub fn ttl(&self) -> Option<u8> {
+        self.params.value("ttl").and_then(|t| t.parse().ok())
+    }
+}
+
+impl fmt::Display for Via<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.raw)
+    }
+}
