@@ -1,1 +1,36 @@
-fn main() {}
+//! `sipline`: the command-line SIP user agent.
+//!
+//! Each subcommand lives in its own file under `cmd/`. Exit codes follow one rule across the
+//! program: 0 for success, 1 for a failure of the operation (a rejected message, a failed
+//! call), 2 for bad usage.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "sipline", version, about = "A SIP user agent: parse, register, call, answer")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse a SIP message and print it as JSON (exit 0 parsed, 1 rejected, 2 usage).
+    Parse(cmd::parse::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Parse(args) => cmd::parse::run(args),
+    }
+}

@@ -78,8 +78,9 @@ impl ParseError {
         self
     }
 
-    /// Shifts the offset by `by` bytes (used when a sub-parser ran on a slice).
-    pub(crate) fn shifted(mut self, by: usize) -> ParseError {
+    /// Shifts the offset by `by` bytes: for a parser that ran on a slice starting `by` bytes
+    /// into the text the caller reports on.
+    pub fn shifted(mut self, by: usize) -> ParseError {
         self.offset += by;
         self
     }
