@@ -120,9 +120,11 @@ pub struct SipUri<'a> {
 impl<'a> SipUri<'a> {
     /// Parses a complete `sip:`/`sips:` URI (scheme case-insensitive).
     pub fn parse(raw: &'a str) -> Result<SipUri<'a>, ParseError> {
-        let (secure, skip) = if raw.len() >= 5 && raw[..5].eq_ignore_ascii_case("sips:") {
+        // Compare bytes: slicing the str at a fixed index could split a UTF-8 character.
+        let b = raw.as_bytes();
+        let (secure, skip) = if b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"sips:") {
             (true, 5)
-        } else if raw.len() >= 4 && raw[..4].eq_ignore_ascii_case("sip:") {
+        } else if b.len() >= 4 && b[..4].eq_ignore_ascii_case(b"sip:") {
             (false, 4)
         } else {
             return Err(ParseError::syntax(0, "'sip:' or 'sips:'"));

@@ -20,7 +20,7 @@ impl<'a> TelUri<'a> {
     /// Parses `tel:number;params` (scheme case-insensitive). A local number (no `+`) must carry
     /// a `phone-context` parameter (RFC 3966 §5.1.5).
     pub fn parse(raw: &'a str) -> Result<TelUri<'a>, ParseError> {
-        if raw.len() < 4 || !raw[..4].eq_ignore_ascii_case("tel:") {
+        if raw.len() < 4 || !raw.as_bytes()[..4].eq_ignore_ascii_case(b"tel:") {
             return Err(ParseError::syntax(0, "'tel:'"));
         }
         let rest = &raw[4..];

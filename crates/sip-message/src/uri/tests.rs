@@ -119,3 +119,12 @@ fn other_schemes_are_opaque() {
     assert!(Uri::parse("9bad:x").is_err());
     assert!(Uri::parse("mailto:a b").is_err());
 }
+
+#[test]
+fn multibyte_input_never_splits_a_character() {
+    assert!(SipUri::parse("sip\u{e9}x").is_err());
+    assert!(SipUri::parse("si\u{e9}").is_err());
+    assert!(TelUri::parse("te\u{e9}").is_err());
+    assert!(Uri::parse("\u{e9}:x").is_err());
+    assert!(SipUri::parse("sip:\u{e9}@h").is_err());
+}
