@@ -30,6 +30,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod auth;
 pub mod build;
 mod error;
 pub mod header;
