@@ -87,3 +87,24 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&["parse", "/nonexistent/file.sip"], b"").status.code(), Some(2));
     assert_eq!(run(&[], b"").status.code(), Some(2));
 }
+
+#[test]
+fn digest_headers_are_typed_without_the_response_hash() {
+    let msg = b"REGISTER sip:biloxi.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP bobspc.biloxi.com:5060;branch=z9hG4bKnashds7\r\n\
+Max-Forwards: 70\r\n\
+To: <sip:bob@biloxi.com>\r\n\
+From: <sip:bob@biloxi.com>;tag=456248\r\n\
+Call-ID: 843817637684230@998sdasdh09\r\n\
+CSeq: 1827 REGISTER\r\n\
+Authorization: Digest username=\"bob\", realm=\"biloxi.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", uri=\"sip:biloxi.com\", qop=auth, nc=00000001, cnonce=\"0a4f113b\", response=\"6629fae49393a05397450978507c4ef1\", algorithm=MD5\r\n\
+Content-Length: 0\r\n\r\n";
+    let out = run(&["parse"], msg);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    let auth = &v["headers"][7]["typed"];
+    assert_eq!(auth["response"], "<present, not shown>");
+    assert_eq!(auth["username"], "bob");
+    assert_eq!(auth["nc"], "00000001");
+    assert_eq!(auth["qop"], "auth");
+}

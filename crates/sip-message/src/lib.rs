@@ -43,6 +43,7 @@ mod scan;
 mod serialize;
 mod status;
 mod text;
+mod transport;
 pub mod uri;
 mod version;
 
@@ -57,5 +58,6 @@ pub use parse::{parse_message, parse_message_with, Frame, Limits, StreamFramer};
 pub use scan::{split_commas, unquote, CommaSplit};
 pub use status::StatusCode;
 pub use text::Text;
+pub use transport::Transport;
 pub use uri::{Host, SipUri, TelUri, Uri};
 pub use version::Version;

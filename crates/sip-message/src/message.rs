@@ -220,7 +220,8 @@ impl Message {
 
     /// Checks what every element needs before acting on a message (RFC 3261 §8.1.3.3 and
     /// §8.2): exactly one well-formed To, From, Call-ID and CSeq, at least one well-formed Via,
-    /// a well-formed Max-Forwards if present, and — for a request — a CSeq method equal to the
+    /// a well-formed Max-Forwards and Contact if present, and — for a request — a CSeq method
+    /// equal to the
     /// request method. A request that fails this is answered with 400 by the transaction layer.
     pub fn check_essentials(&self) -> Result<(), ParseError> {
         let h = self.headers();
@@ -237,6 +238,11 @@ impl Message {
             return Err(ParseError::missing("Via"));
         }
         h.max_forwards()?;
+        // A malformed Contact would break the dialog or binding made from it (RFC 4475
+        // §3.1.2.13).
+        for contact in h.contacts() {
+            contact?;
+        }
         if let Message::Request(r) = self {
             if cseq.method != r.method {
                 return Err(ParseError::syntax(0, "the CSeq method to equal the request method").within("CSeq"));

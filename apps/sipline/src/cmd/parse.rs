@@ -224,8 +224,61 @@ fn typed_json(h: H, v: &str) -> Option<Result<Value, ParseError>> {
         ),
         H::Reason => list::<Reason>(v, |r| json!({ "protocol": r.protocol, "cause": r.cause(), "text": r.text() })),
         H::Warning => list::<Warning>(v, |w| json!({ "code": w.code, "agent": w.agent, "text": w.text() })),
+        H::WwwAuthenticate | H::ProxyAuthenticate => {
+            return Some(
+                sip_message::auth::Challenge::parse(v).map(|c| challenge_json(&c)).map_err(|e| auth_error(h, &e)),
+            )
+        }
+        H::Authorization | H::ProxyAuthorization => {
+            return Some(
+                sip_message::auth::Authorization::parse(v).map(|a| credentials_json(&a)).map_err(|e| auth_error(h, &e)),
+            )
+        }
         H::UserAgent => one::<UserAgent>(v, |u| json!(u.0)),
         H::Server => one::<Server>(v, |u| json!(u.0)),
         _ => return None,
+    })
+}
+
+/// An authentication header's error, as a [`ParseError`] so it prints like the others.
+fn auth_error(h: H, e: &sip_message::auth::AuthError) -> ParseError {
+    let offset = match e {
+        sip_message::auth::AuthError::Syntax { offset, .. } => *offset,
+        _ => 0,
+    };
+    let expected: &'static str = match e {
+        sip_message::auth::AuthError::Syntax { expected, .. } => expected,
+        sip_message::auth::AuthError::UnsupportedScheme => "the Digest scheme",
+        _ => "a well-formed digest header",
+    };
+    ParseError::syntax(offset, expected).within(h.as_str())
+}
+
+fn challenge_json(c: &sip_message::auth::Challenge) -> Value {
+    json!({
+        "scheme": "Digest",
+        "realm": c.realm,
+        "nonce": c.nonce,
+        "algorithm": c.algorithm.as_str(),
+        "qop": c.qop.iter().map(|q| q.as_str().to_owned()).collect::<Vec<_>>(),
+        "opaque": c.opaque,
+        "stale": c.stale,
+        "userhash": c.userhash,
+    })
+}
+
+/// The credentials without the response hash: it is a secret-derived value and is not shown.
+fn credentials_json(a: &sip_message::auth::Authorization) -> Value {
+    json!({
+        "scheme": "Digest",
+        "username": a.username,
+        "realm": a.realm,
+        "nonce": a.nonce,
+        "uri": a.uri,
+        "algorithm": a.algorithm.as_str(),
+        "qop": a.qop.as_ref().map(|q| q.as_str().to_owned()),
+        "nc": a.nc.map(|n| format!("{n:08x}")),
+        "cnonce": a.cnonce,
+        "response": "<present, not shown>",
     })
 }

@@ -158,6 +158,28 @@ impl Headers {
         self.list.insert(0, Header::new(name, value));
     }
 
+    /// The index of the first line named `key`.
+    pub fn position(&self, key: impl HeaderKey) -> Option<usize> {
+        self.list.iter().position(|h| key.matches(&h.name))
+    }
+
+    /// Replaces the value of the line at `index` (keeping its name); false if out of range.
+    pub fn replace_value(&mut self, index: usize, value: impl Into<Text>) -> bool {
+        match self.list.get_mut(index) {
+            Some(h) => {
+                h.value = value.into();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Inserts a line at `index` (at the end if `index` is past it).
+    pub fn insert(&mut self, index: usize, name: impl Into<HeaderName>, value: impl Into<Text>) {
+        let index = index.min(self.list.len());
+        self.list.insert(index, Header::new(name, value));
+    }
+
     /// Removes every line named `key`; returns how many were removed.
     pub fn remove_all(&mut self, key: impl HeaderKey) -> usize {
         let before = self.list.len();

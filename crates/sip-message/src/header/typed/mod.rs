@@ -26,7 +26,8 @@ pub use reason::{Reason, Warning};
 pub use tokens::{Allow, ProxyRequire, Require, Supported, Unsupported};
 pub use via::{Via, BRANCH_MAGIC_COOKIE};
 
-use super::Headers;
+use super::{Headers, StandardHeader};
+use crate::auth::{AuthError, Authorization, Challenge};
 use crate::error::ParseError;
 
 /// Shortcuts for the headers every layer reads.
@@ -84,6 +85,27 @@ impl Headers {
     /// Every Route entry, in order.
     pub fn routes(&self) -> impl Iterator<Item = Result<Route<'_>, ParseError>> {
         self.typed_all::<Route>()
+    }
+
+    /// The digest challenges of a 401, one per WWW-Authenticate line (RFC 3261 §22.2); choose
+    /// among them with [`crate::auth::select`].
+    pub fn www_authenticate(&self) -> impl Iterator<Item = Result<Challenge, AuthError>> + '_ {
+        self.get_all(StandardHeader::WwwAuthenticate).map(|v| Challenge::parse(v))
+    }
+
+    /// The digest challenges of a 407, one per Proxy-Authenticate line (RFC 3261 §22.3).
+    pub fn proxy_authenticate(&self) -> impl Iterator<Item = Result<Challenge, AuthError>> + '_ {
+        self.get_all(StandardHeader::ProxyAuthenticate).map(|v| Challenge::parse(v))
+    }
+
+    /// The credentials of every Authorization line.
+    pub fn authorization(&self) -> impl Iterator<Item = Result<Authorization, AuthError>> + '_ {
+        self.get_all(StandardHeader::Authorization).map(|v| Authorization::parse(v))
+    }
+
+    /// The credentials of every Proxy-Authorization line.
+    pub fn proxy_authorization(&self) -> impl Iterator<Item = Result<Authorization, AuthError>> + '_ {
+        self.get_all(StandardHeader::ProxyAuthorization).map(|v| Authorization::parse(v))
     }
 
     /// Every Record-Route entry, in order.

@@ -48,7 +48,7 @@ impl<'a> ListHeader<'a> for Reason<'a> {}
 pub struct Warning<'a> {
     /// The three-digit warn-code.
     pub code: u16,
-    /// The warn-agent (host[:port] or pseudonym).
+    /// The warn-agent (`host[:port]` or a pseudonym).
     pub agent: &'a str,
     /// The warn-text, with its quotes.
     pub text_raw: &'a str,

@@ -135,8 +135,11 @@ impl<'a> Via<'a> {
 
     /// Does the branch start with the RFC 3261 magic cookie (so it identifies the transaction
     /// on its own, §17.2.3)?
+    ///
+    /// A branch that is only the cookie (RFC 4475 §3.2.1) does not count: it identifies
+    /// nothing, so such a request falls back to RFC 2543 matching.
     pub fn has_rfc3261_branch(&self) -> bool {
-        self.branch().is_some_and(|b| b.starts_with(BRANCH_MAGIC_COOKIE))
+        self.branch().is_some_and(|b| b.len() > BRANCH_MAGIC_COOKIE.len() && b.starts_with(BRANCH_MAGIC_COOKIE))
     }
 
     /// The `received` parameter.
