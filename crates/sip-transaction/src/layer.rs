@@ -284,8 +284,8 @@ impl TransactionLayer {
 
     /// Answers a request that cannot start a transaction, without creating one.
     fn reject_stateless(&mut self, request: &Request, source: Peer, status: StatusCode, reason: &str) {
-        let Ok(via) = request.headers().top_via() else { return };
-        let to = response_destination(&via, &source);
+        // With a Via too broken to read, the source address is the only place to answer.
+        let to = request.headers().top_via().map_or(source, |via| response_destination(&via, &source));
         if let Ok(mut resp) = request.make_response(status, None) {
             resp.set_reason(reason.to_owned());
             self.out.transmit(to, resp.to_bytes(), None);

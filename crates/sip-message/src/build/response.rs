@@ -10,7 +10,8 @@ impl Request {
     /// A response to this request per RFC 3261 §8.2.6.2: the Via headers (all, in order),
     /// From, Call-ID and CSeq copied; To copied with `to_tag` added if the request's To has no
     /// tag (a 100 Trying never gets one); Timestamp echoed for 100 (§8.2.6.1);
-    /// Content-Length 0.
+    /// Content-Length 0. Values are copied raw (the first line of each), so a malformed
+    /// request can still be answered with 400.
     pub fn make_response(&self, status: StatusCode, to_tag: Option<&str>) -> Result<Response, BuildError> {
         let mut resp = Response::new(status);
         let src = &self.headers;
@@ -24,7 +25,8 @@ impl Request {
             return Err(BuildError::Missing("Via"));
         }
         let to = src.get(H::To).ok_or(BuildError::Missing("To"))?;
-        let has_tag = src.to()?.tag().is_some();
+        // A malformed To (answered with 400) is copied as it is, without adding a tag.
+        let has_tag = src.to().map_or(true, |t| t.tag().is_some());
         let to = match to_tag {
             Some(tag) if !has_tag && status != StatusCode::TRYING => Text::from(format!("{to};tag={tag}")),
             _ => to.clone(),
