@@ -58,6 +58,6 @@ pub use parse::{parse_message, parse_message_with, Frame, Limits, StreamFramer};
 pub use scan::{split_commas, unquote, CommaSplit};
 pub use status::StatusCode;
 pub use text::Text;
-pub use transport::Transport;
+pub use transport::{FlowId, Peer, Transport};
 pub use uri::{Host, SipUri, TelUri, Uri};
 pub use version::Version;

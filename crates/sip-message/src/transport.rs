@@ -1,6 +1,8 @@
-//! [`Transport`]: the transport protocols named in Via headers and `transport=` parameters.
+//! [`Transport`], the protocols named in Via headers and `transport=` parameters, and [`Peer`],
+//! the far end of a message: plain data shared by the transport and transaction layers.
 
 use std::fmt;
+use std::net::SocketAddr;
 
 /// A SIP transport protocol (RFC 3261 §18, RFC 7118 for WebSocket).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,5 +77,44 @@ impl std::str::FromStr for Transport {
     type Err = crate::ParseError;
     fn from_str(s: &str) -> Result<Transport, crate::ParseError> {
         Transport::from_token(s).ok_or_else(|| crate::ParseError::syntax(0, "UDP, TCP, TLS, SCTP, WS or WSS"))
+    }
+}
+
+/// Identifies one connection (flow) of a connection-oriented transport. Chosen by the
+/// transport layer; the layers above only hand it back so that a response leaves on the
+/// connection its request came in on (RFC 3261 §18.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowId(pub u64);
+
+/// The far end of a message: transport, address and, for a connection, which one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Peer {
+    /// The transport protocol.
+    pub transport: Transport,
+    /// The remote address.
+    pub addr: SocketAddr,
+    /// The connection, if the message came or should go over an existing one.
+    pub flow: Option<FlowId>,
+}
+
+impl Peer {
+    /// A peer without a particular connection.
+    pub fn new(transport: Transport, addr: SocketAddr) -> Peer {
+        Peer { transport, addr, flow: None }
+    }
+
+    /// Is the transport reliable (no retransmissions)?
+    pub fn is_reliable(&self) -> bool {
+        self.transport.is_reliable()
+    }
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.transport, self.addr)?;
+        if let Some(flow) = self.flow {
+            write!(f, "#{}", flow.0)?;
+        }
+        Ok(())
     }
 }

@@ -10,8 +10,8 @@
 use crate::config::Config;
 use crate::event::{Event, TxId};
 use crate::outbox::{due, earliest, Outbox};
-use crate::peer::Peer;
 use bytes::Bytes;
+use sip_message::Peer;
 use sip_message::{Request, Response};
 use std::time::{Duration, Instant};
 

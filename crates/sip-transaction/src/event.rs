@@ -1,8 +1,8 @@
 //! What the transaction layer hands out: [`Output`]s for the transport and [`Event`]s for the
 //! transaction user.
 
-use crate::peer::Peer;
 use bytes::Bytes;
+use sip_message::Peer;
 use sip_message::{Request, Response};
 use std::fmt;
 

@@ -42,7 +42,6 @@ mod event;
 mod key;
 mod layer;
 mod outbox;
-mod peer;
 mod server_invite;
 mod server_non_invite;
 pub mod via_rules;
@@ -52,9 +51,9 @@ pub use client_non_invite::ClientNonInviteState;
 pub use config::Config;
 pub use event::{Event, Output, TxId};
 pub use layer::TransactionLayer;
-pub use peer::{FlowId, Peer};
 pub use server_invite::ServerInviteState;
 pub use server_non_invite::ServerNonInviteState;
+pub use sip_message::{FlowId, Peer};
 
 use std::fmt;
 

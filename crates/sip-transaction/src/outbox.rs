@@ -1,8 +1,8 @@
 //! The queue a transaction writes its outputs into.
 
 use crate::event::{Event, Output, TxId};
-use crate::peer::Peer;
 use bytes::Bytes;
+use sip_message::Peer;
 use std::collections::VecDeque;
 
 /// Outputs waiting for [`crate::TransactionLayer::poll_output`].

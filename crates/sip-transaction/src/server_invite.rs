@@ -9,9 +9,9 @@
 use crate::config::Config;
 use crate::event::{Event, TxId};
 use crate::outbox::{due, earliest, Outbox};
-use crate::peer::Peer;
 use crate::TxError;
 use bytes::Bytes;
+use sip_message::Peer;
 use sip_message::{Request, Response, StatusCode};
 use std::time::{Duration, Instant};
 

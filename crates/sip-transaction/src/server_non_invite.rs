@@ -8,9 +8,9 @@
 use crate::config::Config;
 use crate::event::{Event, TxId};
 use crate::outbox::{due, Outbox};
-use crate::peer::Peer;
 use crate::TxError;
 use bytes::Bytes;
+use sip_message::Peer;
 use sip_message::Response;
 use std::time::{Duration, Instant};
 

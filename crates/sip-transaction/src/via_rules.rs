@@ -2,8 +2,8 @@
 //! came from, and working out where its responses go. Pure functions of the message and the
 //! source address, so they live here and not in a socket driver.
 
-use crate::peer::Peer;
 use sip_message::header::typed::Via;
+use sip_message::Peer;
 use sip_message::{Host, ParseError, Request, StandardHeader, Text, Transport};
 use std::net::{IpAddr, SocketAddr};
 
@@ -58,12 +58,16 @@ pub fn stamp_received(req: &mut Request, source: SocketAddr) -> Result<bool, Par
 }
 
 /// Where the responses to a request go (§18.2.2, RFC 3581 §4): over a reliable transport, back
-/// on the connection it came in on (or a new one to the same place); over UDP, to `maddr` if
+/// on the connection it came in on (or a new one to the source address and sent-by port);
+/// over UDP, to `maddr` if
 /// present, else to the source address and port when `rport` was requested, else to the
 /// `received` address (the source) and the sent-by port.
 pub fn response_destination(via: &Via<'_>, source: &Peer) -> Peer {
     if source.is_reliable() {
-        return *source;
+        // The same connection while it lives; if it closed, a new one to the source address
+        // and the sent-by port (the source port of a connection is ephemeral).
+        let port = via.port().unwrap_or(source.transport.default_port());
+        return Peer { transport: source.transport, addr: SocketAddr::new(source.addr.ip(), port), flow: source.flow };
     }
     if let Some(maddr) = via.maddr().and_then(|m| m.trim_matches(['[', ']']).parse::<IpAddr>().ok()) {
         let port = via.port().unwrap_or(Transport::Udp.default_port());
