@@ -1,0 +1,63 @@
+//! UDP: one socket per address family, a receive loop, and non-blocking sends.
+
+use crate::error::{ErrorCategory, TransportError};
+use crate::event::TransportEvent;
+use crate::inner::Inner;
+use bytes::Bytes;
+use sip_message::{parse_message_with, Peer, Transport};
+use std::sync::Arc;
+use tokio::net::UdpSocket;
+
+/// Receives datagrams until the socket fails or the transport shuts down.
+pub(crate) async fn recv_loop(inner: Arc<Inner>, socket: Arc<UdpSocket>) {
+    // One buffer, reused: a datagram is at most 65,535 bytes, and each message copies out only
+    // its own bytes.
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let (n, from) = match socket.recv_from(&mut buf).await {
+            Ok(r) => r,
+            Err(e) => {
+                // ICMP errors surface here on some systems; they do not end the socket.
+                tracing::debug!(error = %e, "UDP receive error");
+                continue;
+            }
+        };
+        let data = &buf[..n];
+        // RFC 5626 keep-alives over UDP are STUN; a bare CRLF datagram is a keep-alive of
+        // older clients. Neither is a SIP message.
+        if data.iter().all(|&b| b == b'\r' || b == b'\n') {
+            continue;
+        }
+        let source = Peer::new(Transport::Udp, from);
+        match parse_message_with(Bytes::copy_from_slice(data), &inner.config.limits) {
+            Ok(message) => {
+                if inner.events.send(TransportEvent::Message { message, source }).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => tracing::debug!(%source, error = %e, "dropping an unparsable datagram"),
+        }
+    }
+}
+
+/// Sends one datagram without blocking the caller.
+pub(crate) fn send(inner: &Arc<Inner>, to: Peer, bytes: Bytes, token: u64) {
+    let socket = if to.addr.is_ipv4() { inner.udp_v4.clone() } else { inner.udp_v6.clone() };
+    let Some(socket) = socket else {
+        let family = if to.addr.is_ipv4() { "IPv4" } else { "IPv6" };
+        inner.send_failed(token, to, TransportError::new(ErrorCategory::Config, format!("no {family} UDP listener")));
+        return;
+    };
+    match socket.try_send_to(&bytes, to.addr) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            let inner = inner.clone();
+            tokio::spawn(async move {
+                if let Err(e) = socket.send_to(&bytes, to.addr).await {
+                    inner.send_failed(token, to, TransportError::io("UDP send", &e));
+                }
+            });
+        }
+        Err(e) => inner.send_failed(token, to, TransportError::io("UDP send", &e)),
+    }
+}
