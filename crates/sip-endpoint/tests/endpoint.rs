@@ -95,11 +95,8 @@ async fn silence_times_out_after_64_t1() {
     let mut tx =
         client.send_request(options(&client, Transport::Udp, to), Peer::new(Transport::Udp, to)).await.expect("send");
     let mut seen = Vec::new();
-    loop {
-        match tokio::time::timeout(WAIT, tx.next()).await.expect("in time") {
-            Some(e) => seen.push(e),
-            None => break,
-        }
+    while let Some(e) = tokio::time::timeout(WAIT, tx.next()).await.expect("in time") {
+        seen.push(e);
     }
     assert_eq!(seen, [ClientEvent::Timeout]);
     // The request really was retransmitted (Timer E): count what arrived.
