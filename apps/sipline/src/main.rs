@@ -20,9 +20,17 @@ struct Cli {
 enum Command {
     /// Parse a SIP message and print it as JSON (exit 0 parsed, 1 rejected, 2 usage).
     Parse(cmd::parse::Args),
+    /// Send OPTIONS to a URI and show the answer, the transport and the round-trip time
+    /// (exit 0 on a 2xx, 1 on any other answer or none, 2 usage).
+    Options(cmd::options::Args),
 }
 
 fn main() -> ExitCode {
+    // Library logs go to stderr, off unless RUST_LOG asks for them.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -32,5 +40,6 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
+        Command::Options(args) => cmd::options::run(args),
     }
 }

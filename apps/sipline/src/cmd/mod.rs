@@ -1,3 +1,5 @@
-//! The subcommands.
+//! The subcommands, one file each.
 
+pub mod options;
 pub mod parse;
+mod target;
