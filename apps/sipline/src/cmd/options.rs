@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// Arguments of `sipline options`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The server or user to probe, e.g. sip:example.com or sips:[::1]:5061.
+    /// The server or user to probe, e.g. `sip:example.com` or `sips:[::1]:5061`.
     uri: String,
     /// The transport to use (default: from the URI, else UDP; TLS for sips:).
     #[arg(long, value_parser = parse_transport)]
