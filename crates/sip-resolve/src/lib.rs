@@ -6,7 +6,9 @@
 //!
 //! **What this crate owns:** the choice of where to send. All of it lives in a sans-IO core,
 //! [`Plan`], a state machine from a URI and DNS answers to an ordered list of [`Target`]s,
-//! with the record-level rules in [`select`]. Performing the lookups is a driver's job.
+//! with the record-level rules in [`select`]. [`Resolver`] is a thin async driver that answers
+//! the plan's queries with `hickory-resolver` on tokio, against the system's name servers or
+//! ones the caller names.
 //!
 //! **What it must not touch:** it opens no socket for SIP, sends no SIP message and keeps no
 //! transaction. Trying the targets in order, failing over to the next one on a transport error
@@ -35,11 +37,13 @@
 mod error;
 mod plan;
 mod records;
+mod resolver;
 pub mod select;
 mod target;
 
 pub use error::{ErrorCategory, ResolveError};
 pub use plan::Plan;
 pub use records::{Answer, Naptr, Query, QueryKind, Srv};
+pub use resolver::{NameServers, Resolver, ResolverConfig};
 pub use select::WeightedRandom;
 pub use target::{IpFamilies, Target, Transports};

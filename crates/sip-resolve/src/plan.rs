@@ -20,7 +20,7 @@ const GUESS_ORDER: [Transport; 4] = [Transport::Tls, Transport::Tcp, Transport::
 /// The plan does no I/O. Its driver asks [`queries`](Plan::queries) which lookups are
 /// outstanding, performs them (in parallel if it likes), hands each result to
 /// [`answer`](Plan::answer), and repeats until [`is_finished`](Plan::is_finished); then
-/// [`finish`](Plan::finish) gives the targets.
+/// [`finish`](Plan::finish) gives the targets. [`Resolver`](crate::Resolver) is such a driver.
 ///
 /// The steps, with TARGET the URI's `maddr` if present, otherwise its host:
 ///
