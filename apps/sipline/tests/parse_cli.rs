@@ -102,7 +102,7 @@ Content-Length: 0\r\n\r\n";
     let out = run(&["parse"], msg);
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
-    let auth = &v["headers"][7]["typed"];
+    let auth = &v["headers"][6]["typed"];
     assert_eq!(auth["response"], "<present, not shown>");
     assert_eq!(auth["username"], "bob");
     assert_eq!(auth["nc"], "00000001");

@@ -1,9 +1,10 @@
 //! `sipline options URI`: is this SIP server reachable? Sends OPTIONS, following RFC 3263 to
 //! the server's addresses, and prints the answer, the transport used and the round-trip time.
 
-use super::target::{resolve, Target};
+use super::target::{resolve, ResolveFailure};
 use sip_endpoint::{Endpoint, EndpointConfig, EndpointError};
 use sip_message::{Method, Peer, RequestBuilder, Transport};
+use sip_resolve::Target;
 use sip_transport::TrustRoots;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
@@ -27,6 +28,9 @@ pub struct Args {
     /// Print the request sent and the response received.
     #[arg(long)]
     trace: bool,
+    /// Ask this DNS server (ADDR:PORT) instead of the system's, for RFC 3263 lookups.
+    #[arg(long = "dns-server")]
+    dns_server: Vec<SocketAddr>,
 }
 
 fn parse_transport(s: &str) -> Result<Transport, String> {
@@ -62,13 +66,13 @@ async fn run_async(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let (targets, _) = match resolve(&args.uri, args.transport).await {
+    let targets = match resolve(&args.uri, args.transport, &args.dns_server).await {
         Ok(t) => t,
-        Err(e) if e.contains("is not a") || e.contains("needs TLS") || e.contains("unknown transport") => {
+        Err(ResolveFailure::Usage(e)) => {
             eprintln!("sipline options: {e}");
             return ExitCode::from(2);
         }
-        Err(e) => {
+        Err(ResolveFailure::NotFound(e)) => {
             eprintln!("sipline options: {e}");
             return ExitCode::from(1);
         }

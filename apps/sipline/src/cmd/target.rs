@@ -1,49 +1,32 @@
-//! Turning a URI and a `--transport` choice into the list of places to try.
+//! Turning a URI and a `--transport` choice into the list of places to try (RFC 3263, by
+//! `sip-resolve`).
 
-use sip_message::{Host, SipUri, Transport, Uri};
-use std::net::{IpAddr, SocketAddr};
+use sip_message::{Transport, Uri};
+use sip_resolve::{ErrorCategory, Resolver, ResolverConfig, Target, Transports};
+use std::net::SocketAddr;
 
-/// One place to send to, with the name TLS verifies.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub transport: Transport,
-    pub addr: SocketAddr,
-    pub host: String,
+/// Why no target could be found: the user's input, or the network's answer.
+pub enum ResolveFailure {
+    /// The URI or the transport choice is wrong (exit 2).
+    Usage(String),
+    /// DNS found nothing usable (exit 1).
+    NotFound(String),
 }
 
-/// The transport a URI asks for, or the user's choice, or the RFC 3263 default for an
-/// explicit address (UDP for sip, TLS for sips).
-fn transport_for(uri: &SipUri<'_>, forced: Option<Transport>) -> Result<Transport, String> {
-    let from_uri =
-        uri.transport().map(|t| Transport::from_token(t).ok_or_else(|| format!("unknown transport '{t}' in the URI")));
-    let t = match (forced, from_uri) {
-        (Some(f), _) => f,
-        (None, Some(t)) => t?,
-        (None, None) if uri.is_secure() => Transport::Tls,
-        (None, None) => Transport::Udp,
-    };
-    if uri.is_secure() && !t.is_secure() {
-        return Err(format!("a sips: URI needs TLS or WSS, not {t}"));
+/// Resolves `uri` to targets in the order to try them. `dns` replaces the system's name
+/// servers.
+pub async fn resolve(uri: &str, forced: Option<Transport>, dns: &[SocketAddr]) -> Result<Vec<Target>, ResolveFailure> {
+    let parsed = Uri::parse(uri).map_err(|e| ResolveFailure::Usage(format!("'{uri}' is not a URI: {e}")))?;
+    let mut transports =
+        Transports::new([Transport::Udp, Transport::Tcp, Transport::Tls, Transport::Ws, Transport::Wss]);
+    if let Some(t) = forced {
+        transports = transports.force(t);
     }
-    Ok(t)
-}
-
-/// Resolves `uri` to targets. IP literals need no lookup; names are looked up (A/AAAA).
-pub async fn resolve(uri: &str, forced: Option<Transport>) -> Result<(Vec<Target>, Transport), String> {
-    let parsed = Uri::parse(uri).map_err(|e| format!("'{uri}' is not a SIP URI: {e}"))?;
-    let Uri::Sip(sip) = parsed else { return Err(format!("'{uri}' is not a sip: or sips: URI")) };
-    let transport = transport_for(&sip, forced)?;
-    let port = sip.port().unwrap_or(transport.default_port());
-    let host = sip.host_str().trim_start_matches('[').trim_end_matches(']').to_owned();
-    let addrs: Vec<SocketAddr> = match sip.host() {
-        Host::Ipv4(a) => vec![SocketAddr::new(IpAddr::V4(a), port)],
-        Host::Ipv6(a) => vec![SocketAddr::new(IpAddr::V6(a), port)],
-        Host::Domain(d) => {
-            tokio::net::lookup_host((d, port)).await.map_err(|e| format!("cannot resolve {d}: {e}"))?.collect()
-        }
-    };
-    if addrs.is_empty() {
-        return Err(format!("{host} has no address"));
-    }
-    Ok((addrs.into_iter().map(|addr| Target { transport, addr, host: host.clone() }).collect(), transport))
+    let config =
+        if dns.is_empty() { ResolverConfig::system() } else { ResolverConfig::with_name_servers(dns.iter().copied()) };
+    let resolver = Resolver::new(config).map_err(|e| ResolveFailure::NotFound(format!("DNS resolver: {e}")))?;
+    resolver.resolve(&parsed, &transports).await.map_err(|e| match e.category() {
+        ErrorCategory::Input => ResolveFailure::Usage(format!("{uri}: {e}")),
+        _ => ResolveFailure::NotFound(format!("{uri}: {e}")),
+    })
 }
