@@ -288,6 +288,11 @@ impl<'a> SipUri<'a> {
         // also be present in both if present in either. Others present in only one are ignored.
         for (a, b) in [(self, other), (other, self)] {
             for (name, value) in a.params.iter() {
+                // A repeated parameter name is compared by its first occurrence, the one
+                // lookups see.
+                if a.params.get(name) != Some(value) {
+                    continue;
+                }
                 match b.params.get(name) {
                     Some(v) => {
                         if !opt_eq(value, v, true) {

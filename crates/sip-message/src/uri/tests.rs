@@ -128,3 +128,12 @@ fn multibyte_input_never_splits_a_character() {
     assert!(Uri::parse("\u{e9}:x").is_err());
     assert!(SipUri::parse("sip:\u{e9}@h").is_err());
 }
+
+#[test]
+fn repeated_parameters_compare_by_their_first_occurrence() {
+    // Found by the uri fuzz target: a URI with a repeated parameter must equal itself.
+    let u = sip("sip:a@h;r=1;r=2");
+    assert!(u.equivalent(&u));
+    assert!(u.equivalent(&sip("sip:a@h;r=1")));
+    assert!(!u.equivalent(&sip("sip:a@h;r=2")));
+}
