@@ -4,79 +4,17 @@
 //! SIP stack, only on the peers (installed by scripts/install-peers).
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sip_message::auth::{select, Challenge, Credentials, DigestClient, QopPreference};
+
+mod common;
+use common::*;
 use sip_testpeers::{
     require_peers, which, Kamailio, KamailioOptions, PeerError, Scenario, Sipp, SippOptions, SippTransport, Transport,
 };
-
-fn unique() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
-
-fn loopback_udp(v6: bool) -> UdpSocket {
-    let socket = if v6 { UdpSocket::bind("[::1]:0").unwrap() } else { UdpSocket::bind("127.0.0.1:0").unwrap() };
-    socket.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    socket
-}
-
-fn options(target: SocketAddr, local: SocketAddr, transport: &str, call_id: &str) -> String {
-    format!(
-        "OPTIONS sip:{target} SIP/2.0\r\n\
-         Via: SIP/2.0/{transport} {local};branch=z9hG4bK-{call_id}\r\n\
-         Max-Forwards: 70\r\n\
-         From: <sip:selftest@{local}>;tag=t-{call_id}\r\n\
-         To: <sip:{target}>\r\n\
-         Call-ID: {call_id}\r\n\
-         CSeq: 1 OPTIONS\r\n\
-         Content-Length: 0\r\n\r\n"
-    )
-}
-
-fn recv_text(socket: &UdpSocket) -> std::io::Result<String> {
-    let mut buf = vec![0u8; 65535];
-    let n = socket.recv(&mut buf)?;
-    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
-}
-
-fn status_line(message: &str) -> &str {
-    message.lines().next().unwrap_or("")
-}
-
-fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
-    message.lines().find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-/// PIDs of the live (not zombie) processes in process group `pgid`.
-fn group_members(pgid: u32) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // state ppid pgrp ...
-        if fields.len() > 2 && fields[2] == pgid.to_string() {
-            pids.push(pid);
-        }
-    }
-    pids
-}
 
 fn print_on_failure(kamailio: &Kamailio) -> impl Drop + '_ {
     struct Guard<'a>(&'a Kamailio);
@@ -256,27 +194,7 @@ fn kamailio_websocket_handshake_and_options() {
     let kamailio = Kamailio::start(KamailioOptions::new()).expect("kamailio starts");
     let _guard = print_on_failure(&kamailio);
     let addr = kamailio.addr(Transport::Ws);
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
-    write!(
-        stream,
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Protocol: sip\r\n\r\n"
-    )
-    .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-        assert!(head.len() < 4096);
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
-    // The accept value RFC 6455 §1.3 gives for this key.
-    assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{head}");
-
+    let mut ws = Channel::ws(addr);
     let call_id = unique();
     let request = format!(
         "OPTIONS sip:{addr};transport=ws SIP/2.0\r\n\
@@ -288,37 +206,23 @@ fn kamailio_websocket_handshake_and_options() {
          CSeq: 1 OPTIONS\r\n\
          Content-Length: 0\r\n\r\n"
     );
-    let payload = request.as_bytes();
-    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
-    let mut frame = vec![0x81u8];
-    assert!(payload.len() < 65536);
-    if payload.len() < 126 {
-        frame.push(0x80 | payload.len() as u8);
-    } else {
-        frame.push(0x80 | 126);
-        frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    }
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    stream.write_all(&frame).unwrap();
-
-    let mut h = [0u8; 2];
-    stream.read_exact(&mut h).unwrap();
-    assert_eq!(h[0], 0x81, "a final text frame");
-    let len = match h[1] & 0x7f {
-        126 => {
-            let mut l = [0u8; 2];
-            stream.read_exact(&mut l).unwrap();
-            u16::from_be_bytes(l) as usize
-        }
-        127 => panic!("a SIP response larger than 64 KiB"),
-        n => n as usize,
-    };
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body).unwrap();
-    let response = String::from_utf8_lossy(&body);
+    let response = ws.transact(&request);
     assert_eq!(status_line(&response), "SIP/2.0 200 OK", "{response}");
     assert_eq!(header(&response, "Call-ID"), Some(call_id.as_str()));
+
+    // The plain TCP port refuses the upgrade: WebSocket only where configured.
+    let mut tcp = TcpStream::connect_timeout(&kamailio.addr(Transport::Tcp), Duration::from_secs(2)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    write!(
+        tcp,
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: sip\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = [0u8; 512];
+    let n = tcp.read(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 403"), "{}", String::from_utf8_lossy(&buf[..n]));
 }
 
 #[test]
