@@ -59,6 +59,12 @@ impl PeerProcess {
         if let Some(pid) = self.rustix_pid() {
             // Workers the leader left behind; ESRCH when there are none.
             let _ = kill_process_group(pid, Signal::KILL);
+            // Until they are gone (their ports free). Orphans become zombies that init
+            // reaps; a zombie holds nothing, so it is not waited for.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !live_group_members(self.pid()).is_empty() && Instant::now() < deadline {
+                thread::sleep(POLL);
+            }
         }
         let status = self.child.wait().map_err(|e| PeerError::io("waiting for a peer process", e))?;
         self.status = Some(status);
@@ -110,6 +116,28 @@ impl Drop for PeerProcess {
             let _ = self.stop(Duration::from_secs(5));
         }
     }
+}
+
+/// The processes of process group `pgid` that are alive (not zombies), from /proc.
+pub(crate) fn live_group_members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // After the parenthesised name: state ppid pgrp ...
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.len() > 2 && !matches!(fields[0], "Z" | "X") && fields[2].parse::<u32>() == Ok(pgid)
+        })
+        .collect()
 }
 
 /// An exit status as one number: the exit code, or 128 + the signal number (as a shell).

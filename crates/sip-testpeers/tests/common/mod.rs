@@ -51,6 +51,14 @@ pub fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// PIDs of the live (not zombie) processes in process group `pgid`.
+/// The state letter of process `pid` (`R`, `S`, `Z`, ...), `None` when it is gone.
+pub fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.trim_start().chars().next()
+}
+
+/// PIDs of the live (not zombie) processes in process group `pgid`.
 pub fn group_members(pgid: u32) -> Vec<u32> {
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -65,7 +73,7 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
         };
         let fields: Vec<&str> = rest.split_whitespace().collect();
         // state ppid pgrp ...
-        if fields.len() > 2 && fields[2] == pgid.to_string() {
+        if fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string() {
             pids.push(pid);
         }
     }
