@@ -28,6 +28,7 @@ pub(crate) enum Command {
         message: Message,
         to: Peer,
     },
+    Shutdown,
 }
 
 pub(crate) struct Driver {
@@ -35,7 +36,9 @@ pub(crate) struct Driver {
     pub(crate) transport: TransportLayer,
     pub(crate) transport_rx: mpsc::Receiver<TransportEvent>,
     pub(crate) cmd_rx: mpsc::UnboundedReceiver<Command>,
-    pub(crate) cmd_tx: mpsc::UnboundedSender<Command>,
+    /// Weak, so the driver stops once every handle (endpoint clones, server transactions) is
+    /// gone.
+    pub(crate) cmd_tx: mpsc::WeakUnboundedSender<Command>,
     pub(crate) incoming: mpsc::Sender<IncomingEvent>,
     pub(crate) clients: HashMap<TxId, mpsc::UnboundedSender<ClientEvent>>,
     /// The TLS server name of each client transaction, for its retransmissions.
@@ -56,8 +59,8 @@ impl Driver {
             };
             tokio::select! {
                 cmd = self.cmd_rx.recv() => match cmd {
+                    Some(Command::Shutdown) | None => break,
                     Some(cmd) => self.command(cmd),
-                    None => break,
                 },
                 ev = self.transport_rx.recv() => match ev {
                     Some(ev) => self.transport_event(ev),
@@ -90,6 +93,7 @@ impl Driver {
                 let _ = reply.send(self.layer.respond(now, tx, response));
             }
             Command::Stateless { message, to } => self.layer.send_stateless(to, &message),
+            Command::Shutdown => {}
         }
     }
 
@@ -127,8 +131,9 @@ impl Driver {
     fn event(&mut self, e: Event) {
         match e {
             Event::Request { tx, request, source, cancels } => {
-                let st =
-                    ServerTransaction { id: tx, request, source, cancels, cmd: self.cmd_tx.clone(), finished: false };
+                // No handle left means the endpoint is going away: nobody can answer.
+                let Some(cmd) = self.cmd_tx.upgrade() else { return };
+                let st = ServerTransaction { id: tx, request, source, cancels, cmd, finished: false };
                 if let Err(mpsc::error::TrySendError::Full(IncomingEvent::Request(mut st))) =
                     self.incoming.try_send(IncomingEvent::Request(st))
                 {

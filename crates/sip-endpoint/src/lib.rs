@@ -80,7 +80,7 @@ impl Endpoint {
             transport: transport.clone(),
             transport_rx,
             cmd_rx,
-            cmd_tx: cmd_tx.clone(),
+            cmd_tx: cmd_tx.downgrade(),
             incoming: in_tx,
             clients: HashMap::new(),
             names: HashMap::new(),
@@ -122,6 +122,12 @@ impl Endpoint {
     /// The bound address of `transport` in the family of `remote` (for Via and Contact).
     pub fn local_addr_for(&self, transport: Transport, remote: SocketAddr) -> Option<SocketAddr> {
         self.transport.local_addr_for(transport, remote)
+    }
+
+    /// Stops the driver and closes every socket and connection. Dropping every handle of the
+    /// endpoint (its clones and unanswered server transactions) does the same.
+    pub fn shutdown(&self) {
+        let _ = self.cmd.send(Command::Shutdown);
     }
 
     /// The transport layer underneath.

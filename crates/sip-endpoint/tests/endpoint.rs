@@ -140,3 +140,34 @@ async fn an_application_that_does_not_keep_up_gets_503_for_new_requests() {
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(resp.headers().get("Retry-After").is_some());
 }
+
+#[tokio::test]
+async fn dropping_every_handle_releases_the_sockets() {
+    let (ep, incoming) = Endpoint::start(config(&[(Transport::Tcp, "127.0.0.1:0")])).await.expect("endpoint");
+    let addr = ep.local_addr(Transport::Tcp).expect("bound");
+    drop(incoming);
+    drop(ep);
+    // The listener closes once the driver has stopped: connecting is then refused.
+    let mut refused = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused, "the listener on {addr} was released");
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_endpoint() {
+    let (ep, mut incoming) = Endpoint::start(config(&[(Transport::Udp, "127.0.0.1:0")])).await.expect("endpoint");
+    ep.shutdown();
+    assert!(tokio::time::timeout(WAIT, incoming.next()).await.expect("in time").is_none(), "incoming ends");
+    let to: std::net::SocketAddr = "127.0.0.1:9".parse().expect("addr");
+    assert!(matches!(
+        ep.send_request(options(&ep, Transport::Udp, to), Peer::new(Transport::Udp, to)).await,
+        Err(EndpointError::Closed)
+    ));
+}
