@@ -3,7 +3,7 @@
 use super::escape::{self, canonical};
 use crate::error::ParseError;
 use crate::params::Params;
-use crate::scan::is_unreserved;
+use crate::scan;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -92,15 +92,15 @@ pub(crate) fn split_hostport(s: &str) -> Result<(Host<'_>, Option<u16>), ParseEr
 }
 
 fn is_user_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
+    scan::is(b, scan::USER)
 }
 
 fn is_password_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
+    scan::is(b, scan::PASSWORD)
 }
 
 fn is_header_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&')
+    scan::is(b, scan::URI_HEADER)
 }
 
 /// A `sip:` or `sips:` URI, borrowed from the text it was parsed from.
