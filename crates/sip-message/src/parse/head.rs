@@ -129,7 +129,10 @@ pub(crate) fn parse_head(buf: &Bytes, start: usize, limits: &Limits) -> Result<H
             if i >= e || b[i] != b':' {
                 return Err(ParseError::syntax(i, "':' after the header name"));
             }
-            let (name, compact) = HeaderName::classify(&text(s, name_end));
+            let (name, compact) = match StandardHeader::from_name(&b[s..name_end]) {
+                Some((h, compact)) => (HeaderName::Standard(h), compact),
+                None => (HeaderName::Other(text(s, name_end)), false),
+            };
             pending = Some((name, compact, s, i + 1, e, false));
         }
         pos = next;
