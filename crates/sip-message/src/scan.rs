@@ -252,10 +252,24 @@ impl<'a> Iterator for CommaSplit<'a> {
 
 /// Parses a decimal number of at most `u32` range, rejecting empty input, signs and overflow.
 pub(crate) fn parse_u32(s: &str) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    parse_u32_bytes(s.as_bytes())
+}
+
+/// [`parse_u32`] on bytes: one pass, accumulating in a `u64` (ten digits cannot overflow it).
+#[inline]
+pub(crate) fn parse_u32_bytes(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 {
         return None;
     }
-    s.parse().ok()
+    let mut n = 0u64;
+    for &c in s {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    u32::try_from(n).ok()
 }
 
 #[cfg(test)]
@@ -305,5 +319,11 @@ mod tests {
         assert_eq!(parse_u32("4294967296"), None);
         assert_eq!(parse_u32("+1"), None);
         assert_eq!(parse_u32(""), None);
+        assert_eq!(parse_u32("0000000000"), Some(0));
+        assert_eq!(parse_u32("00000000001"), None);
+        assert_eq!(parse_u32("9999999999"), None);
+        assert_eq!(parse_u32("12a"), None);
+        assert_eq!(parse_u32("1 "), None);
+        assert_eq!(parse_u32("70"), Some(70));
     }
 }
