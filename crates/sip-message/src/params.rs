@@ -70,6 +70,12 @@ impl<'a> Params<'a> {
         Ok(Params { raw })
     }
 
+    /// A list the caller has already validated with the grammar of [`Params::parse`].
+    #[inline]
+    pub(crate) fn validated(raw: &'a str) -> Params<'a> {
+        Params { raw }
+    }
+
     /// An empty list.
     pub const fn empty() -> Params<'static> {
         Params { raw: "" }

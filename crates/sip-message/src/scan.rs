@@ -27,6 +27,9 @@ pub(crate) const WORD: u16 = 1 << 9;
 pub(crate) const DIGIT: u16 = 1 << 10;
 /// SP or HTAB.
 pub(crate) const WS: u16 = 1 << 11;
+/// Characters of a parameter value inside a SIP URI: [`VALUE`] without `?`, which starts the
+/// headers.
+pub(crate) const URI_PARAM_VALUE: u16 = 1 << 12;
 
 const fn build_classes() -> [u16; 256] {
     const fn any_of(set: &[u8], c: u8) -> bool {
@@ -59,6 +62,9 @@ const fn build_classes() -> [u16; 256] {
         if token || any_of(b"[]:/&$@?=", b) {
             bits |= VALUE;
         }
+        if token || any_of(b"[]:/&$@=", b) {
+            bits |= URI_PARAM_VALUE;
+        }
         if token || any_of(b"[]/:&$", b) {
             bits |= PARAM_NAME;
         }
@@ -80,6 +86,9 @@ const fn build_classes() -> [u16; 256] {
         if b.is_ascii_digit() {
             bits |= DIGIT;
         }
+        if b.is_ascii_digit() || b == b'.' {
+            bits |= DIGIT_DOT;
+        }
         if b == b' ' || b == b'\t' {
             bits |= WS;
         }
@@ -91,6 +100,15 @@ const fn build_classes() -> [u16; 256] {
 
 /// The class bits of every byte.
 static CLASSES: [u16; 256] = build_classes();
+
+/// A decimal digit or `.`.
+pub(crate) const DIGIT_DOT: u16 = 1 << 13;
+
+/// The class bits of `b`.
+#[inline(always)]
+pub(crate) fn classes(b: u8) -> u16 {
+    CLASSES[b as usize]
+}
 
 /// Is `b` in `class` (one of the constants above, or several or-ed together: any of them)?
 #[inline(always)]
@@ -293,6 +311,7 @@ mod tests {
             assert_eq!(is(b, UNRESERVED), unreserved, "{b}");
             assert_eq!(is_reserved(b), b";/?:@&=+$,".contains(&b), "{b}");
             assert_eq!(is(b, VALUE), token || b"[]:/&$@?=".contains(&b), "{b}");
+            assert_eq!(is(b, URI_PARAM_VALUE), is(b, VALUE) && b != b'?', "{b}");
             assert_eq!(is(b, PARAM_NAME), token || b"[]/:&$".contains(&b), "{b}");
             assert_eq!(is(b, USER), unreserved || b"&=+$,;?/".contains(&b), "{b}");
             assert_eq!(is(b, PASSWORD), unreserved || b"&=+$,".contains(&b), "{b}");
@@ -300,6 +319,7 @@ mod tests {
             assert_eq!(is(b, HOST), alnum || b"-._".contains(&b), "{b}");
             assert_eq!(is(b, WORD), token || b"()<>:\\\"/[]?{}".contains(&b), "{b}");
             assert_eq!(is(b, DIGIT), b.is_ascii_digit(), "{b}");
+            assert_eq!(is(b, DIGIT_DOT), b.is_ascii_digit() || b == b'.', "{b}");
             assert_eq!(is(b, WS), b == b' ' || b == b'\t', "{b}");
         }
         assert_eq!(trim_ws(" \t a b\t "), "a b");

@@ -5,7 +5,7 @@ use crate::error::ParseError;
 use crate::header::{HeaderName, Headers, StandardHeader};
 use crate::message::check_request_uri;
 use crate::method::Method;
-use crate::scan::{is_token, is_ws, parse_u32, parse_u32_bytes};
+use crate::scan::{self, is_ws, parse_u32, parse_u32_bytes};
 use crate::status::StatusCode;
 use crate::text::Text;
 use crate::version::Version;
@@ -148,67 +148,74 @@ fn parse_head_once(buf: &Bytes, start: usize, limits: &Limits) -> Result<Head, P
 
     let mut headers = Headers::with_capacity(16);
     let mut content_length = None;
-    // The header being collected: name, compact flag, value range, and whether a
-    // continuation line folded into it.
-    let mut pending: Option<(HeaderName, bool, usize, usize, usize, bool)> = None;
     let mut count = 0usize;
     loop {
         let s = pos;
-        let Some((e, next, ascii)) = next_line(b, s) else {
-            return Err(ParseError::syntax(pos, "a line end"));
+        match b.get(s..) {
+            // The empty line.
+            Some([b'\n', ..]) => return Ok(finish_head(buf, start_line, headers, s + 1, content_length)),
+            Some([b'\r', b'\n', ..]) => return Ok(finish_head(buf, start_line, headers, s + 2, content_length)),
+            Some([c, ..]) if is_ws(*c) => {
+                // Continuation lines are taken with the header they continue, so this one
+                // continues nothing.
+                return Err(ParseError::syntax(s, "a header name, not whitespace, after the start line"));
+            }
+            Some([_, ..]) => {}
+            _ => return Err(ParseError::syntax(s, "a line end")),
+        }
+        count += 1;
+        if count > limits.max_headers {
+            return Err(ParseError::limit(s, "header count", limits.max_headers));
+        }
+        // Neither the name nor the whitespace after it can run past the line end (CR and LF are
+        // neither token nor SP/HTAB), so they are scanned before the end is known.
+        let name_end = s + scan::run(&b[s..], scan::TOKEN);
+        if name_end == s {
+            return Err(ParseError::syntax(s, "a header name"));
+        }
+        let colon = name_end + scan::run(&b[name_end..], scan::WS);
+        if b.get(colon) != Some(&b':') {
+            return Err(ParseError::syntax(colon, "':' after the header name"));
+        }
+        let Some((mut ve, mut next, ascii)) = next_line(b, colon + 1) else {
+            return Err(ParseError::syntax(s, "a line end"));
         };
         check_line(b, s, next, ascii)?;
-        if s == e {
-            // The empty line.
-            if let Some(p) = pending.take() {
-                finish_header(buf, p, limits, &mut headers, &mut content_length)?;
-            }
-            // Every line up to here was checked as UTF-8, and what precedes `start` is line ends.
-            headers.set_head(Text::from_checked(buf.slice(..next)));
-            return Ok(Head { start: start_line, headers, body_start: next, content_length });
-        }
-        if is_ws(b[s]) {
-            // A continuation line folds into the previous header (RFC 3261 §7.3.1).
-            match pending.as_mut() {
-                Some(p) => {
-                    p.4 = e;
-                    p.5 = true;
-                }
-                None => return Err(ParseError::syntax(s, "a header name, not whitespace, after the start line")),
-            }
-        } else {
-            if let Some(p) = pending.take() {
-                finish_header(buf, p, limits, &mut headers, &mut content_length)?;
-            }
-            count += 1;
-            if count > limits.max_headers {
-                return Err(ParseError::limit(s, "header count", limits.max_headers));
-            }
-            let mut i = s;
-            while i < e && is_token(b[i]) {
-                i += 1;
-            }
-            if i == s {
-                return Err(ParseError::syntax(s, "a header name"));
-            }
-            let name_end = i;
-            while i < e && is_ws(b[i]) {
-                i += 1;
-            }
-            if i >= e || b[i] != b':' {
-                return Err(ParseError::syntax(i, "':' after the header name"));
-            }
-            let (name, compact) = match StandardHeader::from_name(&b[s..name_end]) {
-                Some((h, compact)) => (HeaderName::Standard(h), compact),
-                None => (HeaderName::Other(text(s, name_end)), false),
+        // Lines that start with whitespace continue this header (RFC 3261 §7.3.1).
+        let mut folded = false;
+        while b.get(next).is_some_and(|&c| is_ws(c)) {
+            let Some((e, n, ascii)) = next_line(b, next) else {
+                return Err(ParseError::syntax(next, "a line end"));
             };
-            pending = Some((name, compact, s, i + 1, e, false));
+            check_line(b, next, n, ascii)?;
+            (ve, next, folded) = (e, n, true);
         }
+        let (name, compact) = match StandardHeader::from_name(&b[s..name_end]) {
+            Some((h, compact)) => (HeaderName::Standard(h), compact),
+            None => (HeaderName::Other(text(s, name_end)), false),
+        };
+        finish_header(buf, (name, compact, s, colon + 1, ve, folded), limits, &mut headers, &mut content_length)?;
         pos = next;
     }
 }
 
+/// The head is complete: the values of `headers` are ranges of `buf[..body_start]`.
+#[inline]
+fn finish_head(
+    buf: &Bytes,
+    start: StartLine,
+    mut headers: Headers,
+    body_start: usize,
+    content_length: Option<usize>,
+) -> Head {
+    // Every line up to here was checked as UTF-8, and what precedes the start line is line
+    // ends.
+    headers.set_head(Text::from_checked(buf.slice(..body_start)));
+    Head { start, headers, body_start, content_length }
+}
+
 /// Trims, unfolds and stores one header; notes Content-Length on the way.
+#[inline]
 fn finish_header(
     buf: &Bytes,
     (name, compact, line_start, vs, ve, folded): (HeaderName, bool, usize, usize, usize, bool),
