@@ -3,7 +3,7 @@
 
 use crate::error::ParseError;
 use crate::params::Params;
-use crate::scan::{is_token, is_ws, quoted_len, trim_ws, unquote};
+use crate::scan::{is_token, is_ws, lead_ws, quoted_len, trim_ws, unquote};
 use crate::uri::Uri;
 use std::borrow::Cow;
 use std::fmt;
@@ -23,7 +23,7 @@ impl<'a> NameAddr<'a> {
     /// Parses one address (not a comma-separated list). Offsets in errors are relative to
     /// `s`.
     pub fn parse(s: &'a str) -> Result<NameAddr<'a>, ParseError> {
-        let lead = s.len() - s.trim_start_matches([' ', '\t']).len();
+        let lead = lead_ws(s);
         let t = trim_ws(s);
         let b = t.as_bytes();
         if b.is_empty() {

@@ -1,28 +1,165 @@
 //! Character classes and small scanners of the RFC 3261 §25 grammar, shared by every parser.
+//!
+//! The classes are bits of one 256-entry table, so each test is a load and a mask, whatever
+//! the class.
 
-/// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
-pub(crate) fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+/// `token` (RFC 3261 §25.1).
+pub(crate) const TOKEN: u16 = 1;
+/// `unreserved` = alphanum / mark.
+pub(crate) const UNRESERVED: u16 = 1 << 1;
+/// `reserved`.
+pub(crate) const RESERVED: u16 = 1 << 2;
+/// Characters of an unquoted parameter value (see `params.rs`).
+pub(crate) const VALUE: u16 = 1 << 3;
+/// Characters of a parameter name: token plus `[ ] / : & $`.
+pub(crate) const PARAM_NAME: u16 = 1 << 4;
+/// The `user` part of a SIP URI (without `%`, which starts an escape).
+pub(crate) const USER: u16 = 1 << 5;
+/// The `password` part of a SIP URI (without `%`).
+pub(crate) const PASSWORD: u16 = 1 << 6;
+/// `hname` / `hvalue` characters of a SIP URI header (without `%`).
+pub(crate) const URI_HEADER: u16 = 1 << 7;
+/// Hostname characters: alphanum / `-` / `.` / `_`.
+pub(crate) const HOST: u16 = 1 << 8;
+/// `word` characters (Call-ID).
+pub(crate) const WORD: u16 = 1 << 9;
+/// A decimal digit.
+pub(crate) const DIGIT: u16 = 1 << 10;
+/// SP or HTAB.
+pub(crate) const WS: u16 = 1 << 11;
+/// Characters of a parameter value inside a SIP URI: [`VALUE`] without `?`, which starts the
+/// headers.
+pub(crate) const URI_PARAM_VALUE: u16 = 1 << 12;
+
+const fn build_classes() -> [u16; 256] {
+    const fn any_of(set: &[u8], c: u8) -> bool {
+        let mut i = 0;
+        while i < set.len() {
+            if set[i] == c {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+    let mut t = [0u16; 256];
+    let mut c = 0usize;
+    while c < 256 {
+        let b = c as u8;
+        let alnum = b.is_ascii_alphanumeric();
+        let mut bits = 0;
+        let token = alnum || any_of(b"-.!%*_+`'~", b);
+        let unreserved = alnum || any_of(b"-_.!~*'()", b);
+        if token {
+            bits |= TOKEN;
+        }
+        if unreserved {
+            bits |= UNRESERVED;
+        }
+        if any_of(b";/?:@&=+$,", b) {
+            bits |= RESERVED;
+        }
+        if token || any_of(b"[]:/&$@?=", b) {
+            bits |= VALUE;
+        }
+        if token || any_of(b"[]:/&$@=", b) {
+            bits |= URI_PARAM_VALUE;
+        }
+        if token || any_of(b"[]/:&$", b) {
+            bits |= PARAM_NAME;
+        }
+        if unreserved || any_of(b"&=+$,;?/", b) {
+            bits |= USER;
+        }
+        if unreserved || any_of(b"&=+$,", b) {
+            bits |= PASSWORD;
+        }
+        if unreserved || any_of(b"[]/?:+$=&", b) {
+            bits |= URI_HEADER;
+        }
+        if alnum || any_of(b"-._", b) {
+            bits |= HOST;
+        }
+        if token || any_of(b"()<>:\\\"/[]?{}", b) {
+            bits |= WORD;
+        }
+        if b.is_ascii_digit() {
+            bits |= DIGIT;
+        }
+        if b.is_ascii_digit() || b == b'.' {
+            bits |= DIGIT_DOT;
+        }
+        if b == b' ' || b == b'\t' {
+            bits |= WS;
+        }
+        t[c] = bits;
+        c += 1;
+    }
+    t
 }
 
-/// `unreserved` = alphanum / mark.
-pub(crate) fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
+/// The class bits of every byte.
+static CLASSES: [u16; 256] = build_classes();
+
+/// A decimal digit or `.`.
+pub(crate) const DIGIT_DOT: u16 = 1 << 13;
+
+/// The class bits of `b`.
+#[inline(always)]
+pub(crate) fn classes(b: u8) -> u16 {
+    CLASSES[b as usize]
+}
+
+/// Is `b` in `class` (one of the constants above, or several or-ed together: any of them)?
+#[inline(always)]
+pub(crate) fn is(b: u8, class: u16) -> bool {
+    CLASSES[b as usize] & class != 0
+}
+
+/// The length of the run of `class` bytes at the start of `b`.
+#[inline]
+pub(crate) fn run(b: &[u8], class: u16) -> usize {
+    b.iter().position(|&c| !is(c, class)).unwrap_or(b.len())
+}
+
+/// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
+#[inline(always)]
+pub(crate) fn is_token(b: u8) -> bool {
+    is(b, TOKEN)
 }
 
 /// `reserved` characters of RFC 3261 §25.1.
+#[inline(always)]
 pub(crate) fn is_reserved(b: u8) -> bool {
-    matches!(b, b';' | b'/' | b'?' | b':' | b'@' | b'&' | b'=' | b'+' | b'$' | b',')
+    is(b, RESERVED)
 }
 
 /// Whitespace inside a header value (after unfolding: SP and HTAB only).
+#[inline(always)]
 pub(crate) fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// The number of SP/HTAB bytes at the start of `s`.
+#[inline]
+pub(crate) fn lead_ws(s: &str) -> usize {
+    s.bytes().position(|c| !is_ws(c)).unwrap_or(s.len())
+}
+
 /// `s` with leading and trailing SP/HTAB removed.
+#[inline]
 pub(crate) fn trim_ws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    let b = s.as_bytes();
+    let mut start = 0;
+    while start < b.len() && is_ws(b[start]) {
+        start += 1;
+    }
+    let mut end = b.len();
+    while end > start && is_ws(b[end - 1]) {
+        end -= 1;
+    }
+    // SP and HTAB are ASCII, so both ends are character boundaries.
+    s.get(start..end).unwrap_or_default()
 }
 
 /// Is the whole of `s` a non-empty token?
@@ -133,10 +270,24 @@ impl<'a> Iterator for CommaSplit<'a> {
 
 /// Parses a decimal number of at most `u32` range, rejecting empty input, signs and overflow.
 pub(crate) fn parse_u32(s: &str) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+    parse_u32_bytes(s.as_bytes())
+}
+
+/// [`parse_u32`] on bytes: one pass, accumulating in a `u64` (ten digits cannot overflow it).
+#[inline]
+pub(crate) fn parse_u32_bytes(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 {
         return None;
     }
-    s.parse().ok()
+    let mut n = 0u64;
+    for &c in s {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    u32::try_from(n).ok()
 }
 
 #[cfg(test)]
@@ -151,6 +302,32 @@ mod tests {
     }
 
     #[test]
+    fn class_table_matches_the_grammar() {
+        for b in 0..=255u8 {
+            let alnum = b.is_ascii_alphanumeric();
+            let token = alnum || b"-.!%*_+`'~".contains(&b);
+            let unreserved = alnum || b"-_.!~*'()".contains(&b);
+            assert_eq!(is_token(b), token, "{b}");
+            assert_eq!(is(b, UNRESERVED), unreserved, "{b}");
+            assert_eq!(is_reserved(b), b";/?:@&=+$,".contains(&b), "{b}");
+            assert_eq!(is(b, VALUE), token || b"[]:/&$@?=".contains(&b), "{b}");
+            assert_eq!(is(b, URI_PARAM_VALUE), is(b, VALUE) && b != b'?', "{b}");
+            assert_eq!(is(b, PARAM_NAME), token || b"[]/:&$".contains(&b), "{b}");
+            assert_eq!(is(b, USER), unreserved || b"&=+$,;?/".contains(&b), "{b}");
+            assert_eq!(is(b, PASSWORD), unreserved || b"&=+$,".contains(&b), "{b}");
+            assert_eq!(is(b, URI_HEADER), unreserved || b"[]/?:+$=&".contains(&b), "{b}");
+            assert_eq!(is(b, HOST), alnum || b"-._".contains(&b), "{b}");
+            assert_eq!(is(b, WORD), token || b"()<>:\\\"/[]?{}".contains(&b), "{b}");
+            assert_eq!(is(b, DIGIT), b.is_ascii_digit(), "{b}");
+            assert_eq!(is(b, DIGIT_DOT), b.is_ascii_digit() || b == b'.', "{b}");
+            assert_eq!(is(b, WS), b == b' ' || b == b'\t', "{b}");
+        }
+        assert_eq!(trim_ws(" \t a b\t "), "a b");
+        assert_eq!(trim_ws(" \t "), "");
+        assert_eq!(lead_ws("\t x "), 2);
+    }
+
+    #[test]
     fn unquote_handles_escapes() {
         assert_eq!(unquote(r#""a\"b""#), "a\"b");
         assert_eq!(unquote("plain"), "plain");
@@ -162,5 +339,11 @@ mod tests {
         assert_eq!(parse_u32("4294967296"), None);
         assert_eq!(parse_u32("+1"), None);
         assert_eq!(parse_u32(""), None);
+        assert_eq!(parse_u32("0000000000"), Some(0));
+        assert_eq!(parse_u32("00000000001"), None);
+        assert_eq!(parse_u32("9999999999"), None);
+        assert_eq!(parse_u32("12a"), None);
+        assert_eq!(parse_u32("1 "), None);
+        assert_eq!(parse_u32("70"), Some(70));
     }
 }

@@ -5,7 +5,7 @@ use crate::message::{Message, Request, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 
 fn headers_len(headers: &Headers) -> usize {
-    headers.iter().map(|h| h.name().as_str().len() + h.value().len() + 4).sum()
+    headers.raw_iter().map(|(name, value, _)| name.as_str().len() + value.len() + 4).sum()
 }
 
 fn write_version(out: &mut BytesMut, v: crate::Version) {
@@ -17,13 +17,13 @@ fn write_version(out: &mut BytesMut, v: crate::Version) {
 }
 
 fn write_headers(out: &mut BytesMut, headers: &Headers) {
-    for h in headers {
-        match h.name().standard().and_then(|s| s.compact()).filter(|_| h.is_compact()) {
+    for (name, value, compact) in headers.raw_iter() {
+        match name.standard().and_then(|s| s.compact()).filter(|_| compact) {
             Some(c) => out.put_u8(c as u8),
-            None => out.put_slice(h.name().as_str().as_bytes()),
+            None => out.put_slice(name.as_str().as_bytes()),
         }
         out.put_slice(b": ");
-        out.put_slice(h.value().as_bytes());
+        out.put_slice(value);
         out.put_slice(b"\r\n");
     }
     out.put_slice(b"\r\n");

@@ -42,6 +42,16 @@ impl Text {
         unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
 
+    /// The sub-`Text` at `range` (byte offsets). An empty `Text` if `range` is out of bounds or
+    /// does not fall on character boundaries.
+    pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Text {
+        if self.as_str().get(range.clone()).is_some() {
+            Text(self.0.slice(range))
+        } else {
+            Text::default()
+        }
+    }
+
     /// The underlying bytes.
     pub fn as_bytes(&self) -> &Bytes {
         &self.0

@@ -210,8 +210,8 @@ impl Request {
                 "the ACK for a 2xx belongs to the dialog (RFC 3261 §13.2.2.4), none is sent for a 1xx",
             ));
         }
-        let to = response.headers().get(H::To).ok_or(BuildError::Missing("To in the response"))?;
-        self.derive(Method::Ack, to.clone())
+        let to = response.headers().get_owned(H::To).ok_or(BuildError::Missing("To in the response"))?;
+        self.derive(Method::Ack, to)
     }
 
     /// The CANCEL of this request (RFC 3261 §9.1): same Request-URI, Call-ID, To, From and
@@ -220,8 +220,8 @@ impl Request {
         if self.method == Method::Ack || self.method == Method::Cancel {
             return Err(BuildError::NotApplicable("ACK and CANCEL cannot be cancelled"));
         }
-        let to = self.headers.get(H::To).ok_or(BuildError::Missing("To"))?;
-        self.derive(Method::Cancel, to.clone())
+        let to = self.headers.get_owned(H::To).ok_or(BuildError::Missing("To"))?;
+        self.derive(Method::Cancel, to)
     }
 
     fn derive(&self, method: Method, to: Text) -> Result<Request, BuildError> {
@@ -233,11 +233,11 @@ impl Request {
         h.push(H::Via, Text::from(via.as_str()));
         h.push(H::MaxForwards, "70");
         h.push(H::To, to);
-        h.push(H::From, src.get(H::From).ok_or(BuildError::Missing("From"))?.clone());
-        h.push(H::CallId, src.get(H::CallId).ok_or(BuildError::Missing("Call-ID"))?.clone());
+        h.push(H::From, src.get_owned(H::From).ok_or(BuildError::Missing("From"))?);
+        h.push(H::CallId, src.get_owned(H::CallId).ok_or(BuildError::Missing("Call-ID"))?);
         h.push(H::CSeq, format!("{} {}", cseq.seq, method));
-        for route in src.get_all(H::Route) {
-            h.push(H::Route, route.clone());
+        for route in src.get_all_owned(H::Route) {
+            h.push(H::Route, route);
         }
         h.push(H::ContentLength, "0");
         Ok(req)

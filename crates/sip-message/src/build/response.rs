@@ -17,27 +17,27 @@ impl Request {
         let src = &self.headers;
         let h = resp.headers_mut();
         let mut vias = 0;
-        for via in src.get_all(H::Via) {
-            h.push(H::Via, via.clone());
+        for via in src.get_all_owned(H::Via) {
+            h.push(H::Via, via);
             vias += 1;
         }
         if vias == 0 {
             return Err(BuildError::Missing("Via"));
         }
-        let to = src.get(H::To).ok_or(BuildError::Missing("To"))?;
+        let to = src.get_owned(H::To).ok_or(BuildError::Missing("To"))?;
         // A malformed To (answered with 400) is copied as it is, without adding a tag.
         let has_tag = src.to().map_or(true, |t| t.tag().is_some());
         let to = match to_tag {
             Some(tag) if !has_tag && status != StatusCode::TRYING => Text::from(format!("{to};tag={tag}")),
-            _ => to.clone(),
+            _ => to,
         };
-        h.push(H::From, src.get(H::From).ok_or(BuildError::Missing("From"))?.clone());
+        h.push(H::From, src.get_owned(H::From).ok_or(BuildError::Missing("From"))?);
         h.push(H::To, to);
-        h.push(H::CallId, src.get(H::CallId).ok_or(BuildError::Missing("Call-ID"))?.clone());
-        h.push(H::CSeq, src.get(H::CSeq).ok_or(BuildError::Missing("CSeq"))?.clone());
+        h.push(H::CallId, src.get_owned(H::CallId).ok_or(BuildError::Missing("Call-ID"))?);
+        h.push(H::CSeq, src.get_owned(H::CSeq).ok_or(BuildError::Missing("CSeq"))?);
         if status == StatusCode::TRYING {
-            if let Some(ts) = src.get(H::Timestamp) {
-                h.push(H::Timestamp, ts.clone());
+            if let Some(ts) = src.get_owned(H::Timestamp) {
+                h.push(H::Timestamp, ts);
             }
         }
         h.push(H::ContentLength, "0");

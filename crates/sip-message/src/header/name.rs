@@ -31,28 +31,170 @@ macro_rules! standard_headers {
                 }
             }
 
-            /// Looks up an already lower-cased name (long or compact form).
-            fn from_lower(name: &[u8]) -> Option<StandardHeader> {
-                if name.len() == 1 {
-                    return StandardHeader::from_compact(name[0]);
-                }
-                match name {
-                    $($lower => Some(StandardHeader::$variant),)*
-                    _ => None,
-                }
-            }
+            /// Every standard header, in declaration order.
+            const ALL: &'static [StandardHeader] = &[$(StandardHeader::$variant,)*];
 
-            fn from_compact(c: u8) -> Option<StandardHeader> {
-                $(
-                    let compact: Option<char> = $compact;
-                    if compact.is_some_and(|k| k as u32 == u32::from(c)) {
-                        return Some(StandardHeader::$variant);
-                    }
-                )*
-                None
-            }
+            /// The lower-case long names, in the order of `ALL`.
+            const LOWER: &'static [&'static [u8]] = &[$($lower,)*];
+
+            /// The compact letters (lower-case), in the order of `ALL`; 0 for none.
+            const COMPACT: &'static [u8] = &[$({ let c: Option<char> = $compact; match c { Some(c) => c as u8, None => 0 } },)*];
         }
     };
+}
+
+/// Where the lookup tables of [`StandardHeader::from_name`] point: an index into
+/// `StandardHeader::ALL` plus one, 0 for none.
+const NAME_SLOTS: usize = 256;
+
+/// A hash of a name of at least two bytes that is the same for every spelling of it (ASCII
+/// case folded) and different for every long name of `StandardHeader::LOWER` (checked when the
+/// table is built).
+#[inline(always)]
+const fn name_hash(name: &[u8]) -> usize {
+    let n = name.len();
+    let first = (name[0] | 0x20) as usize;
+    let last = (name[n - 1] | 0x20) as usize;
+    let mid = (name[n / 2] | 0x20) as usize;
+    (n + first * 29 + last * 24 + mid) % NAME_SLOTS
+}
+
+const fn build_name_table() -> [u8; NAME_SLOTS] {
+    let mut t = [0u8; NAME_SLOTS];
+    let mut i = 0;
+    while i < StandardHeader::LOWER.len() {
+        let h = name_hash(StandardHeader::LOWER[i]);
+        // A collision is a compile-time error: change the hash if a new header causes one.
+        assert!(t[h] == 0, "two standard header names share a hash slot");
+        t[h] = (i + 1) as u8;
+        i += 1;
+    }
+    t
+}
+
+const fn build_compact_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < StandardHeader::COMPACT.len() {
+        let c = StandardHeader::COMPACT[i];
+        if c != 0 {
+            t[c as usize] = (i + 1) as u8;
+            t[c.to_ascii_uppercase() as usize] = (i + 1) as u8;
+        }
+        i += 1;
+    }
+    t
+}
+
+static NAME_TABLE: [u8; NAME_SLOTS] = build_name_table();
+static COMPACT_TABLE: [u8; 256] = build_compact_table();
+
+/// A long name in the form [`fold_eq`] compares against: up to three little-endian words of the
+/// lower-case name (the first 8 bytes, bytes 8..16 if it is longer than 16, the last 8; for
+/// shorter names the first and last 4 or 2), each with a mask that has 0x20 set on the letters,
+/// so that `(word | mask) == lower` accepts exactly both cases of each letter and nothing else.
+#[derive(Clone, Copy)]
+struct Folded {
+    words: [u64; 3],
+    masks: [u64; 3],
+}
+
+/// Reads `len` (at most 8) bytes of `b` from `at` as a little-endian word.
+#[inline(always)]
+const fn word(b: &[u8], at: usize, len: usize) -> u64 {
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < len {
+        w |= (b[at + i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
+/// Where the three words of a name of length `n` start, and how long each is.
+#[inline(always)]
+const fn word_spans(n: usize) -> [(usize, usize); 3] {
+    if n >= 8 {
+        [(0, 8), (if n > 16 { 8 } else { 0 }, 8), (n - 8, 8)]
+    } else if n >= 4 {
+        [(0, 4), (0, 4), (n - 4, 4)]
+    } else {
+        [(0, 2), (0, 2), (n - 2, 2)]
+    }
+}
+
+const fn build_folded() -> [Folded; StandardHeader::ALL.len()] {
+    let mut out = [Folded { words: [0; 3], masks: [0; 3] }; StandardHeader::ALL.len()];
+    let mut i = 0;
+    while i < StandardHeader::LOWER.len() {
+        let name = StandardHeader::LOWER[i];
+        let spans = word_spans(name.len());
+        let mut k = 0;
+        while k < 3 {
+            let (at, len) = spans[k];
+            out[i].words[k] = word(name, at, len);
+            let mut mask = 0u64;
+            let mut j = 0;
+            while j < len {
+                if name[at + j].is_ascii_lowercase() {
+                    mask |= 0x20 << (8 * j);
+                }
+                j += 1;
+            }
+            out[i].masks[k] = mask;
+            k += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+static FOLDED: [Folded; StandardHeader::ALL.len()] = build_folded();
+
+/// Is `name` (at least two bytes) the `i`th long name, in any case?
+#[inline(always)]
+fn fold_eq(name: &[u8], i: usize) -> bool {
+    let (Some(lower), Some(f)) = (StandardHeader::LOWER.get(i), FOLDED.get(i)) else { return false };
+    if name.len() != lower.len() {
+        return false;
+    }
+    let n = name.len();
+    let load = |at: usize| -> u64 {
+        if n >= 8 {
+            name.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_le_bytes)
+        } else if n >= 4 {
+            name.get(at..at + 4).and_then(|w| w.try_into().ok()).map_or(0, |w| u64::from(u32::from_le_bytes(w)))
+        } else {
+            name.get(at..at + 2).and_then(|w| w.try_into().ok()).map_or(0, |w| u64::from(u16::from_le_bytes(w)))
+        }
+    };
+    let [(a, _), (b, _), (c, _)] = word_spans(n);
+    ((load(a) | f.masks[0]) == f.words[0])
+        & ((load(b) | f.masks[1]) == f.words[1])
+        & ((load(c) | f.masks[2]) == f.words[2])
+}
+
+impl StandardHeader {
+    /// Looks up a name as received (any case, long or compact form); also returns whether the
+    /// compact form was used. One hash, one table load and one comparison of at most three
+    /// words.
+    pub(crate) fn from_name(name: &[u8]) -> Option<(StandardHeader, bool)> {
+        match name.len() {
+            0 => None,
+            1 => {
+                let i = COMPACT_TABLE[name[0] as usize] as usize;
+                Some((*StandardHeader::ALL.get(i.checked_sub(1)?)?, true))
+            }
+            _ => {
+                let i = (NAME_TABLE[name_hash(name)] as usize).checked_sub(1)?;
+                if fold_eq(name, i) {
+                    Some((*StandardHeader::ALL.get(i)?, false))
+                } else {
+                    None
+                }
+            }
+        }
+    }
 }
 
 standard_headers! {
@@ -134,23 +276,20 @@ pub enum HeaderName {
 impl HeaderName {
     /// Classifies a name as received (any case, long or compact form). `text` is kept for
     /// unknown names. Returns the name and whether the compact form was used.
+    #[cfg(test)]
     pub(crate) fn classify(text: &Text) -> (HeaderName, bool) {
-        let raw = text.as_bytes();
-        let mut buf = [0u8; 24];
-        if raw.len() <= buf.len() {
-            for (d, s) in buf.iter_mut().zip(raw.iter()) {
-                *d = s.to_ascii_lowercase();
-            }
-            if let Some(h) = StandardHeader::from_lower(&buf[..raw.len()]) {
-                return (HeaderName::Standard(h), raw.len() == 1);
-            }
+        match StandardHeader::from_name(text.as_bytes()) {
+            Some((h, compact)) => (HeaderName::Standard(h), compact),
+            None => (HeaderName::Other(text.clone()), false),
         }
-        (HeaderName::Other(text.clone()), false)
     }
 
     /// A name from a string: standard if known (in any spelling), otherwise kept as given.
     pub fn new(name: &str) -> HeaderName {
-        HeaderName::classify(&Text::from(name)).0
+        match StandardHeader::from_name(name.as_bytes()) {
+            Some((h, _)) => HeaderName::Standard(h),
+            None => HeaderName::Other(Text::from(name)),
+        }
     }
 
     /// The canonical spelling for standard headers, the received one for others.
@@ -226,5 +365,42 @@ mod tests {
         assert_eq!(HeaderName::new("X-Custom"), HeaderName::new("x-custom"));
         assert_eq!(HeaderName::new("NewFangledHeader").as_str(), "NewFangledHeader");
         assert_eq!(HeaderName::new("q").standard(), None);
+    }
+
+    #[test]
+    fn every_name_and_compact_form_is_found_in_any_case() {
+        for (i, h) in StandardHeader::ALL.iter().enumerate() {
+            let name = h.as_str();
+            assert_eq!(StandardHeader::from_name(name.as_bytes()), Some((*h, false)), "{name}");
+            assert_eq!(StandardHeader::from_name(name.to_ascii_lowercase().as_bytes()), Some((*h, false)));
+            assert_eq!(StandardHeader::from_name(name.to_ascii_uppercase().as_bytes()), Some((*h, false)));
+            assert_eq!(StandardHeader::LOWER[i], name.to_ascii_lowercase().as_bytes());
+            if let Some(c) = h.compact() {
+                for c in [c, c.to_ascii_uppercase()] {
+                    assert_eq!(StandardHeader::from_name(&[c as u8]), Some((*h, true)), "{c}");
+                }
+            }
+            // Near misses: one byte more, one byte less, one byte changed.
+            let mut longer = name.to_owned();
+            longer.push('x');
+            assert_eq!(StandardHeader::from_name(longer.as_bytes()), None, "{longer}");
+            // ("T", one shorter than "To", is its compact form.)
+            let shorter = StandardHeader::from_name(&name.as_bytes()[..name.len() - 1]);
+            assert!(shorter.is_none_or(|(s, compact)| s != *h || compact), "{name}");
+            // Any single byte changed to anything but the other case of a letter.
+            for at in 0..name.len() {
+                for c in 0..=255u8 {
+                    let mut changed = name.as_bytes().to_vec();
+                    if c.eq_ignore_ascii_case(&changed[at]) {
+                        continue;
+                    }
+                    changed[at] = c;
+                    assert_ne!(StandardHeader::from_name(&changed).map(|(h, _)| h), Some(*h), "{changed:?}");
+                }
+            }
+        }
+        let compact: Vec<u8> = (0..=255u8).filter(|&c| StandardHeader::from_name(&[c]).is_some()).collect();
+        assert_eq!(compact.len(), 2 * StandardHeader::COMPACT.iter().filter(|&&c| c != 0).count());
+        assert_eq!(StandardHeader::from_name(b""), None);
     }
 }

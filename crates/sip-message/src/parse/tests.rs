@@ -210,3 +210,44 @@ fn serialize_round_trips() {
     let m = parse_message(Bytes::from_static(compact.as_bytes())).unwrap();
     assert_eq!(m.to_bytes(), Bytes::from_static(compact.as_bytes()));
 }
+
+#[test]
+fn parsed_values_live_in_the_head_and_read_the_same_every_way() {
+    let m = parse_message(Bytes::from_static(INVITE.as_bytes())).unwrap();
+    let h = m.headers();
+    // Without materializing: typed access and the serializer.
+    assert_eq!(h.call_id().unwrap(), "a84b4c76e66710@pc33.atlanta.com");
+    assert_eq!(h.values("via").collect::<Vec<_>>(), ["SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds"]);
+    // As Texts: one at a time, then all through iteration.
+    assert_eq!(h.get(StandardHeader::MaxForwards).unwrap().as_str(), "70");
+    let values: Vec<&str> = h.iter().map(|x| x.value().as_str()).collect();
+    assert_eq!(values[0], "SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds");
+    assert_eq!(values[8], "4");
+    for x in h {
+        assert!(!x.value().is_empty());
+    }
+    // The same headers built by hand are equal, print the same, and clone.
+    let mut built = crate::Headers::new();
+    for x in h {
+        built.push(x.name().clone(), x.value().clone());
+    }
+    let fresh = parse_message(Bytes::from_static(INVITE.as_bytes())).unwrap();
+    assert_eq!(fresh.headers(), &built);
+    assert_eq!(format!("{:?}", fresh.headers()), format!("{built:?}"));
+    assert!(
+        format!("{:?}", fresh.headers()).contains(r#"Header { name: CSeq, value: "314159 INVITE", compact: false }"#)
+    );
+    let cloned = fresh.clone();
+    assert_eq!(cloned, fresh);
+    assert_eq!(cloned.to_bytes(), fresh.to_bytes());
+    // Replacing a parsed value.
+    let mut m = fresh;
+    let i = m.headers().position(StandardHeader::CSeq).unwrap();
+    assert!(m.headers_mut().replace_value(i, "1 INVITE"));
+    assert_eq!(m.headers().cseq().unwrap().seq, 1);
+    assert_eq!(m.headers().iter().nth(i).unwrap().value().as_str(), "1 INVITE");
+    // An unfolded value is stored on its own and reads the same.
+    let r = req("OPTIONS sip:a@b SIP/2.0\r\nSubject: a\r\n b\r\nl: 0\r\n\r\n");
+    assert_eq!(r.headers().values("subject").collect::<Vec<_>>(), ["a b"]);
+    assert_eq!(r.headers().iter().next().unwrap().value().as_str(), "a b");
+}

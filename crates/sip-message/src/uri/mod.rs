@@ -32,6 +32,13 @@ pub enum Uri<'a> {
 impl<'a> Uri<'a> {
     /// Parses an absolute URI, dispatching on the scheme.
     pub fn parse(s: &'a str) -> Result<Uri<'a>, ParseError> {
+        let b = s.as_bytes();
+        // The usual case first: the scheme is exactly "sip" or "sips", in any case.
+        if (b.len() >= 4 && b[..4].eq_ignore_ascii_case(b"sip:"))
+            || (b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"sips:"))
+        {
+            return SipUri::parse(s).map(Uri::Sip);
+        }
         let colon = s.find(':').ok_or(ParseError::syntax(s.len(), "':' after a URI scheme"))?;
         let scheme = &s[..colon];
         let sb = scheme.as_bytes();

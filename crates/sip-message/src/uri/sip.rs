@@ -3,7 +3,7 @@
 use super::escape::{self, canonical};
 use crate::error::ParseError;
 use crate::params::Params;
-use crate::scan::is_unreserved;
+use crate::scan;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -25,17 +25,28 @@ impl<'a> Host<'a> {
             let inner = inner.strip_suffix(']').ok_or(ParseError::syntax(s.len(), "']'"))?;
             return inner.parse::<Ipv6Addr>().map(Host::Ipv6).map_err(|_| ParseError::syntax(1, "an IPv6 address"));
         }
-        if s.is_empty() {
+        let b = s.as_bytes();
+        if b.is_empty() {
             return Err(ParseError::syntax(0, "a host"));
         }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            return s.parse::<Ipv4Addr>().map(Host::Ipv4).map_err(|_| ParseError::syntax(0, "an IPv4 address"));
+        // One pass: the classes every byte is in, and whether a label ends empty ("..").
+        let mut all = u16::MAX;
+        let mut prev_dot = false;
+        let mut dot_dot = false;
+        for &c in b {
+            all &= scan::classes(c);
+            let dot = c == b'.';
+            dot_dot |= dot & prev_dot;
+            prev_dot = dot;
         }
-        let b = s.as_bytes();
-        if let Some(i) = b.iter().position(|&c| !(c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_')) {
+        if all & scan::DIGIT_DOT != 0 {
+            return parse_ipv4(b).map(Host::Ipv4).ok_or(ParseError::syntax(0, "an IPv4 address"));
+        }
+        if all & scan::HOST == 0 {
+            let i = b.iter().position(|&c| !scan::is(c, scan::HOST)).unwrap_or_default();
             return Err(ParseError::syntax(i, "a hostname character"));
         }
-        if b[0] == b'.' || b[0] == b'-' || s.contains("..") {
+        if b[0] == b'.' || b[0] == b'-' || dot_dot {
             return Err(ParseError::syntax(0, "a hostname label"));
         }
         Ok(Host::Domain(s))
@@ -62,6 +73,33 @@ impl fmt::Display for Host<'_> {
     }
 }
 
+/// Dotted-quad IPv4 with the acceptance of `Ipv4Addr::from_str`: four decimal octets of at
+/// most 255 without leading zeros. The common form is read in one pass; anything else is left
+/// to the standard library, so the two can never disagree on what is accepted.
+fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut n = 0;
+    let mut i = 0;
+    while n < 4 {
+        let start = i;
+        let mut v = 0u32;
+        while i < b.len() && i - start < 3 && scan::is(b[i], scan::DIGIT) {
+            v = v * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let len = i - start;
+        let leading_zero = len > 1 && b[start] == b'0';
+        let ends_right = if n < 3 { b.get(i) == Some(&b'.') } else { i == b.len() };
+        if len == 0 || leading_zero || v > 255 || !ends_right {
+            return std::str::from_utf8(b).ok()?.parse().ok();
+        }
+        octets[n] = v as u8;
+        n += 1;
+        i += 1;
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
 /// Splits `host[:port]`, where host may be an `[IPv6]` reference.
 pub(crate) fn split_hostport(s: &str) -> Result<(Host<'_>, Option<u16>), ParseError> {
     let (host, port) = if s.starts_with('[') {
@@ -73,34 +111,40 @@ pub(crate) fn split_hostport(s: &str) -> Result<(Host<'_>, Option<u16>), ParseEr
             }
         }
     } else {
-        match s.split_once(':') {
-            Some((h, p)) => (h, Some((h.len() + 1, p))),
+        match s.bytes().position(|c| c == b':') {
+            // ':' is ASCII, so both sides are whole characters.
+            Some(c) => (s.get(..c).unwrap_or_default(), Some((c + 1, s.get(c + 1..).unwrap_or_default()))),
             None => (s, None),
         }
     };
     let host = Host::parse(host)?;
     let port = match port {
         None => None,
-        Some((at, p)) => {
-            if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ParseError::syntax(at, "a port number"));
-            }
-            Some(p.parse::<u16>().map_err(|_| ParseError::syntax(at, "a port number below 65536"))?)
-        }
+        Some((at, p)) => Some(parse_port(p.as_bytes(), at)?),
     };
     Ok((host, port))
 }
 
+/// A port: one to five digits, below 65536. Errors are at `at`.
+#[inline]
+fn parse_port(p: &[u8], at: usize) -> Result<u16, ParseError> {
+    if p.is_empty() || p.len() > 5 || !p.iter().all(|&c| scan::is(c, scan::DIGIT)) {
+        return Err(ParseError::syntax(at, "a port number"));
+    }
+    let v = p.iter().fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
+    u16::try_from(v).map_err(|_| ParseError::syntax(at, "a port number below 65536"))
+}
+
 fn is_user_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
+    scan::is(b, scan::USER)
 }
 
 fn is_password_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
+    scan::is(b, scan::PASSWORD)
 }
 
 fn is_header_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&')
+    scan::is(b, scan::URI_HEADER)
 }
 
 /// A `sip:` or `sips:` URI, borrowed from the text it was parsed from.
@@ -120,6 +164,86 @@ pub struct SipUri<'a> {
 impl<'a> SipUri<'a> {
     /// Parses a complete `sip:`/`sips:` URI (scheme case-insensitive).
     pub fn parse(raw: &'a str) -> Result<SipUri<'a>, ParseError> {
+        match SipUri::parse_common(raw) {
+            Some(u) => Ok(u),
+            None => SipUri::parse_general(raw),
+        }
+    }
+
+    /// The URIs found in practice, in one forward pass: a user (and password) without
+    /// %-escapes, a hostname or IPv4 address, a port, parameters without %-escapes, no
+    /// header component. `None` for anything else, which [`SipUri::parse_general`] then
+    /// accepts or rejects; whatever this accepts, that accepts too, with the same result.
+    #[inline]
+    fn parse_common(raw: &'a str) -> Option<SipUri<'a>> {
+        let b = raw.as_bytes();
+        let (secure, skip) = if b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"sips:") {
+            (true, 5)
+        } else if b.len() >= 4 && b[..4].eq_ignore_ascii_case(b"sip:") {
+            (false, 4)
+        } else {
+            return None;
+        };
+        // The userinfo ends at the first '@' (see parse_general). User and password characters
+        // exclude '@' and '%', so a run of them ending at '@' is the userinfo; a run ending
+        // elsewhere means there is no userinfo only if no '@' follows at all.
+        let no_at_from = |i: usize| b.get(i..).is_some_and(|rest| memchr::memchr(b'@', rest).is_none());
+        let u_end = skip + scan::run(b.get(skip..)?, scan::USER);
+        let (user, password, hp_start) = match b.get(u_end) {
+            Some(b'@') if u_end > skip => (Some(raw.get(skip..u_end)?), None, u_end + 1),
+            Some(b':') => {
+                let p_end = u_end + 1 + scan::run(b.get(u_end + 1..)?, scan::PASSWORD);
+                if b.get(p_end) == Some(&b'@') && u_end > skip {
+                    (Some(raw.get(skip..u_end)?), Some(raw.get(u_end + 1..p_end)?), p_end + 1)
+                } else if no_at_from(p_end) {
+                    (None, None, skip)
+                } else {
+                    return None;
+                }
+            }
+            Some(b'@') => return None,
+            _ if no_at_from(u_end) => (None, None, skip),
+            _ => return None,
+        };
+        // hostname or IPv4 (an IPv6 reference goes the general way), then an optional port.
+        let h_end = hp_start + scan::run(b.get(hp_start..)?, scan::HOST);
+        let host_raw = raw.get(hp_start..h_end)?;
+        let host = Host::parse(host_raw).ok()?;
+        let mut k = h_end;
+        let mut port = None;
+        if b.get(k) == Some(&b':') {
+            let digits = scan::run(b.get(k + 1..)?, scan::DIGIT);
+            port = Some(parse_port(b.get(k + 1..k + 1 + digits)?, 0).ok()?);
+            k += 1 + digits;
+        }
+        // uri-parameters: (';' name ['=' value])*, then the end.
+        let params_start = k;
+        loop {
+            match b.get(k) {
+                None => break,
+                Some(b';') => {
+                    let name = scan::run(b.get(k + 1..)?, scan::PARAM_NAME);
+                    if name == 0 {
+                        return None;
+                    }
+                    k += 1 + name;
+                    if b.get(k) == Some(&b'=') {
+                        let value = scan::run(b.get(k + 1..)?, scan::URI_PARAM_VALUE);
+                        if value == 0 {
+                            return None;
+                        }
+                        k += 1 + value;
+                    }
+                }
+                Some(_) => return None,
+            }
+        }
+        let params = Params::validated(raw.get(params_start..k)?);
+        Some(SipUri { raw, secure, user, password, host_raw, host, port, params, headers: None })
+    }
+
+    /// Any `sip:`/`sips:` URI, with the error and its offset for one that is not.
+    fn parse_general(raw: &'a str) -> Result<SipUri<'a>, ParseError> {
         // Compare bytes: slicing the str at a fixed index could split a UTF-8 character.
         let b = raw.as_bytes();
         let (secure, skip) = if b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"sips:") {
@@ -353,5 +477,69 @@ impl fmt::Debug for SipUri<'_> {
         }
         d.field("host", &self.host).field("port", &self.port).field("params", &self.params);
         d.field("headers", &self.headers).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every URI the one-pass parser accepts, the general one accepts with the same result;
+    /// checked on URIs of every shape and every one-byte change of them.
+    #[test]
+    fn common_path_agrees_with_the_general_parser() {
+        let seeds = [
+            "sip:bob@biloxi.example.com",
+            "sips:alice:secret@atlanta.example.com:5061;transport=tls;lr",
+            "sip:alice@192.0.2.101:5060;transport=udp",
+            "sip:proxy.example.com;lr",
+            "sip:host;param=x:y",
+            "SIP:User@Host.Com:1;A=b;c",
+            "sip:user;par=u%40example.net@example.com",
+            "sip:a@[::1]:5060",
+            "sip:a@b?h=v",
+            "sip:1.2.3.4",
+            "sip:01.2.3.4",
+            "sip:a@b:65535",
+            "sip:a@b:65536",
+            "sip::pw@b",
+            "sip:a@b;x=[::1];y=$&",
+        ];
+        let alphabet = b"@:;=?%.-_[]$&/ \"\t,0a9Z";
+        let mut checked = 0;
+        for seed in seeds {
+            let mut inputs = vec![seed.to_owned()];
+            for i in 0..seed.len() {
+                for &c in alphabet {
+                    let mut v = seed.as_bytes().to_vec();
+                    v[i] = c;
+                    inputs.push(String::from_utf8(v.clone()).unwrap_or_default());
+                    v.insert(i, c);
+                    inputs.push(String::from_utf8(v).unwrap_or_default());
+                }
+                inputs.push(format!("{}{}", &seed[..i], &seed[i + 1..]));
+            }
+            for s in &inputs {
+                if let Some(u) = SipUri::parse_common(s) {
+                    assert_eq!(Ok(u), SipUri::parse_general(s), "{s}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+    }
+
+    #[test]
+    fn ipv4_agrees_with_the_standard_library() {
+        let parts =
+            ["0", "1", "9", "10", "99", "100", "199", "255", "256", "300", "999", "00", "01", "010", "1000", ""];
+        for a in parts {
+            for b in parts {
+                for s in [format!("{a}.{b}.1.2"), format!("1.2.{a}.{b}"), format!("{a}.{b}"), format!("1.2.3.{a}.{b}")]
+                {
+                    assert_eq!(parse_ipv4(s.as_bytes()), s.parse::<Ipv4Addr>().ok(), "{s}");
+                }
+            }
+        }
     }
 }

@@ -3,12 +3,11 @@
 use crate::error::ParseError;
 use crate::header::{StandardHeader, TypedHeader};
 use crate::params::Params;
-use crate::scan::{is_token, trim_ws};
+use crate::scan::{self, lead_ws, trim_ws};
 
 /// `word` characters of RFC 3261 §25.1 (Call-ID).
 fn is_word(b: u8) -> bool {
-    is_token(b)
-        || matches!(b, b'(' | b')' | b'<' | b'>' | b':' | b'\\' | b'"' | b'/' | b'[' | b']' | b'?' | b'{' | b'}')
+    scan::is(b, scan::WORD)
 }
 
 /// Checks `word ["@" word]`.
@@ -60,7 +59,7 @@ pub struct Replaces<'a> {
 impl<'a> TypedHeader<'a> for Replaces<'a> {
     const NAME: StandardHeader = StandardHeader::Replaces;
     fn parse(value: &'a str) -> Result<Self, ParseError> {
-        let lead = value.len() - value.trim_start_matches([' ', '\t']).len();
+        let lead = lead_ws(value);
         let end = value[lead..].find([';', ' ', '\t']).map_or(value.len(), |e| e + lead);
         let call_id = &value[lead..end];
         validate_call_id(call_id).map_err(|e| e.shifted(lead))?;

@@ -3,11 +3,11 @@
 use crate::error::ParseError;
 use crate::header::{StandardHeader, TypedHeader};
 use crate::params::Params;
-use crate::scan::{is_token, parse_u32};
+use crate::scan::{is_token, lead_ws, parse_u32};
 
 /// Splits a leading token from its parameters.
 fn token_and_params<'a>(value: &'a str, what: &'static str) -> Result<(&'a str, Params<'a>), ParseError> {
-    let lead = value.len() - value.trim_start_matches([' ', '\t']).len();
+    let lead = lead_ws(value);
     let len = value[lead..].bytes().take_while(|&b| is_token(b)).count();
     if len == 0 {
         return Err(ParseError::syntax(lead, what));

@@ -90,22 +90,22 @@ impl Headers {
     /// The digest challenges of a 401, one per WWW-Authenticate line (RFC 3261 §22.2); choose
     /// among them with [`crate::auth::select`].
     pub fn www_authenticate(&self) -> impl Iterator<Item = Result<Challenge, AuthError>> + '_ {
-        self.get_all(StandardHeader::WwwAuthenticate).map(|v| Challenge::parse(v))
+        self.get_all_str(StandardHeader::WwwAuthenticate).map(Challenge::parse)
     }
 
     /// The digest challenges of a 407, one per Proxy-Authenticate line (RFC 3261 §22.3).
     pub fn proxy_authenticate(&self) -> impl Iterator<Item = Result<Challenge, AuthError>> + '_ {
-        self.get_all(StandardHeader::ProxyAuthenticate).map(|v| Challenge::parse(v))
+        self.get_all_str(StandardHeader::ProxyAuthenticate).map(Challenge::parse)
     }
 
     /// The credentials of every Authorization line.
     pub fn authorization(&self) -> impl Iterator<Item = Result<Authorization, AuthError>> + '_ {
-        self.get_all(StandardHeader::Authorization).map(|v| Authorization::parse(v))
+        self.get_all_str(StandardHeader::Authorization).map(Authorization::parse)
     }
 
     /// The credentials of every Proxy-Authorization line.
     pub fn proxy_authorization(&self) -> impl Iterator<Item = Result<Authorization, AuthError>> + '_ {
-        self.get_all(StandardHeader::ProxyAuthorization).map(|v| Authorization::parse(v))
+        self.get_all_str(StandardHeader::ProxyAuthorization).map(Authorization::parse)
     }
 
     /// Every Record-Route entry, in order.

@@ -5,11 +5,11 @@ use crate::error::ParseError;
 use crate::header::{StandardHeader, TypedHeader};
 use crate::method::Method;
 use crate::params::Params;
-use crate::scan::{is_ws, parse_u32, trim_ws};
+use crate::scan::{is_ws, lead_ws, parse_u32, trim_ws};
 
 /// Splits `number rest`, parsing the leading decimal number (at most `max`).
 fn leading_number(value: &str, max: u32, what: &'static str) -> Result<(u32, usize), ParseError> {
-    let lead = value.len() - value.trim_start_matches([' ', '\t']).len();
+    let lead = lead_ws(value);
     let digits = value[lead..].bytes().take_while(u8::is_ascii_digit).count();
     let n = parse_u32(&value[lead..lead + digits]).filter(|n| *n <= max).ok_or(ParseError::syntax(lead, what))?;
     Ok((n, lead + digits))

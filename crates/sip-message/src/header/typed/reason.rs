@@ -3,7 +3,7 @@
 use crate::error::ParseError;
 use crate::header::{ListHeader, StandardHeader, TypedHeader};
 use crate::params::Params;
-use crate::scan::{is_token, is_ws, quoted_len, unquote};
+use crate::scan::{is_token, is_ws, lead_ws, quoted_len, unquote};
 use std::borrow::Cow;
 
 /// One Reason entry: `SIP ;cause=200 ;text="Call completed elsewhere"`.
@@ -30,7 +30,7 @@ impl<'a> Reason<'a> {
 impl<'a> TypedHeader<'a> for Reason<'a> {
     const NAME: StandardHeader = StandardHeader::Reason;
     fn parse(value: &'a str) -> Result<Self, ParseError> {
-        let lead = value.len() - value.trim_start_matches([' ', '\t']).len();
+        let lead = lead_ws(value);
         let len = value[lead..].bytes().take_while(|&b| is_token(b)).count();
         if len == 0 {
             return Err(ParseError::syntax(lead, "a protocol token"));

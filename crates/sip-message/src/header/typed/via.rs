@@ -3,7 +3,7 @@
 use crate::error::ParseError;
 use crate::header::{ListHeader, StandardHeader, TypedHeader};
 use crate::params::Params;
-use crate::scan::{is_token, is_ws, parse_u32, trim_ws};
+use crate::scan::{self, is_ws, parse_u32, trim_ws};
 use crate::uri::{split_hostport, Host};
 use std::fmt;
 
@@ -35,9 +35,7 @@ impl<'a> TypedHeader<'a> for Via<'a> {
                 i += 1;
             }
             let start = i;
-            while i < b.len() && is_token(b[i]) {
-                i += 1;
-            }
+            i += scan::run(&b[i..], scan::TOKEN);
             if i == start {
                 return Err(ParseError::syntax(i, ["a protocol name", "a protocol version", "a transport"][n]));
             }
