@@ -13,8 +13,8 @@ pub(crate) struct ClientKey {
 }
 
 impl ClientKey {
-    pub(crate) fn of_request(req: &Request) -> Result<ClientKey, ParseError> {
-        let via = req.headers().top_via()?;
+    /// The key of a request we send, from its already parsed top Via.
+    pub(crate) fn of_request(req: &Request, via: &Via<'_>) -> Result<ClientKey, ParseError> {
         let branch = via.branch().ok_or(ParseError::syntax(0, "a branch parameter").within("Via"))?;
         Ok(ClientKey { branch: branch.to_owned(), method: req.method().clone() })
     }
@@ -55,11 +55,15 @@ impl ServerKey {
     /// The key of `req`'s transaction, for `method` (normally the request's own; CANCEL looks
     /// up its INVITE with `Method::Invite`).
     pub(crate) fn of_request_as(req: &Request, method: Method) -> Result<ServerKey, ParseError> {
+        ServerKey::of_request_via(req, &req.headers().top_via()?, method)
+    }
+
+    /// Like [`ServerKey::of_request_as`] with the top Via already parsed.
+    pub(crate) fn of_request_via(req: &Request, via: &Via<'_>, method: Method) -> Result<ServerKey, ParseError> {
         let h = req.headers();
-        let via = h.top_via()?;
         if via.has_rfc3261_branch() {
             let branch = via.branch().unwrap_or_default().to_owned();
-            return Ok(ServerKey::Rfc3261 { branch, sent_by: sent_by(&via), method });
+            return Ok(ServerKey::Rfc3261 { branch, sent_by: sent_by(via), method });
         }
         Ok(ServerKey::Rfc2543 {
             uri: req.uri_str().to_string(),
@@ -71,8 +75,9 @@ impl ServerKey {
         })
     }
 
-    pub(crate) fn of_request(req: &Request) -> Result<ServerKey, ParseError> {
-        ServerKey::of_request_as(req, keyed_method(req))
+    /// The key of a received request's transaction (an ACK's is its INVITE's).
+    pub(crate) fn of_request(req: &Request, via: &Via<'_>) -> Result<ServerKey, ParseError> {
+        ServerKey::of_request_via(req, via, keyed_method(req))
     }
 
     pub(crate) fn is_rfc2543(&self) -> bool {

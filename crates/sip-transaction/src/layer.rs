@@ -8,7 +8,7 @@ use crate::key::{ClientKey, ServerKey};
 use crate::outbox::Outbox;
 use crate::server_invite::{ServerInvite, ServerInviteState};
 use crate::server_non_invite::ServerNonInvite;
-use crate::via_rules::{response_destination, set_top_via_transport, stamp_received};
+use crate::via_rules::{replace_top_via, response_destination, set_top_via_transport, stamped_top_via};
 use crate::TxError;
 use sip_message::Peer;
 use sip_message::{Message, Method, Request, Response, StatusCode, Transport, Version};
@@ -141,7 +141,8 @@ impl TransactionLayer {
             set_top_via_transport(&mut request, Transport::Tcp).map_err(TxError::Invalid)?;
             to = Peer { transport: Transport::Tcp, flow: None, ..to };
         }
-        let key = ClientKey::of_request(&request).map_err(TxError::Invalid)?;
+        let via = request.headers().top_via().map_err(TxError::Invalid)?;
+        let key = ClientKey::of_request(&request, &via).map_err(TxError::Invalid)?;
         if self.clients.contains_key(&key) {
             return Err(TxError::Duplicate);
         }
@@ -312,11 +313,20 @@ impl TransactionLayer {
         }
         let Message::Request(r) = check else { return };
         request = r;
-        if let Err(e) = stamp_received(&mut request, source.addr) {
-            tracing::debug!(%source, error = %e, "cannot stamp the Via");
-            return;
+        // One parse of the top Via gives the key, where responses go and the stamp: stamping
+        // changes neither the branch nor the sent-by, and the destination already accounts
+        // for rport.
+        let (key, to, stamped) = {
+            let Ok(via) = request.headers().top_via() else { return };
+            let Ok(key) = ServerKey::of_request(&request, &via) else { return };
+            (key, response_destination(&via, &source), stamped_top_via(&via, source.addr))
+        };
+        if let Some(value) = stamped {
+            if let Err(e) = replace_top_via(&mut request, value) {
+                tracing::debug!(%source, error = %e, "cannot stamp the Via");
+                return;
+            }
         }
-        let Ok(key) = ServerKey::of_request(&request) else { return };
         if is_ack {
             self.on_ack(now, request, source, key);
             return;
@@ -331,8 +341,6 @@ impl TransactionLayer {
             }
             return;
         }
-        let Ok(via) = request.headers().top_via() else { return };
-        let to = response_destination(&via, &source);
         let cancels = if *request.method() == Method::Cancel {
             ServerKey::of_request_as(&request, Method::Invite).ok().and_then(|k| self.servers.get(&k).copied())
         } else {

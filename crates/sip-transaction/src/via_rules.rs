@@ -19,17 +19,24 @@ fn host_ip(host: Host<'_>) -> Option<IpAddr> {
 /// (§18.2.1), and fills in an empty `rport` with the source port (RFC 3581 §4, which also
 /// requires `received` then). Returns whether the Via changed.
 pub fn stamp_received(req: &mut Request, source: SocketAddr) -> Result<bool, ParseError> {
-    let headers = req.headers_mut();
-    let Some(index) = headers.position(StandardHeader::Via) else { return Err(ParseError::missing("Via")) };
-    let line = headers.iter().nth(index).map(|h| h.value().clone()).unwrap_or_default();
-    let mut items = sip_message::split_commas(&line);
-    let Some((_, first)) = items.next() else { return Err(ParseError::missing("Via")) };
-    let via = <Via as sip_message::header::TypedHeader>::parse(first)?;
+    let stamped = stamped_top_via(&req.headers().top_via()?, source);
+    Ok(match stamped {
+        Some(value) => {
+            replace_top_via(req, value)?;
+            true
+        }
+        None => false,
+    })
+}
+
+/// The top Via as §18.2.1 and RFC 3581 want it stamped, or `None` if it needs no change.
+pub(crate) fn stamped_top_via(via: &Via<'_>, source: SocketAddr) -> Option<String> {
     let rport_requested = via.rport() == Some(None);
     let differs = host_ip(via.host()) != Some(source.ip());
     if !differs && !rport_requested {
-        return Ok(false);
+        return None;
     }
+    let first = via.as_str();
     let mut stamped = String::with_capacity(first.len() + 40);
     // Rebuild the parameters: drop an old received, fill rport, then append received.
     stamped.push_str(&first[..first.len() - via.params().as_str().len()]);
@@ -49,12 +56,20 @@ pub fn stamp_received(req: &mut Request, source: SocketAddr) -> Result<bool, Par
     stamped.push_str(";received=");
     // RFC 3261 §18.2.1 writes the address without brackets for IPv6 in `received`.
     stamped.push_str(&source.ip().to_string());
-    let rest: Vec<&str> = items.map(|(_, s)| s).collect();
-    headers.replace_value(index, Text::from(stamped));
+    Some(stamped)
+}
+
+/// Replaces the first Via value (splitting it off its line if the line lists several).
+pub(crate) fn replace_top_via(req: &mut Request, value: String) -> Result<(), ParseError> {
+    let headers = req.headers_mut();
+    let Some(index) = headers.position(StandardHeader::Via) else { return Err(ParseError::missing("Via")) };
+    let line = headers.iter().nth(index).map(|h| h.value().clone()).unwrap_or_default();
+    let rest: Vec<&str> = sip_message::split_commas(&line).skip(1).map(|(_, s)| s).collect();
+    headers.replace_value(index, Text::from(value));
     if !rest.is_empty() {
         headers.insert(index + 1, StandardHeader::Via, Text::from(rest.join(", ")));
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Where the responses to a request go (§18.2.2, RFC 3581 §4): over a reliable transport, back
