@@ -3,7 +3,7 @@
 
 use sip_message::build::new_branch;
 use sip_message::header::typed::Via;
-use sip_message::BuildError;
+use sip_message::{BuildError, Request};
 
 /// Transport, sent-by and the `rport` flag of the Via this user agent puts on its requests.
 ///
@@ -46,6 +46,19 @@ impl ViaTemplate {
 /// The branch of a request's or response's top Via, if it has one.
 pub fn top_branch(headers: &sip_message::Headers) -> Option<String> {
     headers.top_via().ok().and_then(|v| v.branch().map(str::to_owned))
+}
+
+/// Replaces the top Via of `request` with a fresh one from `template`; returns the branch.
+pub(crate) fn renew_via(request: &mut Request, template: &ViaTemplate) -> Result<String, BuildError> {
+    let (value, branch) = template.render()?;
+    let h = request.headers_mut();
+    match h.position(sip_message::StandardHeader::Via) {
+        Some(i) => {
+            h.replace_value(i, value);
+        }
+        None => h.push_front(sip_message::StandardHeader::Via, value),
+    }
+    Ok(branch)
 }
 
 #[cfg(test)]

@@ -54,3 +54,13 @@ impl Dialog {
         }
     }
 }
+
+impl Dialog {
+    /// Another provisional response in this early dialog: its Contact, if any, is the
+    /// target from now on (the UAS may send a Contact only with a later response).
+    pub(crate) fn refresh_early(&mut self, response: &Response) {
+        if let Ok(Some(target)) = contact_uri(response.headers()) {
+            self.remote_target = target;
+        }
+    }
+}

@@ -3,6 +3,7 @@
 use super::route::request_target;
 use super::{Dialog, DialogState};
 use crate::error::DialogError;
+use crate::headers::insert_before_length;
 use sip_message::{Method, Request, StandardHeader as H, Text};
 
 /// Methods whose requests carry our Contact: INVITE and the other target refresh requests
@@ -43,15 +44,10 @@ impl Dialog {
     pub fn ack(&self, invite: &Request) -> Result<Request, DialogError> {
         let seq = invite.headers().cseq()?.seq;
         let mut ack = self.build(Method::Ack, seq)?;
-        let h = ack.headers_mut();
-        let at = h.position(H::ContentLength).unwrap_or(h.len());
-        let mut i = at;
-        for name in [H::Authorization, H::ProxyAuthorization] {
-            for value in invite.headers().get_all(name) {
-                h.insert(i, name, value.clone());
-                i += 1;
-            }
-        }
+        let credentials = [H::Authorization, H::ProxyAuthorization]
+            .into_iter()
+            .flat_map(|name| invite.headers().get_all(name).map(move |v| (name, v.clone())));
+        insert_before_length(ack.headers_mut(), credentials.collect::<Vec<_>>());
         Ok(ack)
     }
 
