@@ -14,6 +14,7 @@ mod headers;
 pub mod invite;
 mod output;
 mod random;
+pub mod register;
 mod via;
 
 pub use auth::AuthFailure;
@@ -24,4 +25,5 @@ pub use failure::{failure_response, TxFailure};
 pub use invite::{CallConfig, CallEvent, CallEventKind, CallKey, CallState, Calls, EndReason, RedirectTarget};
 pub use output::Output;
 pub use random::RandomSource;
+pub use register::{AccountConfig, Backoff, Registration, RegistrationEvent, RegistrationState, Registrations};
 pub use via::{top_branch, ViaTemplate};
