@@ -221,3 +221,25 @@ fn a_merged_invite_gets_482() {
     assert_eq!(sim.calls.len(), 1);
     assert_eq!(sim.calls.state(call), Some(CallState::Incoming));
 }
+
+#[test]
+fn a_lost_ack_is_still_awaited_after_a_reinvite_is_answered() {
+    let (mut sim, call, tag) = accepted();
+    // The ACK for our 200 is lost; Alice re-INVITEs.
+    sim.run_until(MS(700));
+    sim.take();
+    sim.request(30, from_alice(Method::Invite, 2, &tag));
+    sim.take();
+    sim.calls.respond(sim.now, call, TxId(30), StatusCode::OK, None).unwrap();
+    sim.take();
+    // Both 200s go on being repeated: the first one's ACK can only come back that way.
+    sim.run_until(MS(1600));
+    let mut cseqs: Vec<u32> = responses(&sim.take()).iter().map(|(_, r)| r.headers().cseq().unwrap().seq).collect();
+    cseqs.sort();
+    assert_eq!(cseqs, [1, 2]);
+    sim.ack(alice_ack(1, &tag));
+    assert!(matches!(&events(&sim.take())[..], [CallEventKind::Confirmed { .. }]));
+    sim.ack(alice_ack(2, &tag));
+    assert!(matches!(&events(&sim.take())[..], [CallEventKind::ReinviteAcked { .. }]));
+    assert_eq!(sim.calls.poll_timeout(), None);
+}

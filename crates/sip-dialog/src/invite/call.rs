@@ -133,8 +133,10 @@ pub(crate) struct Call {
     pub(crate) redirects: Redirects,
     pub(crate) auth: Authenticator,
     pub(crate) no_answer_at: Option<Instant>,
-    /// Our 2xx to an INVITE, repeated until its ACK (§13.3.1.4).
-    pub(crate) awaiting_ack: Option<AwaitAck>,
+    /// Our 2xx responses to INVITEs, each repeated until its ACK (§13.3.1.4). Usually one;
+    /// two when the peer's re-INVITE arrives before the ACK of our previous 2xx (the ACK was
+    /// lost, and only our retransmissions will bring it again).
+    pub(crate) awaiting_acks: Vec<AwaitAck>,
     /// The application hung up while our 2xx awaited its ACK: BYE once it comes (§15).
     pub(crate) bye_after_ack: bool,
     /// Our re-INVITE waiting out a glare interval, with its body.
@@ -172,7 +174,7 @@ impl Call {
             redirects: Redirects::default(),
             auth: Authenticator::new(None),
             no_answer_at: None,
-            awaiting_ack: None,
+            awaiting_acks: Vec::new(),
             bye_after_ack: false,
             glare: None,
             end_reason: None,
@@ -216,7 +218,7 @@ impl Call {
         [
             self.no_answer_at,
             cancel,
-            self.awaiting_ack.as_ref().map(AwaitAck::deadline),
+            self.awaiting_acks.iter().map(AwaitAck::deadline).min(),
             self.glare.as_ref().map(|g| g.0),
             self.bye_guard,
         ]
@@ -329,7 +331,7 @@ impl Call {
         self.phase == Phase::Calling
             || self.phase == Phase::Incoming
             || self.their_reinvite.is_some()
-            || self.awaiting_ack.is_some()
+            || !self.awaiting_acks.is_empty()
             || self.pending.values().any(|p| matches!(p, Pending::Reinvite { .. }))
     }
 
@@ -382,7 +384,7 @@ impl Call {
 
     fn clear_timers(&mut self) {
         self.no_answer_at = None;
-        self.awaiting_ack = None;
+        self.awaiting_acks.clear();
         self.bye_after_ack = false;
         self.glare = None;
         self.bye_guard = None;

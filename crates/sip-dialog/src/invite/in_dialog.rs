@@ -141,7 +141,7 @@ impl Call {
             Phase::Calling => self.cancel(ctx, false),
             Phase::Incoming => self.answer_invite(ctx, StatusCode::DECLINE, None),
             Phase::Established => {
-                if self.awaiting_ack.as_ref().is_some_and(|a| a.initial) {
+                if self.awaiting_acks.iter().any(|a| a.initial) {
                     // §15: the callee must not send BYE before the ACK (or the timeout).
                     self.bye_after_ack = true;
                 } else {

@@ -162,7 +162,7 @@ impl Call {
         }
         if status.is_success() {
             let seq = request.headers().cseq()?.seq;
-            self.awaiting_ack = Some(AwaitAck::new(ctx.now, tx, resp, seq, false, ctx.cfg.t1));
+            self.awaiting_acks.push(AwaitAck::new(ctx.now, tx, resp, seq, false, ctx.cfg.t1));
         }
         Ok(())
     }

@@ -66,7 +66,7 @@ impl Call {
                 d.confirm();
             }
             let seq = self.invite.headers().cseq()?.seq;
-            self.awaiting_ack = Some(AwaitAck::new(ctx.now, tx, resp, seq, true, ctx.cfg.t1));
+            self.awaiting_acks.push(AwaitAck::new(ctx.now, tx, resp, seq, true, ctx.cfg.t1));
             self.phase = Phase::Established;
             return Ok(());
         }
@@ -108,10 +108,11 @@ impl Call {
     /// An ACK in the call's dialog: the one our 2xx waits for ends the retransmissions.
     pub(crate) fn on_ack(&mut self, ctx: &mut Ctx<'_>, ack: Request) {
         let Ok(seq) = ack.headers().cseq().map(|c| c.seq) else { return };
-        let Some(waiting) = self.awaiting_ack.take_if(|a| a.seq == seq) else {
+        let Some(i) = self.awaiting_acks.iter().position(|a| a.seq == seq) else {
             tracing::debug!(call = %self.key, seq, "ACK for nothing awaited (a retransmission)");
             return;
         };
+        let waiting = self.awaiting_acks.remove(i);
         let kind =
             if waiting.initial { CallEventKind::Confirmed { ack } } else { CallEventKind::ReinviteAcked { ack } };
         ctx.event(self.key, kind);
@@ -120,18 +121,21 @@ impl Call {
         }
     }
 
-    /// The 2xx retransmission timer (§13.3.1.4).
+    /// The 2xx retransmission timers (§13.3.1.4).
     pub(crate) fn on_ack_timer(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(waiting) = self.awaiting_ack.as_mut() else { return };
-        match waiting.on_timeout(ctx.now, ctx.cfg.t2) {
-            Some(AckTimer::Retransmit(tx, resp)) => ctx.respond(tx, resp),
-            Some(AckTimer::GiveUp) => {
-                tracing::debug!(call = %self.key, "no ACK for our 2xx within 64*T1: BYE");
-                let reason = if self.bye_after_ack { EndReason::LocalBye } else { EndReason::NoAck };
-                self.awaiting_ack = None;
-                self.send_bye(ctx, reason);
+        let mut gave_up = false;
+        for waiting in &mut self.awaiting_acks {
+            match waiting.on_timeout(ctx.now, ctx.cfg.t2) {
+                Some(AckTimer::Retransmit(tx, resp)) => ctx.respond(tx, resp),
+                Some(AckTimer::GiveUp) => gave_up = true,
+                None => {}
             }
-            None => {}
+        }
+        if gave_up {
+            tracing::debug!(call = %self.key, "no ACK for our 2xx within 64*T1: BYE");
+            let reason = if self.bye_after_ack { EndReason::LocalBye } else { EndReason::NoAck };
+            self.awaiting_acks.clear();
+            self.send_bye(ctx, reason);
         }
     }
 }
