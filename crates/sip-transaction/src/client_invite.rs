@@ -42,6 +42,9 @@ pub(crate) struct ClientInvite {
     timer_b: Option<Instant>,
     timer_d: Option<Instant>,
     timer_m: Option<Instant>,
+    /// 64·T1 after a CANCEL of this INVITE: without a final response by then, the
+    /// transaction is destroyed (RFC 3261 §9.1).
+    cancel_deadline: Option<Instant>,
     ack: Option<Bytes>,
 }
 
@@ -59,12 +62,20 @@ impl ClientInvite {
             timer_b: Some(now + cfg.timeout()),
             timer_d: None,
             timer_m: None,
+            cancel_deadline: None,
             ack: None,
         }
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        earliest([self.timer_a.map(|a| a.0), self.timer_b, self.timer_d, self.timer_m])
+        earliest([self.timer_a.map(|a| a.0), self.timer_b, self.timer_d, self.timer_m, self.cancel_deadline])
+    }
+
+    /// A CANCEL for this INVITE was sent: give the final response 64·T1 to arrive.
+    pub(crate) fn on_cancel_sent(&mut self, now: Instant, cfg: &Config) {
+        if matches!(self.state, ClientInviteState::Calling | ClientInviteState::Proceeding) {
+            self.cancel_deadline = Some(now + cfg.timeout());
+        }
     }
 
     pub(crate) fn on_response(&mut self, resp: Response, now: Instant, cfg: &Config, out: &mut Outbox) {
@@ -73,6 +84,9 @@ impl ClientInvite {
         match self.state {
             Calling | Proceeding => {
                 self.timer_a = None;
+                if status.is_final() {
+                    self.cancel_deadline = None;
+                }
                 if status.is_provisional() {
                     // Timer B guards only the Calling state (Figure 5).
                     self.timer_b = None;
@@ -123,7 +137,7 @@ impl ClientInvite {
                 self.timer_a = Some((now + interval * 2, interval * 2));
             }
         }
-        if due(self.timer_b, now) {
+        if due(self.timer_b, now) || due(self.cancel_deadline, now) {
             out.event(Event::Timeout { tx: self.id });
             self.terminate();
         }
@@ -145,5 +159,6 @@ impl ClientInvite {
         self.timer_b = None;
         self.timer_d = None;
         self.timer_m = None;
+        self.cancel_deadline = None;
     }
 }

@@ -19,6 +19,11 @@ impl ClientKey {
         Ok(ClientKey { branch: branch.to_owned(), method: req.method().clone() })
     }
 
+    /// The same branch for another method (a CANCEL's INVITE).
+    pub(crate) fn with_method(&self, method: Method) -> ClientKey {
+        ClientKey { branch: self.branch.clone(), method }
+    }
+
     pub(crate) fn of_response(resp: &Response) -> Result<ClientKey, ParseError> {
         let via = resp.headers().top_via()?;
         let branch = via.branch().ok_or(ParseError::syntax(0, "a branch parameter").within("Via"))?;

@@ -146,6 +146,16 @@ impl TransactionLayer {
         if self.clients.contains_key(&key) {
             return Err(TxError::Duplicate);
         }
+        if *request.method() == Method::Cancel {
+            // §9.1: the INVITE being cancelled gets 64·T1 to reach a final response.
+            if let Some(invite) = self.clients.get(&key.with_method(Method::Invite)).copied() {
+                let cfg = self.cfg;
+                if let Some(Entry { tx: Tx::ClientInvite(t), .. }) = self.txs.get_mut(&invite) {
+                    t.on_cancel_sent(now, &cfg);
+                }
+                self.after(invite);
+            }
+        }
         let id = self.new_id();
         let tx = if *request.method() == Method::Invite {
             Tx::ClientInvite(ClientInvite::start(id, request, to, now, &self.cfg, &mut self.out))

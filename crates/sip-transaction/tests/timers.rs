@@ -391,3 +391,19 @@ fn send_request_refuses_what_it_cannot_track() {
     let ack = request(Method::Ack, "UDP");
     assert_eq!(h.layer.send_request(h.now, ack, to), Err(TxError::AckIsNotATransaction));
 }
+
+#[test]
+fn a_cancelled_invite_without_a_final_response_ends_64_t1_after_the_cancel() {
+    // RFC 3261 §9.1: otherwise an INVITE in Proceeding would wait for ever.
+    let mut h = Harness::new();
+    let req = request(Method::Invite, "UDP");
+    let to = peer(Transport::Udp, 5060);
+    let invite = h.send(req.clone(), to);
+    h.run_until(MS(100));
+    h.deliver(Message::Response(response_to(&req, StatusCode::RINGING)), to);
+    h.run_until(MS(5000));
+    h.send(req.cancel().unwrap(), to);
+    h.run_to_end();
+    assert_eq!(h.event_time(|e| *e == Event::Timeout { tx: invite }), Some(MS(37_000)));
+    assert!(h.layer.is_empty());
+}

@@ -66,7 +66,7 @@ pub(crate) enum Pending {
     /// The CANCEL of it.
     Cancel,
     /// Our re-INVITE, kept to build its ACK, with its body for a retry after glare.
-    Reinvite { request: Request, body: Option<Body> },
+    Reinvite { request: Box<Request>, body: Option<Body> },
     /// Our BYE.
     Bye,
     /// The BYE to a fork discarded after the call was answered.

@@ -44,7 +44,7 @@ impl Call {
         apply(&mut request, body.as_ref());
         // The ACK repeats the re-INVITE's credentials, so they go in before it is kept.
         self.authorize(&mut request);
-        let what = Pending::Reinvite { request: request.clone(), body };
+        let what = Pending::Reinvite { request: Box::new(request.clone()), body };
         self.track_and_send(ctx, request, what);
         Ok(())
     }
