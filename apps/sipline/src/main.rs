@@ -23,6 +23,9 @@ enum Command {
     /// Send OPTIONS to a URI and show the answer, the transport and the round-trip time
     /// (exit 0 on a 2xx, 1 on any other answer or none, 2 usage).
     Options(cmd::options::Args),
+    /// Register an account, show each state change and refresh, unregister on Ctrl-C
+    /// (`--once`: register, unregister, exit 0 on success, 1 on failure).
+    Register(cmd::register::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,5 +44,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
         Command::Options(args) => cmd::options::run(args),
+        Command::Register(args) => cmd::register::run(args),
     }
 }

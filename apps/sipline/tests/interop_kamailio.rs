@@ -62,3 +62,50 @@ fn kamailio_tls_without_its_ca_is_refused_with_the_reason() {
     let t = text(&out);
     assert!(t.contains("TLS handshake") && t.contains("UnknownIssuer"), "{t}");
 }
+
+#[test]
+fn register_once_with_kamailio_and_a_wrong_password_is_a_clear_failure() {
+    require_peers();
+    let k = Kamailio::start(KamailioOptions::new().user("alice", "secret")).expect("kamailio");
+    let registrar = format!("sip:{}", k.addr(Transport::Udp));
+    let out = sipline(&["register", "--user", "alice", "--password", "secret", "--registrar", &registrar, "--once"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}\n--- kamailio:\n{}", k.log());
+    assert!(t.contains("registered (expires in"), "{t}");
+    assert!(t.contains("unregistered"), "{t}");
+    assert!(k.registered_contacts("alice").expect("ul.dump").is_empty(), "--once removed the binding");
+
+    let out = sipline(&["register", "--user", "alice", "--password", "wrong", "--registrar", &registrar, "--once"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("authentication failed"), "{t}");
+}
+
+#[test]
+fn register_holds_the_binding_until_interrupted() {
+    require_peers();
+    let k = Kamailio::start(KamailioOptions::new().user("bob", "pw2")).expect("kamailio");
+    let registrar = format!("sip:{}", k.addr(Transport::Tcp));
+    let child = Command::new(env!("CARGO_BIN_EXE_sipline"))
+        .args(["register", "--user", "bob", "--password", "pw2", "--registrar", &registrar, "--transport", "tcp"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut bound = Vec::new();
+    for _ in 0..100 {
+        bound = k.registered_contacts("bob").expect("ul.dump");
+        if !bound.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(bound.len(), 1, "kamailio holds one binding for bob: {bound:?}\n{}", k.log());
+    assert!(bound[0].contains("transport=tcp"), "{bound:?}");
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    let t = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("unregistering (Ctrl-C)") && t.trim_end().ends_with("unregistered"), "{t}");
+    assert!(k.registered_contacts("bob").expect("ul.dump").is_empty());
+}

@@ -2,4 +2,5 @@
 
 pub mod options;
 pub mod parse;
+pub mod register;
 mod target;

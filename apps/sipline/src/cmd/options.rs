@@ -33,7 +33,7 @@ pub struct Args {
     dns_server: Vec<SocketAddr>,
 }
 
-fn parse_transport(s: &str) -> Result<Transport, String> {
+pub(crate) fn parse_transport(s: &str) -> Result<Transport, String> {
     Transport::from_token(s).ok_or_else(|| format!("'{s}' is not one of udp, tcp, tls, ws, wss"))
 }
 
@@ -50,7 +50,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 /// The local address the system would use to reach `remote` (no packet is sent).
-fn local_ip_towards(remote: SocketAddr) -> IpAddr {
+pub(crate) fn local_ip_towards(remote: SocketAddr) -> IpAddr {
     let any: SocketAddr =
         if remote.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
     UdpSocket::bind(any)
