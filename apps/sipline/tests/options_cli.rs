@@ -147,3 +147,62 @@ async fn tls_names_the_certificate_problem_and_works_with_the_right_ca() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("over TLS"), "{}", text(&out));
 }
+
+/// RFC 3263 fail-over: SRV gives two servers; the first answers 503 (UDP) or refuses the
+/// connection (TCP), and sipline moves on to the second.
+#[tokio::test]
+async fn fails_over_to_the_next_srv_target_on_503_and_on_a_refused_connection() {
+    use sip_testpeers::{DnsServer, DnsZone};
+    let busy = server(Transport::Udp, "127.0.0.1:0", StatusCode::SERVICE_UNAVAILABLE, None).await;
+    let ok = server(Transport::Udp, "127.0.0.1:0", StatusCode::OK, None).await;
+    let ok_tcp = server(Transport::Tcp, "127.0.0.1:0", StatusCode::OK, None).await;
+    let (busy_addr, ok_addr, ok_tcp_addr) = (
+        busy.local_addr(Transport::Udp).expect("bound"),
+        ok.local_addr(Transport::Udp).expect("bound"),
+        ok_tcp.local_addr(Transport::Tcp).expect("bound"),
+    );
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe");
+    let closed = probe.local_addr().expect("addr");
+    drop(probe);
+    let lo = "127.0.0.1".parse().expect("ip");
+    let zone = DnsZone::new()
+        .srv("_sip._udp.failover.test", 10, 0, busy_addr.port(), "first.failover.test")
+        .and_then(|z| z.srv("_sip._udp.failover.test", 20, 0, ok_addr.port(), "second.failover.test"))
+        .and_then(|z| z.srv("_sip._tcp.failover.test", 10, 0, closed.port(), "first.failover.test"))
+        .and_then(|z| z.srv("_sip._tcp.failover.test", 20, 0, ok_tcp_addr.port(), "second.failover.test"))
+        .expect("zone")
+        .addr("first.failover.test", lo)
+        .addr("second.failover.test", lo);
+    let dns = DnsServer::start(zone).expect("dns");
+    let dns_addr = dns.addr().to_string();
+
+    let out = run_cli(vec![
+        "options".into(),
+        "sip:failover.test".into(),
+        "--transport".into(),
+        "udp".into(),
+        "--dns-server".into(),
+        dns_addr.clone(),
+    ])
+    .await;
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains(&format!("503 Service Unavailable from {busy_addr}")), "{t}");
+    assert!(t.contains("trying the next address"), "{t}");
+    assert!(t.contains(&format!("200 OK from {ok_addr} over UDP")), "{t}");
+
+    let out = run_cli(vec![
+        "options".into(),
+        "sip:failover.test".into(),
+        "--transport".into(),
+        "tcp".into(),
+        "--dns-server".into(),
+        dns_addr,
+    ])
+    .await;
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("Connection refused") && t.contains("trying the next address"), "{t}");
+    assert!(t.contains(&format!("200 OK from {ok_tcp_addr} over TCP")), "{t}");
+    assert!(dns.questions().iter().any(|(n, _)| n == "_sip._tcp.failover.test"), "{:?}", dns.questions());
+}

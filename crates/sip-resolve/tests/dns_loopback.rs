@@ -5,153 +5,59 @@
 //! The addresses in the zone (192.0.2.0/24, 2001:db8::/32, reserved for documentation) are
 //! only data: resolving never connects to a target.
 
-use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, NAPTR, SRV};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
 use sip_message::Transport::{self, Tcp, Tls, Udp};
 use sip_message::Uri;
 use sip_resolve::{
     ErrorCategory, IpFamilies, ResolveError, Resolver, ResolverConfig, Target, Transports, WeightedRandom,
 };
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use sip_testpeers::{DnsServer, DnsZone, RecordType};
+use std::net::IpAddr;
 use std::time::Duration;
 use tokio::net::UdpSocket;
 
-/// The test zone: records by (lower-case name without the final dot, type).
-fn zone() -> HashMap<(String, RecordType), Vec<RData>> {
-    let name = |s: &str| Name::from_str(s).unwrap();
-    let naptr = |order, pref, service: &str, replacement: &str| {
-        RData::NAPTR(NAPTR::new(
-            order,
-            pref,
-            b"S".to_vec().into_boxed_slice(),
-            service.as_bytes().to_vec().into_boxed_slice(),
-            Vec::new().into_boxed_slice(),
-            name(replacement),
-        ))
-    };
-    let srv = |priority, weight, port, target: &str| RData::SRV(SRV::new(priority, weight, port, name(target)));
-    let a = |ip: &str| RData::A(A(ip.parse().unwrap()));
-    let aaaa = |ip: &str| RData::AAAA(AAAA(ip.parse().unwrap()));
-    let mut z: HashMap<(String, RecordType), Vec<RData>> = HashMap::new();
-    let mut add = |n: &str, t: RecordType, records: Vec<RData>| {
-        z.insert((n.to_owned(), t), records);
-    };
-
-    // example.test: NAPTR -> SRV -> A/AAAA, TLS preferred, then TCP, then UDP; one WS record.
-    add(
-        "example.test",
-        RecordType::NAPTR,
-        vec![
-            naptr(10, 30, "SIP+D2U", "_sip._udp.example.test."),
-            naptr(10, 10, "SIPS+D2T", "_sips._tcp.example.test."),
-            naptr(10, 20, "SIP+D2T", "_sip._tcp.example.test."),
-            naptr(10, 40, "SIP+D2W", "_sip._ws.example.test."),
-            naptr(20, 10, "SIP+D2U", "_sip._udp.later.example.test."),
-        ],
-    );
-    add("_sips._tcp.example.test", RecordType::SRV, vec![srv(10, 0, 5061, "edge.example.test.")]);
-    add(
-        "_sip._tcp.example.test",
-        RecordType::SRV,
-        vec![srv(20, 0, 5060, "backup.example.test."), srv(10, 0, 5060, "edge.example.test.")],
-    );
-    add(
-        "_sip._udp.example.test",
-        RecordType::SRV,
-        vec![srv(10, 70, 5060, "edge.example.test."), srv(10, 30, 5070, "backup.example.test.")],
-    );
-    add("_sip._ws.example.test", RecordType::SRV, vec![srv(10, 0, 8080, "edge.example.test.")]);
-    add("edge.example.test", RecordType::A, vec![a("192.0.2.10")]);
-    add("edge.example.test", RecordType::AAAA, vec![aaaa("2001:db8::10")]);
-    add("backup.example.test", RecordType::A, vec![a("192.0.2.20"), a("192.0.2.21")]);
-    add("example.test", RecordType::A, vec![a("192.0.2.1")]);
-
-    // srv-only.test: no NAPTR; SRV for TCP and UDP only.
-    add("_sip._tcp.srv-only.test", RecordType::SRV, vec![srv(10, 0, 5062, "pbx.srv-only.test.")]);
-    add("_sip._udp.srv-only.test", RecordType::SRV, vec![srv(10, 0, 5064, "pbx.srv-only.test.")]);
-    add("pbx.srv-only.test", RecordType::A, vec![a("192.0.2.30")]);
-
-    // plain.test: addresses only.
-    add("plain.test", RecordType::A, vec![a("192.0.2.40"), a("192.0.2.41")]);
-    add("plain.test", RecordType::AAAA, vec![aaaa("2001:db8::40")]);
-
-    // v6.test: IPv6 only.
-    add("v6.test", RecordType::AAAA, vec![aaaa("2001:db8::60")]);
-    z
+/// The test zone.
+fn zone() -> DnsZone {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    DnsZone::new()
+        // example.test: NAPTR -> SRV -> A/AAAA, TLS preferred, then TCP, then UDP; one WS record.
+        .naptr("example.test", 10, 30, "SIP+D2U", "_sip._udp.example.test")
+        .and_then(|z| z.naptr("example.test", 10, 10, "SIPS+D2T", "_sips._tcp.example.test"))
+        .and_then(|z| z.naptr("example.test", 10, 20, "SIP+D2T", "_sip._tcp.example.test"))
+        .and_then(|z| z.naptr("example.test", 10, 40, "SIP+D2W", "_sip._ws.example.test"))
+        .and_then(|z| z.naptr("example.test", 20, 10, "SIP+D2U", "_sip._udp.later.example.test"))
+        .and_then(|z| z.srv("_sips._tcp.example.test", 10, 0, 5061, "edge.example.test"))
+        .and_then(|z| z.srv("_sip._tcp.example.test", 20, 0, 5060, "backup.example.test"))
+        .and_then(|z| z.srv("_sip._tcp.example.test", 10, 0, 5060, "edge.example.test"))
+        .and_then(|z| z.srv("_sip._udp.example.test", 10, 70, 5060, "edge.example.test"))
+        .and_then(|z| z.srv("_sip._udp.example.test", 10, 30, 5070, "backup.example.test"))
+        .and_then(|z| z.srv("_sip._ws.example.test", 10, 0, 8080, "edge.example.test"))
+        // srv-only.test: no NAPTR; SRV for TCP and UDP only.
+        .and_then(|z| z.srv("_sip._tcp.srv-only.test", 10, 0, 5062, "pbx.srv-only.test"))
+        .and_then(|z| z.srv("_sip._udp.srv-only.test", 10, 0, 5064, "pbx.srv-only.test"))
+        .unwrap()
+        .addr("edge.example.test", ip("192.0.2.10"))
+        .addr("edge.example.test", ip("2001:db8::10"))
+        .addr("backup.example.test", ip("192.0.2.20"))
+        .addr("backup.example.test", ip("192.0.2.21"))
+        .addr("example.test", ip("192.0.2.1"))
+        .addr("pbx.srv-only.test", ip("192.0.2.30"))
+        // plain.test: addresses only.
+        .addr("plain.test", ip("192.0.2.40"))
+        .addr("plain.test", ip("192.0.2.41"))
+        .addr("plain.test", ip("2001:db8::40"))
+        // v6.test: IPv6 only.
+        .addr("v6.test", ip("2001:db8::60"))
+        // broken.test: every lookup fails with SERVFAIL.
+        .servfail("broken.test")
 }
 
-/// Names whose lookups fail with SERVFAIL.
-const BROKEN: &str = "broken.test";
-
-type QueryLog = Arc<Mutex<Vec<(String, RecordType)>>>;
-
-/// Starts the responder on 127.0.0.1:0; returns its address and the log of questions asked.
-async fn start_server() -> (SocketAddr, QueryLog) {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    let log: QueryLog = Arc::default();
-    let zone = zone();
-    let seen = log.clone();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 4096];
-        loop {
-            let Ok((len, peer)) = socket.recv_from(&mut buf).await else { return };
-            if !peer.ip().is_loopback() {
-                continue;
-            }
-            let Ok(request) = Message::from_vec(&buf[..len]) else { continue };
-            let response = respond(&request, &zone, &seen);
-            if let Ok(bytes) = response.to_vec() {
-                let _ = socket.send_to(&bytes, peer).await;
-            }
-        }
-    });
-    (addr, log)
-}
-
-fn respond(request: &Message, zone: &HashMap<(String, RecordType), Vec<RData>>, log: &QueryLog) -> Message {
-    let mut response = Message::new();
-    response
-        .set_id(request.id())
-        .set_message_type(MessageType::Response)
-        .set_op_code(OpCode::Query)
-        .set_authoritative(true)
-        .set_recursion_desired(request.recursion_desired())
-        .set_recursion_available(true);
-    let Some(query) = request.queries().first() else {
-        response.set_response_code(ResponseCode::FormErr);
-        return response;
-    };
-    response.add_query(query.clone());
-    let name = query.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
-    log.lock().unwrap().push((name.clone(), query.query_type()));
-    if name == BROKEN || name.ends_with(&format!(".{BROKEN}")) {
-        response.set_response_code(ResponseCode::ServFail);
-        return response;
-    }
-    match zone.get(&(name.clone(), query.query_type())) {
-        Some(records) => {
-            for rdata in records {
-                response.add_answer(Record::from_rdata(query.name().clone(), 60, rdata.clone()));
-            }
-        }
-        None if zone.keys().any(|(n, _)| *n == name) => {} // NODATA
-        None => {
-            response.set_response_code(ResponseCode::NXDomain);
-        }
-    }
-    response
-}
-
-async fn resolver(families: IpFamilies) -> (Resolver, QueryLog) {
-    let (addr, log) = start_server().await;
-    let config =
-        ResolverConfig::with_name_servers([addr]).families(families).timeout(Duration::from_secs(2)).attempts(1);
-    (Resolver::new(config).unwrap(), log)
+async fn resolver(families: IpFamilies) -> (Resolver, DnsServer) {
+    let server = DnsServer::start(zone()).unwrap();
+    let config = ResolverConfig::with_name_servers([server.addr()])
+        .families(families)
+        .timeout(Duration::from_secs(2))
+        .attempts(1);
+    (Resolver::new(config).unwrap(), server)
 }
 
 /// Draws scripted numbers, then zeros.
@@ -184,8 +90,8 @@ fn pairs(list: &[(Transport, &str)]) -> Vec<(Transport, String)> {
     list.iter().map(|&(t, a)| (t, a.to_owned())).collect()
 }
 
-fn asked(log: &QueryLog) -> Vec<(String, RecordType)> {
-    log.lock().unwrap().clone()
+fn asked(server: &DnsServer) -> Vec<(String, RecordType)> {
+    server.questions()
 }
 
 #[tokio::test]
@@ -222,7 +128,7 @@ async fn naptr_srv_address_chain() {
 
 #[tokio::test]
 async fn naptr_filtered_to_supported_and_sips() {
-    let (r, _) = resolver(IpFamilies::Ipv4Only).await;
+    let (r, _dns) = resolver(IpFamilies::Ipv4Only).await;
     let t = resolve(&r, "sip:example.test", &[Udp], vec![0]).await.unwrap();
     assert_eq!(short(&t), pairs(&[(Udp, "192.0.2.10:5060"), (Udp, "192.0.2.20:5070"), (Udp, "192.0.2.21:5070")]));
     let t = resolve(&r, "sips:example.test", &[Udp, Tcp, Tls], vec![]).await.unwrap();
@@ -270,7 +176,7 @@ async fn transport_param_queries_its_srv_only() {
 
 #[tokio::test]
 async fn ipv6_only_host() {
-    let (r, _) = resolver(IpFamilies::Ipv4ThenIpv6).await;
+    let (r, _dns) = resolver(IpFamilies::Ipv4ThenIpv6).await;
     let t = resolve(&r, "sip:v6.test:5060", &[Udp], vec![]).await.unwrap();
     assert_eq!(short(&t), pairs(&[(Udp, "[2001:db8::60]:5060")]));
 }
@@ -285,7 +191,7 @@ async fn ip_literal_sends_no_query() {
 
 #[tokio::test]
 async fn unknown_domain_is_not_found() {
-    let (r, _) = resolver(IpFamilies::Ipv4ThenIpv6).await;
+    let (r, _dns) = resolver(IpFamilies::Ipv4ThenIpv6).await;
     let e = resolve(&r, "sip:nowhere.test", &[Udp, Tcp], vec![]).await.unwrap_err();
     assert_eq!(e, ResolveError::NotFound { name: "nowhere.test".into() });
     assert!(!e.is_recoverable());
@@ -293,7 +199,7 @@ async fn unknown_domain_is_not_found() {
 
 #[tokio::test]
 async fn server_failure_is_a_recoverable_dns_error() {
-    let (r, _) = resolver(IpFamilies::Ipv4ThenIpv6).await;
+    let (r, _dns) = resolver(IpFamilies::Ipv4ThenIpv6).await;
     let e = resolve(&r, "sip:broken.test", &[Udp], vec![]).await.unwrap_err();
     assert_eq!(e.category(), ErrorCategory::Dns, "{e}");
     assert!(e.is_recoverable());
@@ -301,7 +207,7 @@ async fn server_failure_is_a_recoverable_dns_error() {
 
 #[tokio::test]
 async fn the_default_random_source_lists_the_same_set() {
-    let (r, _) = resolver(IpFamilies::Ipv4Only).await;
+    let (r, _dns) = resolver(IpFamilies::Ipv4Only).await;
     let uri = Uri::parse("sip:example.test;transport=udp").unwrap();
     let mut t = r.resolve(&uri, &Transports::new([Udp])).await.unwrap();
     t.sort_by_key(|t| t.addr);
@@ -312,7 +218,7 @@ async fn the_default_random_source_lists_the_same_set() {
 async fn configuration_errors() {
     let e = Resolver::new(ResolverConfig::with_name_servers([])).unwrap_err();
     assert_eq!(e.category(), ErrorCategory::Config);
-    let (r, _) = resolver(IpFamilies::Ipv4ThenIpv6).await;
+    let (r, _dns) = resolver(IpFamilies::Ipv4ThenIpv6).await;
     let e = resolve(&r, "tel:+15551234", &[Udp], vec![]).await.unwrap_err();
     assert_eq!(e, ResolveError::UnsupportedScheme { scheme: "tel".into() });
 }

@@ -38,6 +38,7 @@
 //! ```
 
 mod certs;
+mod dns;
 mod error;
 mod kamailio;
 mod ports;
@@ -47,7 +48,9 @@ mod sipp;
 use std::path::PathBuf;
 
 pub use certs::TestCerts;
+pub use dns::{DnsServer, DnsZone};
 pub use error::PeerError;
+pub use hickory_proto::rr::RecordType;
 pub use kamailio::{Kamailio, KamailioOptions, KamailioPorts, Transport, User};
 pub use sipp::{Scenario, Sipp, SippOptions, SippStats, SippTransport};
 
