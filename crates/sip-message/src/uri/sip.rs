@@ -100,8 +100,9 @@ fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// Splits `host[:port]`, where host may be an `[IPv6]` reference.
-pub(crate) fn split_hostport(s: &str) -> Result<(Host<'_>, Option<u16>), ParseError> {
+/// Splits `host[:port]`, where host may be an `[IPv6]` reference; also returns the host as
+/// written.
+pub(crate) fn split_hostport(s: &str) -> Result<(Host<'_>, &str, Option<u16>), ParseError> {
     let (host, port) = if s.starts_with('[') {
         let end = s.find(']').ok_or(ParseError::syntax(s.len(), "']'"))? + 1;
         match &s[end..] {
@@ -117,12 +118,12 @@ pub(crate) fn split_hostport(s: &str) -> Result<(Host<'_>, Option<u16>), ParseEr
             None => (s, None),
         }
     };
-    let host = Host::parse(host)?;
+    let parsed = Host::parse(host)?;
     let port = match port {
         None => None,
         Some((at, p)) => Some(parse_port(p.as_bytes(), at)?),
     };
-    Ok((host, port))
+    Ok((parsed, host, port))
 }
 
 /// A port: one to five digits, below 65536. Errors are at `at`.
@@ -161,6 +162,20 @@ pub struct SipUri<'a> {
     headers: Option<&'a str>,
 }
 
+/// `sip:` or `sips:` at the start of `b`, in any case: whether it is `sips`, and its length.
+#[inline]
+pub(crate) fn sip_scheme(b: &[u8]) -> Option<(bool, usize)> {
+    // Letters compare with 0x20 or-ed in, which folds exactly their two cases together.
+    let w = u32::from_le_bytes(*b.first_chunk::<4>()?);
+    if w | 0x0020_2020 == u32::from_le_bytes(*b"sip:") {
+        Some((false, 4))
+    } else if w | 0x2020_2020 == u32::from_le_bytes(*b"sips") && b.get(4) == Some(&b':') {
+        Some((true, 5))
+    } else {
+        None
+    }
+}
+
 impl<'a> SipUri<'a> {
     /// Parses a complete `sip:`/`sips:` URI (scheme case-insensitive).
     pub fn parse(raw: &'a str) -> Result<SipUri<'a>, ParseError> {
@@ -177,13 +192,7 @@ impl<'a> SipUri<'a> {
     #[inline]
     fn parse_common(raw: &'a str) -> Option<SipUri<'a>> {
         let b = raw.as_bytes();
-        let (secure, skip) = if b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"sips:") {
-            (true, 5)
-        } else if b.len() >= 4 && b[..4].eq_ignore_ascii_case(b"sip:") {
-            (false, 4)
-        } else {
-            return None;
-        };
+        let (secure, skip) = sip_scheme(b)?;
         // The userinfo ends at the first '@' (see parse_general). User and password characters
         // exclude '@' and '%', so a run of them ending at '@' is the userinfo; a run ending
         // elsewhere means there is no userinfo only if no '@' follows at all.
@@ -279,11 +288,7 @@ impl<'a> SipUri<'a> {
         let after = &raw[hp_start..];
         let hp_end = after.find([';', '?']).unwrap_or(after.len());
         let hostport = &after[..hp_end];
-        let (host, port) = split_hostport(hostport).map_err(|e| e.shifted(hp_start))?;
-        let host_raw = match hostport.rfind(':') {
-            Some(c) if port.is_some() => &hostport[..c],
-            _ => hostport,
-        };
+        let (host, host_raw, port) = split_hostport(hostport).map_err(|e| e.shifted(hp_start))?;
         let tail = &after[hp_end..];
         let (params_raw, headers) = match tail.find('?') {
             Some(q) => (&tail[..q], Some(&tail[q + 1..])),
@@ -500,7 +505,7 @@ mod tests {
             "sip::pw@b",
             "sip:a@b;x=[::1];y=$&",
         ];
-        let alphabet = b"@:;=?%.-_[]$&/ \"\t,0a9Z";
+        let alphabet = b"@:;=?%.-_[]$&/ \"\t,0a9ZsSIiPp";
         let mut checked = 0;
         for seed in seeds {
             let mut inputs = vec![seed.to_owned()];
@@ -522,6 +527,44 @@ mod tests {
             }
         }
         assert!(checked > 1000, "{checked}");
+    }
+
+    #[test]
+    fn scheme_in_any_case_and_nothing_else() {
+        for s in ["sip:", "SIP:", "sIp:", "sips:", "SIPS:", "sIpS:"] {
+            let expected = (s.len() == 5, s.len());
+            assert_eq!(sip_scheme(s.as_bytes()), Some(expected), "{s}");
+            let mut longer = s.to_owned();
+            longer.push_str("a@b");
+            assert_eq!(sip_scheme(longer.as_bytes()), Some(expected), "{longer}");
+        }
+        for s in [
+            "sip",
+            "sips",
+            "sip;",
+            "sipz:",
+            "tel:",
+            "si:p",
+            "sIp\u{1a}",
+            "sip\u{1a}",
+            "s\u{9}p:",
+            "sip\u{7f}",
+            "sips\u{1a}",
+        ] {
+            assert_eq!(sip_scheme(s.as_bytes()), None, "{s:?}");
+        }
+        // Every byte that is not a letter of the scheme, in every position.
+        for at in 0..5 {
+            for c in 0..=255u8 {
+                let mut b = *b"sips:";
+                if b[at].eq_ignore_ascii_case(&c) {
+                    continue;
+                }
+                b[at] = c;
+                let expected = (at == 3 && c == b':').then_some((false, 4));
+                assert_eq!(sip_scheme(&b), expected, "{b:?}");
+            }
+        }
     }
 
     #[test]

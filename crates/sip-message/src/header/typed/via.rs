@@ -2,8 +2,8 @@
 
 use crate::error::ParseError;
 use crate::header::{ListHeader, StandardHeader, TypedHeader};
-use crate::params::Params;
-use crate::scan::{self, is_ws, parse_u32, trim_ws};
+use crate::params::{self, Params};
+use crate::scan::{self, parse_u32, trim_ws};
 use crate::uri::{split_hostport, Host};
 use std::fmt;
 
@@ -28,38 +28,49 @@ impl<'a> TypedHeader<'a> for Via<'a> {
 
     fn parse(value: &'a str) -> Result<Via<'a>, ParseError> {
         let b = value.as_bytes();
+        let rest = |i: usize| b.get(i..).unwrap_or_default();
         let mut i = 0;
         let mut parts = [""; 3];
         for (n, part) in parts.iter_mut().enumerate() {
-            while i < b.len() && is_ws(b[i]) {
-                i += 1;
-            }
+            i += scan::run(rest(i), scan::WS);
             let start = i;
-            i += scan::run(&b[i..], scan::TOKEN);
+            i += scan::run(rest(i), scan::TOKEN);
             if i == start {
                 return Err(ParseError::syntax(i, ["a protocol name", "a protocol version", "a transport"][n]));
             }
-            *part = &value[start..i];
-            while i < b.len() && is_ws(b[i]) {
-                i += 1;
-            }
+            *part = value.get(start..i).unwrap_or_default();
+            i += scan::run(rest(i), scan::WS);
             if n < 2 {
-                if i >= b.len() || b[i] != b'/' {
+                if b.get(i) != Some(&b'/') {
                     return Err(ParseError::syntax(i, "'/' in the sent-protocol"));
                 }
                 i += 1;
             }
         }
         let sent_by_start = i;
-        let end = value[i..].find([';', ' ', '\t', '(']).map_or(b.len(), |e| e + i);
-        let (host, port) = split_hostport(&value[sent_by_start..end]).map_err(|e| e.shifted(sent_by_start))?;
-        let hostport = &value[sent_by_start..end];
-        let host_raw = match hostport.rfind(':') {
-            Some(c) if port.is_some() => &hostport[..c],
-            _ => hostport,
-        };
-        let params = Params::parse(&value[end..]).map_err(|e| e.shifted(end))?;
-        let via = Via {
+        let end = i + rest(i).iter().position(|&c| matches!(c, b';' | b' ' | b'\t' | b'(')).unwrap_or(b.len() - i);
+        let hostport = value.get(sent_by_start..end).unwrap_or_default();
+        let (host, host_raw, port) = split_hostport(hostport).map_err(|e| e.shifted(sent_by_start))?;
+        // One pass over the parameters validates them and finds the first rport and ttl.
+        let params_raw = value.get(end..).unwrap_or_default();
+        let (mut rport, mut ttl) = (None, None);
+        params::walk(params_raw, |name, v| {
+            if rport.is_none() && name.eq_ignore_ascii_case("rport") {
+                rport = Some(v);
+            } else if ttl.is_none() && name.eq_ignore_ascii_case("ttl") {
+                ttl = Some(v);
+            }
+        })
+        .map_err(|e| e.shifted(end))?;
+        if rport.flatten().is_some_and(|v| v.parse::<u16>().is_err()) {
+            return Err(ParseError::syntax(end, "a port number in rport"));
+        }
+        if let Some(Some(t)) = ttl {
+            if parse_u32(t).is_none_or(|t| t > 255) {
+                return Err(ParseError::syntax(end, "a ttl of 0-255"));
+            }
+        }
+        Ok(Via {
             raw: trim_ws(value),
             protocol: parts[0],
             version: parts[1],
@@ -67,19 +78,8 @@ impl<'a> TypedHeader<'a> for Via<'a> {
             host,
             host_raw,
             port,
-            params,
-        };
-        if let Some(p) = params.get("rport") {
-            if p.is_some_and(|v| v.parse::<u16>().is_err()) {
-                return Err(ParseError::syntax(end, "a port number in rport"));
-            }
-        }
-        if let Some(t) = params.value("ttl") {
-            if parse_u32(t).is_none_or(|t| t > 255) {
-                return Err(ParseError::syntax(end, "a ttl of 0-255"));
-            }
-        }
-        Ok(via)
+            params: Params::validated(params_raw),
+        })
     }
 }
 
