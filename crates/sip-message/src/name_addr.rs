@@ -39,10 +39,10 @@ impl<'a> NameAddr<'a> {
                 return Err(ParseError::syntax(lead + i, "'<' after the display name"));
             }
             (Some(&t[..q]), Some(i))
-        } else if let Some(lt) = t.find('<') {
+        } else if let Some(lt) = memchr::memchr(b'<', b) {
             // Unquoted display name: *(token LWS). UTF-8 beyond ASCII is tolerated, as many
             // user agents send it unquoted.
-            let name = trim_ws(&t[..lt]);
+            let name = trim_ws(t.get(..lt).unwrap_or_default());
             if let Some(i) = name.bytes().position(|c| !(is_token(c) || is_ws(c) || c >= 0x80)) {
                 return Err(ParseError::syntax(lead + i, "a token or quoted string as display name"));
             }
@@ -52,13 +52,18 @@ impl<'a> NameAddr<'a> {
         };
         let (uri_str, uri_at, rest, rest_at) = match uri_start {
             Some(lt) => {
-                let gt = t[lt..].find('>').ok_or(ParseError::syntax(lead + t.len(), "'>'"))? + lt;
-                (&t[lt + 1..gt], lead + lt + 1, &t[gt + 1..], lead + gt + 1)
+                let gt = memchr::memchr(b'>', &b[lt..]).ok_or(ParseError::syntax(lead + t.len(), "'>'"))? + lt;
+                (
+                    t.get(lt + 1..gt).unwrap_or_default(),
+                    lead + lt + 1,
+                    t.get(gt + 1..).unwrap_or_default(),
+                    lead + gt + 1,
+                )
             }
             None => {
                 // addr-spec without brackets: the URI ends at the first ';' and may not contain
                 // ',' or '?' (RFC 3261 §20.10); what follows are header parameters.
-                let end = t.find([';', ' ', '\t']).unwrap_or(t.len());
+                let end = b.iter().position(|&c| matches!(c, b';' | b' ' | b'\t')).unwrap_or(b.len());
                 let u = &t[..end];
                 if let Some(i) = u.find(['?', ',', '>', '"']) {
                     return Err(ParseError::syntax(lead + i, "angle brackets around a URI with '?' or ','"));
