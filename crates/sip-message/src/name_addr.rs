@@ -2,7 +2,7 @@
 //! To, Contact, Route, Record-Route, Refer-To, Referred-By and P-Asserted-Identity.
 
 use crate::error::ParseError;
-use crate::params::Params;
+use crate::params::{self, Params};
 use crate::scan::{is_token, is_ws, lead_ws, quoted_len, trim_ws, unquote};
 use crate::uri::Uri;
 use std::borrow::Cow;
@@ -10,13 +10,27 @@ use std::fmt;
 
 /// An address with an optional display name and header parameters, borrowed from a header
 /// value: `"Alice" <sip:alice@atlanta.com>;tag=1928301774`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NameAddr<'a> {
     raw: &'a str,
     display: Option<&'a str>,
     uri: Uri<'a>,
     bracketed: bool,
     params: Params<'a>,
+    /// The value of the first `tag` parameter, found while the parameters were validated.
+    tag: Option<&'a str>,
+}
+
+impl fmt::Debug for NameAddr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NameAddr")
+            .field("raw", &self.raw)
+            .field("display", &self.display)
+            .field("uri", &self.uri)
+            .field("bracketed", &self.bracketed)
+            .field("params", &self.params)
+            .finish()
+    }
 }
 
 impl<'a> NameAddr<'a> {
@@ -72,8 +86,15 @@ impl<'a> NameAddr<'a> {
             }
         };
         let uri = Uri::parse(uri_str).map_err(|e| e.shifted(uri_at))?;
-        let params = Params::parse(rest).map_err(|e| e.shifted(rest_at))?;
-        Ok(NameAddr { raw: t, display, uri, bracketed: uri_start.is_some(), params })
+        let mut tag = None;
+        params::walk(rest, |name, value| {
+            if tag.is_none() && name.eq_ignore_ascii_case("tag") {
+                tag = Some(value);
+            }
+        })
+        .map_err(|e| e.shifted(rest_at))?;
+        let params = Params::validated(rest);
+        Ok(NameAddr { raw: t, display, uri, bracketed: uri_start.is_some(), params, tag: tag.flatten() })
     }
 
     /// The whole address as written (trimmed).
@@ -108,7 +129,7 @@ impl<'a> NameAddr<'a> {
 
     /// The `tag` parameter (From/To).
     pub fn tag(&self) -> Option<&'a str> {
-        self.params.value("tag")
+        self.tag
     }
 }
 

@@ -94,6 +94,9 @@ const fn build_classes() -> [u16; 256] {
         if any_of(b"\"<(", b) {
             bits |= COMMA_GUARD;
         }
+        if b == b'.' {
+            bits |= DOT;
+        }
         if b == b' ' || b == b'\t' {
             bits |= WS;
         }
@@ -110,6 +113,8 @@ static CLASSES: [u16; 256] = build_classes();
 pub(crate) const DIGIT_DOT: u16 = 1 << 13;
 /// What can hide a comma from [`split_commas`]: `"`, `<`, `(`.
 pub(crate) const COMMA_GUARD: u16 = 1 << 14;
+/// `.` alone.
+pub(crate) const DOT: u16 = 1 << 15;
 
 /// The class bits of `b`.
 #[inline(always)]
@@ -337,6 +342,7 @@ mod tests {
             assert_eq!(is(b, WORD), token || b"()<>:\\\"/[]?{}".contains(&b), "{b}");
             assert_eq!(is(b, DIGIT), b.is_ascii_digit(), "{b}");
             assert_eq!(is(b, DIGIT_DOT), b.is_ascii_digit() || b == b'.', "{b}");
+            assert_eq!(is(b, DOT), b == b'.', "{b}");
             assert_eq!(is(b, COMMA_GUARD), b"\"<(".contains(&b), "{b}");
             assert_eq!(is(b, WS), b == b' ' || b == b'\t', "{b}");
         }
