@@ -62,12 +62,28 @@ impl Method {
         })
     }
 
-    /// Like [`Method::from_token`], keeping an extension method's name as a slice of `text`.
-    pub(crate) fn from_text(text: &Text) -> Option<Method> {
-        match Method::from_token(text.as_str())? {
-            Method::Extension(_) => Some(Method::Extension(text.clone())),
-            m => Some(m),
-        }
+    /// Like [`Method::from_token`] on bytes; an extension method's name is made by `text`
+    /// (only called for one).
+    #[inline]
+    pub(crate) fn from_bytes(b: &[u8], text: impl FnOnce() -> Text) -> Option<Method> {
+        Some(match b {
+            b"INVITE" => Method::Invite,
+            b"ACK" => Method::Ack,
+            b"BYE" => Method::Bye,
+            b"CANCEL" => Method::Cancel,
+            b"REGISTER" => Method::Register,
+            b"OPTIONS" => Method::Options,
+            b"PRACK" => Method::Prack,
+            b"SUBSCRIBE" => Method::Subscribe,
+            b"NOTIFY" => Method::Notify,
+            b"PUBLISH" => Method::Publish,
+            b"INFO" => Method::Info,
+            b"REFER" => Method::Refer,
+            b"MESSAGE" => Method::Message,
+            b"UPDATE" => Method::Update,
+            _ if !b.is_empty() && b.iter().all(|&c| crate::scan::is_token(c)) => Method::Extension(text()),
+            _ => return None,
+        })
     }
 
     /// The method name as it appears on the wire.

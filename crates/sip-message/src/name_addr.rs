@@ -2,7 +2,7 @@
 //! To, Contact, Route, Record-Route, Refer-To, Referred-By and P-Asserted-Identity.
 
 use crate::error::ParseError;
-use crate::params::Params;
+use crate::params::{self, Params};
 use crate::scan::{is_token, is_ws, lead_ws, quoted_len, trim_ws, unquote};
 use crate::uri::Uri;
 use std::borrow::Cow;
@@ -10,13 +10,27 @@ use std::fmt;
 
 /// An address with an optional display name and header parameters, borrowed from a header
 /// value: `"Alice" <sip:alice@atlanta.com>;tag=1928301774`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NameAddr<'a> {
     raw: &'a str,
     display: Option<&'a str>,
     uri: Uri<'a>,
     bracketed: bool,
     params: Params<'a>,
+    /// The value of the first `tag` parameter, found while the parameters were validated.
+    tag: Option<&'a str>,
+}
+
+impl fmt::Debug for NameAddr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NameAddr")
+            .field("raw", &self.raw)
+            .field("display", &self.display)
+            .field("uri", &self.uri)
+            .field("bracketed", &self.bracketed)
+            .field("params", &self.params)
+            .finish()
+    }
 }
 
 impl<'a> NameAddr<'a> {
@@ -39,10 +53,10 @@ impl<'a> NameAddr<'a> {
                 return Err(ParseError::syntax(lead + i, "'<' after the display name"));
             }
             (Some(&t[..q]), Some(i))
-        } else if let Some(lt) = t.find('<') {
+        } else if let Some(lt) = memchr::memchr(b'<', b) {
             // Unquoted display name: *(token LWS). UTF-8 beyond ASCII is tolerated, as many
             // user agents send it unquoted.
-            let name = trim_ws(&t[..lt]);
+            let name = trim_ws(t.get(..lt).unwrap_or_default());
             if let Some(i) = name.bytes().position(|c| !(is_token(c) || is_ws(c) || c >= 0x80)) {
                 return Err(ParseError::syntax(lead + i, "a token or quoted string as display name"));
             }
@@ -52,13 +66,18 @@ impl<'a> NameAddr<'a> {
         };
         let (uri_str, uri_at, rest, rest_at) = match uri_start {
             Some(lt) => {
-                let gt = t[lt..].find('>').ok_or(ParseError::syntax(lead + t.len(), "'>'"))? + lt;
-                (&t[lt + 1..gt], lead + lt + 1, &t[gt + 1..], lead + gt + 1)
+                let gt = memchr::memchr(b'>', &b[lt..]).ok_or(ParseError::syntax(lead + t.len(), "'>'"))? + lt;
+                (
+                    t.get(lt + 1..gt).unwrap_or_default(),
+                    lead + lt + 1,
+                    t.get(gt + 1..).unwrap_or_default(),
+                    lead + gt + 1,
+                )
             }
             None => {
                 // addr-spec without brackets: the URI ends at the first ';' and may not contain
                 // ',' or '?' (RFC 3261 §20.10); what follows are header parameters.
-                let end = t.find([';', ' ', '\t']).unwrap_or(t.len());
+                let end = b.iter().position(|&c| matches!(c, b';' | b' ' | b'\t')).unwrap_or(b.len());
                 let u = &t[..end];
                 if let Some(i) = u.find(['?', ',', '>', '"']) {
                     return Err(ParseError::syntax(lead + i, "angle brackets around a URI with '?' or ','"));
@@ -67,8 +86,15 @@ impl<'a> NameAddr<'a> {
             }
         };
         let uri = Uri::parse(uri_str).map_err(|e| e.shifted(uri_at))?;
-        let params = Params::parse(rest).map_err(|e| e.shifted(rest_at))?;
-        Ok(NameAddr { raw: t, display, uri, bracketed: uri_start.is_some(), params })
+        let mut tag = None;
+        params::walk(rest, |name, value| {
+            if tag.is_none() && name.eq_ignore_ascii_case("tag") {
+                tag = Some(value);
+            }
+        })
+        .map_err(|e| e.shifted(rest_at))?;
+        let params = Params::validated(rest);
+        Ok(NameAddr { raw: t, display, uri, bracketed: uri_start.is_some(), params, tag: tag.flatten() })
     }
 
     /// The whole address as written (trimmed).
@@ -103,7 +129,7 @@ impl<'a> NameAddr<'a> {
 
     /// The `tag` parameter (From/To).
     pub fn tag(&self) -> Option<&'a str> {
-        self.params.value("tag")
+        self.tag
     }
 }
 

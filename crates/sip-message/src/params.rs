@@ -1,7 +1,7 @@
 //! [`Params`]: a `;name[=value]` parameter list, read lazily from the text it came in.
 
 use crate::error::ParseError;
-use crate::scan::{self, is_ws, quoted_len, trim_ws};
+use crate::scan::{self, quoted_len, trim_ws};
 use std::fmt;
 
 /// A validated list of `;name[=value]` parameters (generic-param of RFC 3261 §25.1, or
@@ -12,61 +12,11 @@ pub struct Params<'a> {
     raw: &'a str,
 }
 
-/// Characters allowed in an unquoted parameter value: token characters plus those that appear
-/// in hosts and URI parameters (`[` `]` `:` `/` `&` `$` `@` `?` `=`: RFC 3261 §25.1
-/// paramchar, gen-value host form).
-fn is_value_char(b: u8) -> bool {
-    scan::is(b, scan::VALUE)
-}
-
 impl<'a> Params<'a> {
     /// Validates `raw`, which is empty or starts with `;`. Whitespace is allowed around `;` and
     /// `=` (SEMI and EQUAL of RFC 3261 §25.1). Offsets in errors are relative to `raw`.
     pub fn parse(raw: &'a str) -> Result<Params<'a>, ParseError> {
-        let b = raw.as_bytes();
-        let mut i = 0;
-        while i < b.len() && is_ws(b[i]) {
-            i += 1;
-        }
-        while i < b.len() {
-            if b[i] != b';' {
-                return Err(ParseError::syntax(i, "';' before a parameter"));
-            }
-            i += 1;
-            while i < b.len() && is_ws(b[i]) {
-                i += 1;
-            }
-            let name_start = i;
-            while i < b.len() && scan::is(b[i], scan::PARAM_NAME) {
-                i += 1;
-            }
-            if i == name_start {
-                return Err(ParseError::syntax(i, "a parameter name"));
-            }
-            while i < b.len() && is_ws(b[i]) {
-                i += 1;
-            }
-            if i < b.len() && b[i] == b'=' {
-                i += 1;
-                while i < b.len() && is_ws(b[i]) {
-                    i += 1;
-                }
-                if i < b.len() && b[i] == b'"' {
-                    i += quoted_len(&b[i..]).ok_or(ParseError::syntax(i, "a closing '\"'"))?;
-                } else {
-                    let v = i;
-                    while i < b.len() && is_value_char(b[i]) {
-                        i += 1;
-                    }
-                    if i == v {
-                        return Err(ParseError::syntax(i, "a parameter value"));
-                    }
-                }
-                while i < b.len() && is_ws(b[i]) {
-                    i += 1;
-                }
-            }
-        }
+        walk(raw, |_, _| {})?;
         Ok(Params { raw })
     }
 
@@ -99,7 +49,13 @@ impl<'a> Params<'a> {
     /// The first parameter named `name` (case-insensitive): `Some(None)` for a flag,
     /// `Some(Some(value))` for a valued one, `None` if absent.
     pub fn get(&self, name: &str) -> Option<Option<&'a str>> {
-        self.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+        let mut it = self.iter();
+        loop {
+            let (n, v) = it.next()?;
+            if n.len() == name.len() && n.eq_ignore_ascii_case(name) {
+                return Some(v);
+            }
+        }
     }
 
     /// The value of `name` if present with a value.
@@ -118,6 +74,62 @@ impl<'a> Params<'a> {
     }
 }
 
+/// One parameter: its name, its raw value, and where the next one starts.
+type Step<'a> = (&'a str, Option<&'a str>, usize);
+
+/// One parameter of `raw` from `i` (`;`, name, optional value, trailing whitespace). `Ok(None)`
+/// at the end.
+#[inline]
+fn step(raw: &str, mut i: usize) -> Result<Option<Step<'_>>, ParseError> {
+    let b = raw.as_bytes();
+    let rest = |i: usize| b.get(i..).unwrap_or_default();
+    if i >= b.len() {
+        return Ok(None);
+    }
+    if b[i] != b';' {
+        return Err(ParseError::syntax(i, "';' before a parameter"));
+    }
+    i += 1;
+    i += scan::run(rest(i), scan::WS);
+    let name_start = i;
+    i += scan::run(rest(i), scan::PARAM_NAME);
+    if i == name_start {
+        return Err(ParseError::syntax(i, "a parameter name"));
+    }
+    let name = raw.get(name_start..i).unwrap_or_default();
+    i += scan::run(rest(i), scan::WS);
+    let mut value = None;
+    if b.get(i) == Some(&b'=') {
+        i += 1;
+        i += scan::run(rest(i), scan::WS);
+        let v = i;
+        if b.get(i) == Some(&b'"') {
+            i += quoted_len(rest(i)).ok_or(ParseError::syntax(i, "a closing '\"'"))?;
+        } else {
+            i += scan::run(rest(i), scan::VALUE);
+            if i == v {
+                return Err(ParseError::syntax(i, "a parameter value"));
+            }
+        }
+        value = Some(raw.get(v..i).unwrap_or_default());
+        i += scan::run(rest(i), scan::WS);
+    }
+    Ok(Some((name, value, i)))
+}
+
+/// Walks `raw` with the grammar of [`Params::parse`], calling `each(name, value)` for every
+/// parameter in order (values raw: a quoted one keeps its quotes). Offsets in errors are
+/// relative to `raw`.
+#[inline]
+pub(crate) fn walk<'a>(raw: &'a str, mut each: impl FnMut(&'a str, Option<&'a str>)) -> Result<(), ParseError> {
+    let mut i = scan::run(raw.as_bytes(), scan::WS);
+    while let Some((name, value, next)) = step(raw, i)? {
+        each(name, value);
+        i = next;
+    }
+    Ok(())
+}
+
 /// Iterator over a [`Params`] list.
 #[derive(Clone, Debug)]
 pub struct ParamIter<'a> {
@@ -128,24 +140,11 @@ impl<'a> Iterator for ParamIter<'a> {
     type Item = (&'a str, Option<&'a str>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let s = self.rest.trim_start_matches([' ', '\t']);
-        let s = s.strip_prefix(';')?;
-        let b = s.as_bytes();
-        // The list was validated, so the end is the next ';' outside a quoted string.
-        let mut i = 0;
-        while i < b.len() && b[i] != b';' {
-            if b[i] == b'"' {
-                i += quoted_len(&b[i..]).unwrap_or(b.len() - i);
-            } else {
-                i += 1;
-            }
-        }
-        let item = &s[..i];
-        self.rest = &s[i..];
-        Some(match item.split_once('=') {
-            Some((n, v)) => (trim_ws(n), Some(trim_ws(v))),
-            None => (trim_ws(item), None),
-        })
+        // The list was validated, so it follows the grammar: one step is one parameter.
+        let lead = scan::run(self.rest.as_bytes(), scan::WS);
+        let (name, value, next) = step(self.rest, lead).ok()??;
+        self.rest = self.rest.get(next..).unwrap_or_default();
+        Some((name, value))
     }
 }
 

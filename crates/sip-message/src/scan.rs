@@ -9,7 +9,9 @@ pub(crate) const TOKEN: u16 = 1;
 pub(crate) const UNRESERVED: u16 = 1 << 1;
 /// `reserved`.
 pub(crate) const RESERVED: u16 = 1 << 2;
-/// Characters of an unquoted parameter value (see `params.rs`).
+/// Characters allowed in an unquoted parameter value: token characters plus those that appear
+/// in hosts and URI parameters (`[` `]` `:` `/` `&` `$` `@` `?` `=`: RFC 3261 §25.1
+/// paramchar, gen-value host form).
 pub(crate) const VALUE: u16 = 1 << 3;
 /// Characters of a parameter name: token plus `[ ] / : & $`.
 pub(crate) const PARAM_NAME: u16 = 1 << 4;
@@ -89,6 +91,12 @@ const fn build_classes() -> [u16; 256] {
         if b.is_ascii_digit() || b == b'.' {
             bits |= DIGIT_DOT;
         }
+        if any_of(b"\"<(", b) {
+            bits |= COMMA_GUARD;
+        }
+        if b == b'.' {
+            bits |= DOT;
+        }
         if b == b' ' || b == b'\t' {
             bits |= WS;
         }
@@ -103,6 +111,10 @@ static CLASSES: [u16; 256] = build_classes();
 
 /// A decimal digit or `.`.
 pub(crate) const DIGIT_DOT: u16 = 1 << 13;
+/// What can hide a comma from [`split_commas`]: `"`, `<`, `(`.
+pub(crate) const COMMA_GUARD: u16 = 1 << 14;
+/// `.` alone.
+pub(crate) const DOT: u16 = 1 << 15;
 
 /// The class bits of `b`.
 #[inline(always)]
@@ -230,42 +242,52 @@ impl<'a> Iterator for CommaSplit<'a> {
                 return None;
             }
             let b = self.rest.as_bytes();
-            let mut i = 0;
-            let mut angle = false;
-            let mut paren = 0u32;
-            while i < b.len() {
-                match b[i] {
-                    b'"' => match quoted_len(&b[i..]) {
-                        Some(n) => {
-                            i += n;
-                            continue;
-                        }
-                        None => {
-                            i = b.len();
-                            break;
-                        }
-                    },
-                    b'<' => angle = true,
-                    b'>' => angle = false,
-                    b'(' => paren += 1,
-                    b')' => paren = paren.saturating_sub(1),
-                    b',' if !angle && paren == 0 => break,
-                    _ => {}
-                }
-                i += 1;
-            }
-            let item = &self.rest[..i];
+            // Most values have no comma at all (one item), or no quote, bracket or comment
+            // before the first one; only otherwise is the state machine below needed.
+            let i = match memchr::memchr(b',', b) {
+                None => b.len(),
+                Some(p) if !b[..p].iter().any(|&c| is(c, COMMA_GUARD)) => p,
+                Some(_) => top_level_comma(b),
+            };
+            let item = self.rest.get(..i).unwrap_or_default();
             let start = self.offset;
             let consumed = (i + 1).min(self.rest.len());
-            self.rest = &self.rest[consumed..];
+            self.rest = self.rest.get(consumed..).unwrap_or_default();
             self.offset += consumed;
-            let lead = item.len() - item.trim_start_matches([' ', '\t']).len();
+            let lead = lead_ws(item);
             let trimmed = trim_ws(item);
             if !trimmed.is_empty() {
                 return Some((start + lead, trimmed));
             }
         }
     }
+}
+
+/// The offset of the first comma of `b` outside quoted strings, angle brackets and comments,
+/// or its length.
+fn top_level_comma(b: &[u8]) -> usize {
+    let mut i = 0;
+    let mut angle = false;
+    let mut paren = 0u32;
+    while i < b.len() {
+        match b[i] {
+            b'"' => match quoted_len(&b[i..]) {
+                Some(n) => {
+                    i += n;
+                    continue;
+                }
+                None => return b.len(),
+            },
+            b'<' => angle = true,
+            b'>' => angle = false,
+            b'(' => paren += 1,
+            b')' => paren = paren.saturating_sub(1),
+            b',' if !angle && paren == 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 /// Parses a decimal number of at most `u32` range, rejecting empty input, signs and overflow.
@@ -320,6 +342,8 @@ mod tests {
             assert_eq!(is(b, WORD), token || b"()<>:\\\"/[]?{}".contains(&b), "{b}");
             assert_eq!(is(b, DIGIT), b.is_ascii_digit(), "{b}");
             assert_eq!(is(b, DIGIT_DOT), b.is_ascii_digit() || b == b'.', "{b}");
+            assert_eq!(is(b, DOT), b == b'.', "{b}");
+            assert_eq!(is(b, COMMA_GUARD), b"\"<(".contains(&b), "{b}");
             assert_eq!(is(b, WS), b == b' ' || b == b'\t', "{b}");
         }
         assert_eq!(trim_ws(" \t a b\t "), "a b");

@@ -16,6 +16,15 @@ impl Version {
     /// SIP/2.0, the only version this stack speaks.
     pub const SIP_2_0: Version = Version { major: 2, minor: 0 };
 
+    /// [`Version::parse`] on bytes, with SIP/2.0 recognised at once.
+    #[inline]
+    pub(crate) fn parse_bytes(b: &[u8]) -> Option<Version> {
+        if b == b"SIP/2.0" {
+            return Some(Version::SIP_2_0);
+        }
+        std::str::from_utf8(b).ok().and_then(Version::parse)
+    }
+
     /// Parses `SIP/1*DIGIT.1*DIGIT`; the literal "SIP" is case-insensitive (RFC 3261 §7.1).
     pub fn parse(s: &str) -> Option<Version> {
         let b = s.as_bytes();

@@ -97,10 +97,11 @@ static COMPACT_TABLE: [u8; 256] = build_compact_table();
 struct Folded {
     words: [u64; 3],
     masks: [u64; 3],
+    len: usize,
+    header: StandardHeader,
 }
 
 /// Reads `len` (at most 8) bytes of `b` from `at` as a little-endian word.
-#[inline(always)]
 const fn word(b: &[u8], at: usize, len: usize) -> u64 {
     let mut w = 0u64;
     let mut i = 0;
@@ -112,7 +113,6 @@ const fn word(b: &[u8], at: usize, len: usize) -> u64 {
 }
 
 /// Where the three words of a name of length `n` start, and how long each is.
-#[inline(always)]
 const fn word_spans(n: usize) -> [(usize, usize); 3] {
     if n >= 8 {
         [(0, 8), (if n > 16 { 8 } else { 0 }, 8), (n - 8, 8)]
@@ -124,7 +124,8 @@ const fn word_spans(n: usize) -> [(usize, usize); 3] {
 }
 
 const fn build_folded() -> [Folded; StandardHeader::ALL.len()] {
-    let mut out = [Folded { words: [0; 3], masks: [0; 3] }; StandardHeader::ALL.len()];
+    let mut out =
+        [Folded { words: [0; 3], masks: [0; 3], len: 0, header: StandardHeader::Accept }; StandardHeader::ALL.len()];
     let mut i = 0;
     while i < StandardHeader::LOWER.len() {
         let name = StandardHeader::LOWER[i];
@@ -144,6 +145,8 @@ const fn build_folded() -> [Folded; StandardHeader::ALL.len()] {
             out[i].masks[k] = mask;
             k += 1;
         }
+        out[i].len = name.len();
+        out[i].header = StandardHeader::ALL[i];
         i += 1;
     }
     out
@@ -151,33 +154,35 @@ const fn build_folded() -> [Folded; StandardHeader::ALL.len()] {
 
 static FOLDED: [Folded; StandardHeader::ALL.len()] = build_folded();
 
-/// Is `name` (at least two bytes) the `i`th long name, in any case?
+/// Is `name` (at least two bytes) the long name of `f`, in any case?
 #[inline(always)]
-fn fold_eq(name: &[u8], i: usize) -> bool {
-    let (Some(lower), Some(f)) = (StandardHeader::LOWER.get(i), FOLDED.get(i)) else { return false };
-    if name.len() != lower.len() {
+fn fold_eq(name: &[u8], f: &Folded) -> bool {
+    let n = name.len();
+    if n != f.len {
         return false;
     }
-    let n = name.len();
-    let load = |at: usize| -> u64 {
-        if n >= 8 {
-            name.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_le_bytes)
-        } else if n >= 4 {
-            name.get(at..at + 4).and_then(|w| w.try_into().ok()).map_or(0, |w| u64::from(u32::from_le_bytes(w)))
-        } else {
-            name.get(at..at + 2).and_then(|w| w.try_into().ok()).map_or(0, |w| u64::from(u16::from_le_bytes(w)))
-        }
+    let [w0, w1, w2] = if n >= 8 {
+        let load = |c: Option<&[u8; 8]>| c.map_or(0, |c| u64::from_le_bytes(*c));
+        let first = load(name.first_chunk());
+        let mid = if n > 16 { load(name.get(8..).and_then(|m| m.first_chunk())) } else { first };
+        [first, mid, load(name.last_chunk())]
+    } else if n >= 4 {
+        let load = |c: Option<&[u8; 4]>| c.map_or(0, |c| u64::from(u32::from_le_bytes(*c)));
+        let first = load(name.first_chunk());
+        [first, first, load(name.last_chunk())]
+    } else {
+        let load = |c: Option<&[u8; 2]>| c.map_or(0, |c| u64::from(u16::from_le_bytes(*c)));
+        let first = load(name.first_chunk());
+        [first, first, load(name.last_chunk())]
     };
-    let [(a, _), (b, _), (c, _)] = word_spans(n);
-    ((load(a) | f.masks[0]) == f.words[0])
-        & ((load(b) | f.masks[1]) == f.words[1])
-        & ((load(c) | f.masks[2]) == f.words[2])
+    ((w0 | f.masks[0]) == f.words[0]) & ((w1 | f.masks[1]) == f.words[1]) & ((w2 | f.masks[2]) == f.words[2])
 }
 
 impl StandardHeader {
     /// Looks up a name as received (any case, long or compact form); also returns whether the
     /// compact form was used. One hash, one table load and one comparison of at most three
     /// words.
+    #[inline]
     pub(crate) fn from_name(name: &[u8]) -> Option<(StandardHeader, bool)> {
         match name.len() {
             0 => None,
@@ -186,9 +191,9 @@ impl StandardHeader {
                 Some((*StandardHeader::ALL.get(i.checked_sub(1)?)?, true))
             }
             _ => {
-                let i = (NAME_TABLE[name_hash(name)] as usize).checked_sub(1)?;
-                if fold_eq(name, i) {
-                    Some((*StandardHeader::ALL.get(i)?, false))
+                let f = FOLDED.get((NAME_TABLE[name_hash(name)] as usize).checked_sub(1)?)?;
+                if fold_eq(name, f) {
+                    Some((f.header, false))
                 } else {
                     None
                 }

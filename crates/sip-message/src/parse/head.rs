@@ -139,7 +139,7 @@ fn parse_head_once(buf: &Bytes, start: usize, limits: &Limits) -> Result<Head, P
     let b: &[u8] = buf;
     let text = |s: usize, e: usize| Text::from_checked(buf.slice(s..e));
 
-    let Some((le, mut pos, ascii)) = next_line(b, start) else {
+    let Some((le, pos, ascii)) = next_line(b, start) else {
         return Err(ParseError::syntax(start, "a start line"));
     };
     // The start line with its line end: the CR that next_line strips must be UTF-8 checked too.
@@ -147,14 +147,29 @@ fn parse_head_once(buf: &Bytes, start: usize, limits: &Limits) -> Result<Head, P
     let start_line = parse_start_line(&b[start..le], start, &text)?;
 
     let mut headers = Headers::with_capacity(16);
+    let (body_start, content_length) = parse_headers(buf, pos, limits, &mut headers)?;
+    // Every line up to here was checked as UTF-8, and what precedes the start line is line
+    // ends.
+    headers.set_head(Text::from_checked(buf.slice(..body_start)));
+    Ok(Head { start: start_line, headers, body_start, content_length })
+}
+
+/// The header lines from `pos` up to the empty line: stores them in `headers` and returns
+/// where the body starts and the Content-Length.
+fn parse_headers(
+    buf: &Bytes,
+    mut pos: usize,
+    limits: &Limits,
+    headers: &mut Headers,
+) -> Result<(usize, Option<usize>), ParseError> {
+    let b: &[u8] = buf;
     let mut content_length = None;
-    let mut count = 0usize;
     loop {
         let s = pos;
         match b.get(s..) {
             // The empty line.
-            Some([b'\n', ..]) => return Ok(finish_head(buf, start_line, headers, s + 1, content_length)),
-            Some([b'\r', b'\n', ..]) => return Ok(finish_head(buf, start_line, headers, s + 2, content_length)),
+            Some([b'\n', ..]) => return Ok((s + 1, content_length)),
+            Some([b'\r', b'\n', ..]) => return Ok((s + 2, content_length)),
             Some([c, ..]) if is_ws(*c) => {
                 // Continuation lines are taken with the header they continue, so this one
                 // continues nothing.
@@ -163,114 +178,128 @@ fn parse_head_once(buf: &Bytes, start: usize, limits: &Limits) -> Result<Head, P
             Some([_, ..]) => {}
             _ => return Err(ParseError::syntax(s, "a line end")),
         }
-        count += 1;
-        if count > limits.max_headers {
+        if headers.len() >= limits.max_headers {
             return Err(ParseError::limit(s, "header count", limits.max_headers));
         }
         // Neither the name nor the whitespace after it can run past the line end (CR and LF are
         // neither token nor SP/HTAB), so they are scanned before the end is known.
-        let name_end = s + scan::run(&b[s..], scan::TOKEN);
-        if name_end == s {
+        let rest = &b[s..];
+        let name_len = scan::run(rest, scan::TOKEN);
+        if name_len == 0 {
             return Err(ParseError::syntax(s, "a header name"));
         }
-        let colon = name_end + scan::run(&b[name_end..], scan::WS);
+        let mut colon = s + name_len;
         if b.get(colon) != Some(&b':') {
-            return Err(ParseError::syntax(colon, "':' after the header name"));
+            colon += scan::run(&b[colon..], scan::WS);
+            if b.get(colon) != Some(&b':') {
+                return Err(ParseError::syntax(colon, "':' after the header name"));
+            }
         }
-        let Some((mut ve, mut next, ascii)) = next_line(b, colon + 1) else {
+        let Some((ve, next, ascii)) = next_line(b, colon + 1) else {
             return Err(ParseError::syntax(s, "a line end"));
         };
-        check_line(b, s, next, ascii)?;
-        // Lines that start with whitespace continue this header (RFC 3261 §7.3.1).
-        let mut folded = false;
-        while b.get(next).is_some_and(|&c| is_ws(c)) {
-            let Some((e, n, ascii)) = next_line(b, next) else {
-                return Err(ParseError::syntax(next, "a line end"));
-            };
-            check_line(b, next, n, ascii)?;
-            (ve, next, folded) = (e, n, true);
+        if !ascii {
+            check_line(b, s, next, false)?;
         }
-        let (name, compact) = match StandardHeader::from_name(&b[s..name_end]) {
+        let name = &rest[..name_len];
+        if ve - s > limits.max_header_len {
+            return Err(ParseError::limit(s, "header length", limits.max_header_len));
+        }
+        // Lines that start with whitespace continue this header (RFC 3261 §7.3.1).
+        if b.get(next).is_some_and(|&c| is_ws(c)) {
+            pos = folded_header(buf, name, s, colon + 1, next, limits, headers, &mut content_length)?;
+            continue;
+        }
+        let standard = StandardHeader::from_name(name);
+        // The value without the whitespace around it.
+        let mut vs = colon + 1;
+        while vs < ve && is_ws(b[vs]) {
+            vs += 1;
+        }
+        let mut e = ve;
+        while e > vs && is_ws(b[e - 1]) {
+            e -= 1;
+        }
+        let (name, compact) = match standard {
+            Some((StandardHeader::ContentLength, compact)) => {
+                let slot = content_length_slot(&mut content_length, s)?;
+                *slot = parse_u32_bytes(&b[vs..e])
+                    .ok_or(ParseError::content_length(colon + 1, "is not a number below 2^32"))?
+                    as usize;
+                (HeaderName::Standard(StandardHeader::ContentLength), compact)
+            }
             Some((h, compact)) => (HeaderName::Standard(h), compact),
-            None => (HeaderName::Other(text(s, name_end)), false),
+            None => (HeaderName::Other(Text::from_checked(buf.slice(s..s + name_len))), false),
         };
-        finish_header(buf, (name, compact, s, colon + 1, ve, folded), limits, &mut headers, &mut content_length)?;
+        headers.push_parsed(name, vs, e, compact, || Text::from_checked(buf.slice(vs..e)));
         pos = next;
     }
 }
 
-/// The head is complete: the values of `headers` are ranges of `buf[..body_start]`.
+/// Where the first Content-Length goes; an error for a second one: RFC 3261 §18.3 frames the
+/// body by this value, so a second or a malformed one makes the message unusable (RFC 4475
+/// §3.1.2.2, §3.1.2.? multiple Content-Length).
 #[inline]
-fn finish_head(
-    buf: &Bytes,
-    start: StartLine,
-    mut headers: Headers,
-    body_start: usize,
-    content_length: Option<usize>,
-) -> Head {
-    // Every line up to here was checked as UTF-8, and what precedes the start line is line
-    // ends.
-    headers.set_head(Text::from_checked(buf.slice(..body_start)));
-    Head { start, headers, body_start, content_length }
+fn content_length_slot(slot: &mut Option<usize>, line_start: usize) -> Result<&mut usize, ParseError> {
+    if slot.is_some() {
+        return Err(ParseError::content_length(line_start, "appears more than once"));
+    }
+    Ok(slot.insert(0))
 }
 
-/// Trims, unfolds and stores one header; notes Content-Length on the way.
-#[inline]
-fn finish_header(
+/// A header with continuation lines: `next` is where the first of them starts. Joins the lines
+/// (each run of whitespace around a line break becomes one SP, RFC 3261 §7.3.1), stores the
+/// header and returns where the next line starts.
+#[cold]
+#[allow(clippy::too_many_arguments)]
+fn folded_header(
     buf: &Bytes,
-    (name, compact, line_start, vs, ve, folded): (HeaderName, bool, usize, usize, usize, bool),
+    name: &[u8],
+    line_start: usize,
+    vs: usize,
+    mut next: usize,
     limits: &Limits,
     headers: &mut Headers,
     content_length: &mut Option<usize>,
-) -> Result<(), ParseError> {
+) -> Result<usize, ParseError> {
+    let b: &[u8] = buf;
+    let mut ve = next;
+    while b.get(next).is_some_and(|&c| is_ws(c)) {
+        let Some((e, n, ascii)) = next_line(b, next) else {
+            return Err(ParseError::syntax(next, "a line end"));
+        };
+        check_line(b, next, n, ascii)?;
+        (ve, next) = (e, n);
+    }
     if ve - line_start > limits.max_header_len {
         return Err(ParseError::limit(line_start, "header length", limits.max_header_len));
     }
-    let b: &[u8] = buf;
-    let is_content_length = name.standard() == Some(StandardHeader::ContentLength);
-    if is_content_length && content_length.is_some() {
-        // RFC 3261 §18.3 frames the body by this value, so a second or a malformed one makes
-        // the message unusable (RFC 4475 §3.1.2.2, §3.1.2.? multiple Content-Length).
-        return Err(ParseError::content_length(line_start, "appears more than once"));
+    let (name, compact) = match StandardHeader::from_name(name) {
+        Some((h, compact)) => (HeaderName::Standard(h), compact),
+        None => (HeaderName::Other(Text::from_checked(buf.slice(line_start..line_start + name.len()))), false),
+    };
+    // The head was validated as UTF-8 up to here and we only cut at ASCII, so this is UTF-8
+    // too.
+    let raw = String::from_utf8_lossy(&b[vs..ve]);
+    let joined: Vec<&str> = raw
+        .split('\n')
+        .map(|l| l.trim_matches(|c| c == ' ' || c == '\t' || c == '\r'))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let value = Text::from(joined.join(" "));
+    if name == HeaderName::Standard(StandardHeader::ContentLength) {
+        let slot = content_length_slot(content_length, line_start)?;
+        *slot = parse_u32(&value).ok_or(ParseError::content_length(vs, "is not a number below 2^32"))? as usize;
     }
-    let not_a_number = ParseError::content_length(vs, "is not a number below 2^32");
-    if folded {
-        // Each run of whitespace around a line break becomes one SP (RFC 3261 §7.3.1). The
-        // head was validated as UTF-8 and we only cut at ASCII, so this is UTF-8 too.
-        let raw = String::from_utf8_lossy(&b[vs..ve]);
-        let joined: Vec<&str> = raw
-            .split('\n')
-            .map(|l| l.trim_matches(|c| c == ' ' || c == '\t' || c == '\r'))
-            .filter(|l| !l.is_empty())
-            .collect();
-        let value = Text::from(joined.join(" "));
-        if is_content_length {
-            *content_length = Some(parse_u32(&value).ok_or(not_a_number)? as usize);
-        }
-        headers.push_parsed_text(name, value, compact);
-    } else {
-        let mut s = vs;
-        let mut e = ve;
-        while s < e && is_ws(b[s]) {
-            s += 1;
-        }
-        while e > s && is_ws(b[e - 1]) {
-            e -= 1;
-        }
-        if is_content_length {
-            *content_length = Some(parse_u32_bytes(&b[s..e]).ok_or(not_a_number)? as usize);
-        }
-        headers.push_parsed(name, s, e, compact, || Text::from_checked(buf.slice(s..e)));
-    }
-    Ok(())
+    headers.push_parsed_text(name, value, compact);
+    Ok(next)
 }
 
 fn parse_start_line(line: &[u8], at: usize, text: &impl Fn(usize, usize) -> Text) -> Result<StartLine, ParseError> {
     if line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"SIP/") {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
         let sp = memchr(b' ', line).ok_or(ParseError::syntax(at + line.len(), "SP after the SIP version"))?;
-        let version = std::str::from_utf8(&line[..sp]).ok().and_then(Version::parse);
-        let version = version.ok_or(ParseError::syntax(at, "a SIP version like SIP/2.0"))?;
+        let version = Version::parse_bytes(&line[..sp]).ok_or(ParseError::syntax(at, "a SIP version like SIP/2.0"))?;
         let rest = &line[sp + 1..];
         let code_len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
         if code_len != 3 || (rest.len() > 3 && rest[3] != b' ') {
@@ -294,15 +323,16 @@ fn parse_start_line(line: &[u8], at: usize, text: &impl Fn(usize, usize) -> Text
     let sp2 = memchr::memrchr(b' ', line)
         .filter(|&p| p > sp1)
         .ok_or(ParseError::syntax(at + line.len(), "SP before the SIP version"))?;
-    let method = Method::from_text(&text(at, at + sp1)).ok_or(ParseError::syntax(at, "a method token"))?;
+    let method =
+        Method::from_bytes(&line[..sp1], || text(at, at + sp1)).ok_or(ParseError::syntax(at, "a method token"))?;
     let uri_bytes = &line[sp1 + 1..sp2];
-    if let Some(p) = uri_bytes.iter().position(|&c| c == b' ' || c == b'\t') {
+    if let Some(p) = memchr::memchr2(b' ', b'\t', uri_bytes) {
         return Err(ParseError::syntax(at + sp1 + 1 + p, "a Request-URI without whitespace"));
     }
     let uri = text(at + sp1 + 1, at + sp2);
     check_request_uri(&uri).map_err(|e| e.shifted(at + sp1 + 1))?;
-    let version = std::str::from_utf8(&line[sp2 + 1..]).ok().and_then(Version::parse);
-    let version = version.ok_or(ParseError::syntax(at + sp2 + 1, "a SIP version like SIP/2.0"))?;
+    let version =
+        Version::parse_bytes(&line[sp2 + 1..]).ok_or(ParseError::syntax(at + sp2 + 1, "a SIP version like SIP/2.0"))?;
     Ok(StartLine::Request { method, uri, version })
 }
 

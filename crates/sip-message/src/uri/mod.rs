@@ -6,7 +6,7 @@ mod sip;
 mod tel;
 
 pub use escape::{escape, unescape, unescape_bytes};
-pub(crate) use sip::split_hostport;
+pub(crate) use sip::{parse_port, scan_host, split_hostport};
 pub use sip::{Host, SipUri};
 pub use tel::TelUri;
 

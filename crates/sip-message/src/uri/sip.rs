@@ -25,28 +25,24 @@ impl<'a> Host<'a> {
             let inner = inner.strip_suffix(']').ok_or(ParseError::syntax(s.len(), "']'"))?;
             return inner.parse::<Ipv6Addr>().map(Host::Ipv6).map_err(|_| ParseError::syntax(1, "an IPv6 address"));
         }
+        let scan = scan_host(s.as_bytes());
+        if scan.len < s.len() {
+            return Err(ParseError::syntax(scan.len, "a hostname character"));
+        }
+        Host::from_scan(s, scan)
+    }
+
+    /// The host `s`, every byte of which is a hostname character, as `scan_host` found it.
+    #[inline]
+    pub(crate) fn from_scan(s: &'a str, scan: HostScan) -> Result<Host<'a>, ParseError> {
         let b = s.as_bytes();
-        if b.is_empty() {
+        let Some(&first) = b.first() else {
             return Err(ParseError::syntax(0, "a host"));
-        }
-        // One pass: the classes every byte is in, and whether a label ends empty ("..").
-        let mut all = u16::MAX;
-        let mut prev_dot = false;
-        let mut dot_dot = false;
-        for &c in b {
-            all &= scan::classes(c);
-            let dot = c == b'.';
-            dot_dot |= dot & prev_dot;
-            prev_dot = dot;
-        }
-        if all & scan::DIGIT_DOT != 0 {
+        };
+        if scan.digits_dots {
             return parse_ipv4(b).map(Host::Ipv4).ok_or(ParseError::syntax(0, "an IPv4 address"));
         }
-        if all & scan::HOST == 0 {
-            let i = b.iter().position(|&c| !scan::is(c, scan::HOST)).unwrap_or_default();
-            return Err(ParseError::syntax(i, "a hostname character"));
-        }
-        if b[0] == b'.' || b[0] == b'-' || dot_dot {
+        if first == b'.' || first == b'-' || scan.dot_dot {
             return Err(ParseError::syntax(0, "a hostname label"));
         }
         Ok(Host::Domain(s))
@@ -71,6 +67,50 @@ impl fmt::Display for Host<'_> {
             Host::Ipv6(a) => write!(f, "[{a}]"),
         }
     }
+}
+
+/// What [`scan_host`] found.
+#[derive(Clone, Copy)]
+pub(crate) struct HostScan {
+    /// The length of the run of hostname characters.
+    pub len: usize,
+    /// Are they all digits and dots (an IPv4 address, if anything)?
+    pub digits_dots: bool,
+    /// Do two dots follow each other (an empty label)?
+    pub dot_dot: bool,
+}
+
+/// The run of hostname characters (alphanumerics, `-`, `.`, `_`) at the start of `b`, with what
+/// [`Host::from_scan`] needs to know about it, in one pass.
+#[inline]
+pub(crate) fn scan_host(b: &[u8]) -> HostScan {
+    // Class bits: `all` keeps DIGIT_DOT while every byte is a digit or dot; `pairs` gets DOT
+    // when a dot follows a dot. Two bytes per step while both are hostname characters.
+    let mut all = scan::DIGIT_DOT;
+    let mut pairs = 0;
+    let mut prev = 0;
+    let mut i = 0;
+    while let (Some(&c0), Some(&c1)) = (b.get(i), b.get(i + 1)) {
+        let (k0, k1) = (scan::classes(c0), scan::classes(c1));
+        if k0 & k1 & scan::HOST == 0 {
+            break;
+        }
+        all &= k0 & k1;
+        pairs |= (prev & k0) | (k0 & k1);
+        prev = k1;
+        i += 2;
+    }
+    while let Some(&c) = b.get(i) {
+        let k = scan::classes(c);
+        if k & scan::HOST == 0 {
+            break;
+        }
+        all &= k;
+        pairs |= prev & k;
+        prev = k;
+        i += 1;
+    }
+    HostScan { len: i, digits_dots: all != 0, dot_dot: pairs & scan::DOT != 0 }
 }
 
 /// Dotted-quad IPv4 with the acceptance of `Ipv4Addr::from_str`: four decimal octets of at
@@ -100,8 +140,9 @@ fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// Splits `host[:port]`, where host may be an `[IPv6]` reference.
-pub(crate) fn split_hostport(s: &str) -> Result<(Host<'_>, Option<u16>), ParseError> {
+/// Splits `host[:port]`, where host may be an `[IPv6]` reference; also returns the host as
+/// written.
+pub(crate) fn split_hostport(s: &str) -> Result<(Host<'_>, &str, Option<u16>), ParseError> {
     let (host, port) = if s.starts_with('[') {
         let end = s.find(']').ok_or(ParseError::syntax(s.len(), "']'"))? + 1;
         match &s[end..] {
@@ -117,17 +158,17 @@ pub(crate) fn split_hostport(s: &str) -> Result<(Host<'_>, Option<u16>), ParseEr
             None => (s, None),
         }
     };
-    let host = Host::parse(host)?;
+    let parsed = Host::parse(host)?;
     let port = match port {
         None => None,
         Some((at, p)) => Some(parse_port(p.as_bytes(), at)?),
     };
-    Ok((host, port))
+    Ok((parsed, host, port))
 }
 
 /// A port: one to five digits, below 65536. Errors are at `at`.
 #[inline]
-fn parse_port(p: &[u8], at: usize) -> Result<u16, ParseError> {
+pub(crate) fn parse_port(p: &[u8], at: usize) -> Result<u16, ParseError> {
     if p.is_empty() || p.len() > 5 || !p.iter().all(|&c| scan::is(c, scan::DIGIT)) {
         return Err(ParseError::syntax(at, "a port number"));
     }
@@ -161,8 +202,23 @@ pub struct SipUri<'a> {
     headers: Option<&'a str>,
 }
 
+/// `sip:` or `sips:` at the start of `b`, in any case: whether it is `sips`, and its length.
+#[inline]
+pub(crate) fn sip_scheme(b: &[u8]) -> Option<(bool, usize)> {
+    // Letters compare with 0x20 or-ed in, which folds exactly their two cases together.
+    let w = u32::from_le_bytes(*b.first_chunk::<4>()?);
+    if w | 0x0020_2020 == u32::from_le_bytes(*b"sip:") {
+        Some((false, 4))
+    } else if w | 0x2020_2020 == u32::from_le_bytes(*b"sips") && b.get(4) == Some(&b':') {
+        Some((true, 5))
+    } else {
+        None
+    }
+}
+
 impl<'a> SipUri<'a> {
     /// Parses a complete `sip:`/`sips:` URI (scheme case-insensitive).
+    #[inline]
     pub fn parse(raw: &'a str) -> Result<SipUri<'a>, ParseError> {
         match SipUri::parse_common(raw) {
             Some(u) => Ok(u),
@@ -177,13 +233,7 @@ impl<'a> SipUri<'a> {
     #[inline]
     fn parse_common(raw: &'a str) -> Option<SipUri<'a>> {
         let b = raw.as_bytes();
-        let (secure, skip) = if b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"sips:") {
-            (true, 5)
-        } else if b.len() >= 4 && b[..4].eq_ignore_ascii_case(b"sip:") {
-            (false, 4)
-        } else {
-            return None;
-        };
+        let (secure, skip) = sip_scheme(b)?;
         // The userinfo ends at the first '@' (see parse_general). User and password characters
         // exclude '@' and '%', so a run of them ending at '@' is the userinfo; a run ending
         // elsewhere means there is no userinfo only if no '@' follows at all.
@@ -206,9 +256,10 @@ impl<'a> SipUri<'a> {
             _ => return None,
         };
         // hostname or IPv4 (an IPv6 reference goes the general way), then an optional port.
-        let h_end = hp_start + scan::run(b.get(hp_start..)?, scan::HOST);
+        let host_scan = scan_host(b.get(hp_start..)?);
+        let h_end = hp_start + host_scan.len;
         let host_raw = raw.get(hp_start..h_end)?;
-        let host = Host::parse(host_raw).ok()?;
+        let host = Host::from_scan(host_raw, host_scan).ok()?;
         let mut k = h_end;
         let mut port = None;
         if b.get(k) == Some(&b':') {
@@ -243,6 +294,7 @@ impl<'a> SipUri<'a> {
     }
 
     /// Any `sip:`/`sips:` URI, with the error and its offset for one that is not.
+    #[inline(never)]
     fn parse_general(raw: &'a str) -> Result<SipUri<'a>, ParseError> {
         // Compare bytes: slicing the str at a fixed index could split a UTF-8 character.
         let b = raw.as_bytes();
@@ -279,11 +331,7 @@ impl<'a> SipUri<'a> {
         let after = &raw[hp_start..];
         let hp_end = after.find([';', '?']).unwrap_or(after.len());
         let hostport = &after[..hp_end];
-        let (host, port) = split_hostport(hostport).map_err(|e| e.shifted(hp_start))?;
-        let host_raw = match hostport.rfind(':') {
-            Some(c) if port.is_some() => &hostport[..c],
-            _ => hostport,
-        };
+        let (host, host_raw, port) = split_hostport(hostport).map_err(|e| e.shifted(hp_start))?;
         let tail = &after[hp_end..];
         let (params_raw, headers) = match tail.find('?') {
             Some(q) => (&tail[..q], Some(&tail[q + 1..])),
@@ -505,7 +553,7 @@ mod tests {
             "sip::pw@b",
             "sip:a@b;x=[::1];y=$&",
         ];
-        let alphabet = b"@:;=?%.-_[]$&/ \"\t,0a9Z";
+        let alphabet = b"@:;=?%.-_[]$&/ \"\t,0a9ZsSIiPp";
         let mut checked = 0;
         for seed in seeds {
             let mut inputs = vec![seed.to_owned()];
@@ -527,6 +575,68 @@ mod tests {
             }
         }
         assert!(checked > 1000, "{checked}");
+    }
+
+    #[test]
+    fn scheme_in_any_case_and_nothing_else() {
+        for s in ["sip:", "SIP:", "sIp:", "sips:", "SIPS:", "sIpS:"] {
+            let expected = (s.len() == 5, s.len());
+            assert_eq!(sip_scheme(s.as_bytes()), Some(expected), "{s}");
+            let mut longer = s.to_owned();
+            longer.push_str("a@b");
+            assert_eq!(sip_scheme(longer.as_bytes()), Some(expected), "{longer}");
+        }
+        for s in [
+            "sip",
+            "sips",
+            "sip;",
+            "sipz:",
+            "tel:",
+            "si:p",
+            "sIp\u{1a}",
+            "sip\u{1a}",
+            "s\u{9}p:",
+            "sip\u{7f}",
+            "sips\u{1a}",
+        ] {
+            assert_eq!(sip_scheme(s.as_bytes()), None, "{s:?}");
+        }
+        // Every byte that is not a letter of the scheme, in every position.
+        for at in 0..5 {
+            for c in 0..=255u8 {
+                let mut b = *b"sips:";
+                if b[at].eq_ignore_ascii_case(&c) {
+                    continue;
+                }
+                b[at] = c;
+                let expected = (at == 3 && c == b':').then_some((false, 4));
+                assert_eq!(sip_scheme(&b), expected, "{b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn host_scan_agrees_with_a_byte_scan() {
+        let alphabet = b"a.9-_:.Z0;";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..12 {
+            for _ in 0..300 {
+                let b: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        alphabet[(seed % alphabet.len() as u64) as usize]
+                    })
+                    .collect();
+                let run = b.iter().position(|&c| !scan::is(c, scan::HOST)).unwrap_or(b.len());
+                let host = &b[..run];
+                let scan = scan_host(&b);
+                assert_eq!(scan.len, run, "{b:?}");
+                assert_eq!(scan.digits_dots, host.iter().all(|&c| c.is_ascii_digit() || c == b'.'), "{b:?}");
+                assert_eq!(scan.dot_dot, host.windows(2).any(|w| w == b".."), "{b:?}");
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,29 @@ fn is_word(b: u8) -> bool {
 }
 
 /// Checks `word ["@" word]`.
+#[inline]
 fn validate_call_id(s: &str) -> Result<(), ParseError> {
+    // One pass for what Call-IDs look like: a word, or two joined by one '@'.
+    let b = s.as_bytes();
+    let first = scan::run(b, scan::WORD);
+    let ok = match b.get(first) {
+        None => first > 0,
+        Some(b'@') => {
+            let second = scan::run(&b[first + 1..], scan::WORD);
+            first > 0 && second > 0 && first + 1 + second == b.len()
+        }
+        Some(_) => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        call_id_error(s)
+    }
+}
+
+/// Why `s` is no Call-ID.
+#[cold]
+fn call_id_error(s: &str) -> Result<(), ParseError> {
     let (a, b) = match s.split_once('@') {
         Some((a, b)) => (a, Some(b)),
         None => (s, None),

@@ -2,16 +2,16 @@
 
 use crate::error::ParseError;
 use crate::header::{ListHeader, StandardHeader, TypedHeader};
-use crate::params::Params;
-use crate::scan::{self, is_ws, parse_u32, trim_ws};
-use crate::uri::{split_hostport, Host};
+use crate::params::{self, Params};
+use crate::scan::{self, parse_u32, trim_ws};
+use crate::uri::{parse_port, scan_host, split_hostport, Host};
 use std::fmt;
 
 /// The `branch` magic cookie of RFC 3261 §8.1.1.7.
 pub const BRANCH_MAGIC_COOKIE: &str = "z9hG4bK";
 
 /// One Via entry: `SIP/2.0/UDP host:port;branch=...`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Via<'a> {
     raw: &'a str,
     protocol: &'a str,
@@ -21,6 +21,23 @@ pub struct Via<'a> {
     host_raw: &'a str,
     port: Option<u16>,
     params: Params<'a>,
+    /// The value of the first `branch` parameter, found while the parameters were validated.
+    branch: Option<&'a str>,
+}
+
+impl fmt::Debug for Via<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Via")
+            .field("raw", &self.raw)
+            .field("protocol", &self.protocol)
+            .field("version", &self.version)
+            .field("transport", &self.transport)
+            .field("host", &self.host)
+            .field("host_raw", &self.host_raw)
+            .field("port", &self.port)
+            .field("params", &self.params)
+            .finish()
+    }
 }
 
 impl<'a> TypedHeader<'a> for Via<'a> {
@@ -28,38 +45,67 @@ impl<'a> TypedHeader<'a> for Via<'a> {
 
     fn parse(value: &'a str) -> Result<Via<'a>, ParseError> {
         let b = value.as_bytes();
+        let rest = |i: usize| b.get(i..).unwrap_or_default();
         let mut i = 0;
         let mut parts = [""; 3];
-        for (n, part) in parts.iter_mut().enumerate() {
-            while i < b.len() && is_ws(b[i]) {
-                i += 1;
-            }
+        // Nearly every Via starts with "SIP/2.0/": the first two parts need no scanning then.
+        let first = if b.starts_with(b"SIP/2.0/") {
+            parts[0] = value.get(..3).unwrap_or_default();
+            parts[1] = value.get(4..7).unwrap_or_default();
+            i = 8;
+            2
+        } else {
+            0
+        };
+        for (n, part) in parts.iter_mut().enumerate().skip(first) {
+            i += scan::run(rest(i), scan::WS);
             let start = i;
-            i += scan::run(&b[i..], scan::TOKEN);
+            i += scan::run(rest(i), scan::TOKEN);
             if i == start {
                 return Err(ParseError::syntax(i, ["a protocol name", "a protocol version", "a transport"][n]));
             }
-            *part = &value[start..i];
-            while i < b.len() && is_ws(b[i]) {
-                i += 1;
-            }
+            *part = value.get(start..i).unwrap_or_default();
+            i += scan::run(rest(i), scan::WS);
             if n < 2 {
-                if i >= b.len() || b[i] != b'/' {
+                if b.get(i) != Some(&b'/') {
                     return Err(ParseError::syntax(i, "'/' in the sent-protocol"));
                 }
                 i += 1;
             }
         }
         let sent_by_start = i;
-        let end = value[i..].find([';', ' ', '\t', '(']).map_or(b.len(), |e| e + i);
-        let (host, port) = split_hostport(&value[sent_by_start..end]).map_err(|e| e.shifted(sent_by_start))?;
-        let hostport = &value[sent_by_start..end];
-        let host_raw = match hostport.rfind(':') {
-            Some(c) if port.is_some() => &hostport[..c],
-            _ => hostport,
+        let (host, host_raw, port, end) = match sent_by(value, i) {
+            Some(found) => found?,
+            None => {
+                let end = i + rest(i).iter().position(|&c| is_sent_by_end(c)).unwrap_or(b.len() - i);
+                let hostport = value.get(sent_by_start..end).unwrap_or_default();
+                let (host, host_raw, port) = split_hostport(hostport).map_err(|e| e.shifted(sent_by_start))?;
+                (host, host_raw, port, end)
+            }
         };
-        let params = Params::parse(&value[end..]).map_err(|e| e.shifted(end))?;
-        let via = Via {
+        // One pass over the parameters validates them and finds the first branch, rport and
+        // ttl.
+        let params_raw = value.get(end..).unwrap_or_default();
+        let (mut branch, mut rport, mut ttl) = (None, None, None);
+        params::walk(params_raw, |name, v| {
+            if branch.is_none() && name.eq_ignore_ascii_case("branch") {
+                branch = Some(v);
+            } else if rport.is_none() && name.eq_ignore_ascii_case("rport") {
+                rport = Some(v);
+            } else if ttl.is_none() && name.eq_ignore_ascii_case("ttl") {
+                ttl = Some(v);
+            }
+        })
+        .map_err(|e| e.shifted(end))?;
+        if rport.flatten().is_some_and(|v| v.parse::<u16>().is_err()) {
+            return Err(ParseError::syntax(end, "a port number in rport"));
+        }
+        if let Some(Some(t)) = ttl {
+            if parse_u32(t).is_none_or(|t| t > 255) {
+                return Err(ParseError::syntax(end, "a ttl of 0-255"));
+            }
+        }
+        Ok(Via {
             raw: trim_ws(value),
             protocol: parts[0],
             version: parts[1],
@@ -67,20 +113,46 @@ impl<'a> TypedHeader<'a> for Via<'a> {
             host,
             host_raw,
             port,
-            params,
-        };
-        if let Some(p) = params.get("rport") {
-            if p.is_some_and(|v| v.parse::<u16>().is_err()) {
-                return Err(ParseError::syntax(end, "a port number in rport"));
-            }
-        }
-        if let Some(t) = params.value("ttl") {
-            if parse_u32(t).is_none_or(|t| t > 255) {
-                return Err(ParseError::syntax(end, "a ttl of 0-255"));
-            }
-        }
-        Ok(via)
+            params: Params::validated(params_raw),
+            branch: branch.flatten(),
+        })
     }
+}
+
+/// Where the sent-by ends: the parameters, whitespace, or a comment.
+fn is_sent_by_end(c: u8) -> bool {
+    matches!(c, b';' | b' ' | b'\t' | b'(')
+}
+
+/// The sent-by from `i` in one pass when it is a hostname or IPv4 address with an optional
+/// port, followed by the end of the sent-by: host, host as written, port, and where it ends
+/// (errors are offsets into `value`). `None` for anything else (an IPv6 reference, odd
+/// characters), which `split_hostport` then handles.
+#[inline]
+#[allow(clippy::type_complexity)]
+fn sent_by(value: &str, i: usize) -> Option<Result<(Host<'_>, &str, Option<u16>, usize), ParseError>> {
+    let b = value.as_bytes();
+    let scan = scan_host(b.get(i..)?);
+    let host_end = i + scan.len;
+    let (port, end) = if b.get(host_end) == Some(&b':') {
+        let digits = scan::run(b.get(host_end + 1..)?, scan::DIGIT);
+        (Some(b.get(host_end + 1..host_end + 1 + digits)?), host_end + 1 + digits)
+    } else {
+        (None, host_end)
+    };
+    if b.get(end).is_some_and(|&c| !is_sent_by_end(c)) {
+        return None;
+    }
+    let host_raw = value.get(i..host_end)?;
+    let host = match Host::from_scan(host_raw, scan) {
+        Ok(h) => h,
+        Err(e) => return Some(Err(e.shifted(i))),
+    };
+    let port = match port.map(|p| parse_port(p, scan.len + 1)).transpose() {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e.shifted(i))),
+    };
+    Some(Ok((host, host_raw, port, end)))
 }
 
 impl<'a> ListHeader<'a> for Via<'a> {}
@@ -128,7 +200,7 @@ impl<'a> Via<'a> {
 
     /// The `branch` parameter.
     pub fn branch(&self) -> Option<&'a str> {
-        self.params.value("branch")
+        self.branch
     }
 
     /// Does the branch start with the RFC 3261 magic cookie (so it identifies the transaction
