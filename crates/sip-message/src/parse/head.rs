@@ -59,7 +59,7 @@ pub(crate) fn find_head_end(b: &[u8], from: usize) -> Option<usize> {
 
 /// The next line of `b` from `start`: where its content ends (before CRLF or LF) and where the
 /// next line starts. `None` if no LF follows.
-#[inline]
+#[inline(always)]
 fn next_line(b: &[u8], start: usize) -> Option<(usize, usize)> {
     let lf = start + find_lf(b.get(start..)?)?;
     let end = if lf > start && b[lf - 1] == b'\r' { lf - 1 } else { lf };
@@ -69,19 +69,7 @@ fn next_line(b: &[u8], start: usize) -> Option<(usize, usize)> {
 /// The first LF of `b`.
 #[inline(always)]
 fn find_lf(b: &[u8]) -> Option<usize> {
-    find_byte(b'\n', b)
-}
-
-/// The first `needle` in `b`. On x86-64 with memchr's SSE2 searcher, which (SSE2 being part of
-/// the baseline) inlines into the caller: what is looked for is near, and the dispatch of
-/// `memchr::memchr` would cost more than the search.
-#[inline(always)]
-fn find_byte(needle: u8, b: &[u8]) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(one) = memchr::arch::x86_64::sse2::memchr::One::new(needle) {
-        return one.find(b);
-    }
-    memchr(needle, b)
+    scan::find_byte(b'\n', b)
 }
 
 /// What the head of `b` (from `start`) must satisfy before anything in it is looked at: an
@@ -179,7 +167,7 @@ fn parse_headers(
         let rest = &b[s..];
         // The name of a known header ends at the first ':' (give or take whitespace before it):
         // if what precedes that ':' is one, it is all tokens and needs no scan.
-        let known = find_byte(b':', rest).and_then(|c| {
+        let known = scan::find_byte(b':', rest).and_then(|c| {
             let n = c - rest[..c].iter().rev().take_while(|&&x| is_ws(x)).count();
             StandardHeader::from_name(&rest[..n]).map(|found| (n, c, found))
         });
