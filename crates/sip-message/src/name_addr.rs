@@ -3,7 +3,7 @@
 
 use crate::error::ParseError;
 use crate::params::{self, Params};
-use crate::scan::{is_token, is_ws, lead_ws, quoted_len, trim_ws, unquote};
+use crate::scan::{self, is_token, is_ws, lead_ws, quoted_len, trim_ws, unquote};
 use crate::uri::Uri;
 use std::borrow::Cow;
 use std::fmt;
@@ -53,10 +53,10 @@ impl<'a> NameAddr<'a> {
                 return Err(ParseError::syntax(lead + i, "'<' after the display name"));
             }
             (Some(&t[..q]), Some(i))
-        } else if let Some(lt) = memchr::memchr(b'<', b) {
+        } else if let Some(lt) = scan::find_byte(b'<', b) {
             // Unquoted display name: *(token LWS). UTF-8 beyond ASCII is tolerated, as many
             // user agents send it unquoted.
-            let name = trim_ws(t.get(..lt).unwrap_or_default());
+            let name = trim_ws(scan::sub(t, 0, lt).unwrap_or_default());
             if let Some(i) = name.bytes().position(|c| !(is_token(c) || is_ws(c) || c >= 0x80)) {
                 return Err(ParseError::syntax(lead + i, "a token or quoted string as display name"));
             }
@@ -66,11 +66,11 @@ impl<'a> NameAddr<'a> {
         };
         let (uri_str, uri_at, rest, rest_at) = match uri_start {
             Some(lt) => {
-                let gt = memchr::memchr(b'>', &b[lt..]).ok_or(ParseError::syntax(lead + t.len(), "'>'"))? + lt;
+                let gt = scan::find_byte(b'>', &b[lt..]).ok_or(ParseError::syntax(lead + t.len(), "'>'"))? + lt;
                 (
-                    t.get(lt + 1..gt).unwrap_or_default(),
+                    scan::sub(t, lt + 1, gt).unwrap_or_default(),
                     lead + lt + 1,
-                    t.get(gt + 1..).unwrap_or_default(),
+                    scan::tail(t, gt + 1).unwrap_or_default(),
                     lead + gt + 1,
                 )
             }

@@ -96,7 +96,7 @@ fn step(raw: &str, mut i: usize) -> Result<Option<Step<'_>>, ParseError> {
     if i == name_start {
         return Err(ParseError::syntax(i, "a parameter name"));
     }
-    let name = raw.get(name_start..i).unwrap_or_default();
+    let name = scan::sub(raw, name_start, i).unwrap_or_default();
     i += scan::run(rest(i), scan::WS);
     let mut value = None;
     if b.get(i) == Some(&b'=') {
@@ -111,7 +111,7 @@ fn step(raw: &str, mut i: usize) -> Result<Option<Step<'_>>, ParseError> {
                 return Err(ParseError::syntax(i, "a parameter value"));
             }
         }
-        value = Some(raw.get(v..i).unwrap_or_default());
+        value = Some(scan::sub(raw, v, i).unwrap_or_default());
         i += scan::run(rest(i), scan::WS);
     }
     Ok(Some((name, value, i)))
@@ -143,7 +143,7 @@ impl<'a> Iterator for ParamIter<'a> {
         // The list was validated, so it follows the grammar: one step is one parameter.
         let lead = scan::run(self.rest.as_bytes(), scan::WS);
         let (name, value, next) = step(self.rest, lead).ok()??;
-        self.rest = self.rest.get(next..).unwrap_or_default();
+        self.rest = scan::tail(self.rest, next).unwrap_or_default();
         Some((name, value))
     }
 }

@@ -1,6 +1,6 @@
 //! Serialisation of messages into one [`BytesMut`].
 
-use crate::header::Headers;
+use crate::header::{HeaderName, Headers};
 use crate::message::{Message, Request, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -18,11 +18,16 @@ fn write_version(out: &mut BytesMut, v: crate::Version) {
 
 fn write_headers(out: &mut BytesMut, headers: &Headers) {
     for (name, value, compact) in headers.raw_iter() {
-        match name.standard().and_then(|s| s.compact()).filter(|_| compact) {
-            Some(c) => out.put_u8(c as u8),
-            None => out.put_slice(name.as_str().as_bytes()),
+        match name {
+            HeaderName::Standard(h) => match h.compact_byte() {
+                c if compact && c != 0 => out.put_slice(&[c, b':', b' ']),
+                _ => out.put_slice(h.wire_name()),
+            },
+            HeaderName::Other(t) => {
+                out.put_slice(t.as_bytes());
+                out.put_slice(b": ");
+            }
         }
-        out.put_slice(b": ");
         out.put_slice(value);
         out.put_slice(b"\r\n");
     }
@@ -39,6 +44,11 @@ impl Request {
     /// Content-Length is whatever the headers say (builders and `set_body` keep it right).
     pub fn write_to(&self, out: &mut BytesMut) {
         out.reserve(self.encoded_len());
+        self.write_unreserved(out);
+    }
+
+    /// [`Request::write_to`] once `out` has room.
+    fn write_unreserved(&self, out: &mut BytesMut) {
         out.put_slice(self.method.as_str().as_bytes());
         out.put_u8(b' ');
         out.put_slice(self.uri.as_bytes());
@@ -52,7 +62,7 @@ impl Request {
     /// The wire form.
     pub fn to_bytes(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(self.encoded_len());
-        self.write_to(&mut out);
+        self.write_unreserved(&mut out);
         out.freeze()
     }
 }
@@ -66,6 +76,11 @@ impl Response {
     /// Appends the wire form to `out`.
     pub fn write_to(&self, out: &mut BytesMut) {
         out.reserve(self.encoded_len());
+        self.write_unreserved(out);
+    }
+
+    /// [`Response::write_to`] once `out` has room.
+    fn write_unreserved(&self, out: &mut BytesMut) {
         write_version(out, self.version);
         out.put_u8(b' ');
         let code = self.status.as_u16();
@@ -80,7 +95,7 @@ impl Response {
     /// The wire form.
     pub fn to_bytes(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(self.encoded_len());
-        self.write_to(&mut out);
+        self.write_unreserved(&mut out);
         out.freeze()
     }
 }

@@ -19,17 +19,22 @@ macro_rules! standard_headers {
         impl StandardHeader {
             /// The canonical spelling.
             pub const fn as_str(self) -> &'static str {
-                match self {
-                    $(StandardHeader::$variant => $name,)*
-                }
+                StandardHeader::NAMES[self as usize]
             }
 
             /// The compact form, if the header has one.
             pub const fn compact(self) -> Option<char> {
-                match self {
-                    $(StandardHeader::$variant => $compact,)*
+                match StandardHeader::COMPACT[self as usize] {
+                    0 => None,
+                    c => Some(c as char),
                 }
             }
+
+            /// The canonical spellings, in the order of `ALL`.
+            const NAMES: &'static [&'static str] = &[$($name,)*];
+
+            /// The canonical spellings followed by ": ", as the serializer writes them.
+            const WIRE_NAMES: &'static [&'static str] = &[$(concat!($name, ": "),)*];
 
             /// Every standard header, in declaration order.
             const ALL: &'static [StandardHeader] = &[$(StandardHeader::$variant,)*];
@@ -179,6 +184,18 @@ fn fold_eq(name: &[u8], f: &Folded) -> bool {
 }
 
 impl StandardHeader {
+    /// The canonical spelling followed by ": ".
+    #[inline]
+    pub(crate) fn wire_name(self) -> &'static [u8] {
+        StandardHeader::WIRE_NAMES[self as usize].as_bytes()
+    }
+
+    /// The compact letter, 0 if there is none.
+    #[inline]
+    pub(crate) fn compact_byte(self) -> u8 {
+        StandardHeader::COMPACT[self as usize]
+    }
+
     /// Looks up a name as received (any case, long or compact form); also returns whether the
     /// compact form was used. One hash, one table load and one comparison of at most three
     /// words.
@@ -380,6 +397,8 @@ mod tests {
             assert_eq!(StandardHeader::from_name(name.to_ascii_lowercase().as_bytes()), Some((*h, false)));
             assert_eq!(StandardHeader::from_name(name.to_ascii_uppercase().as_bytes()), Some((*h, false)));
             assert_eq!(StandardHeader::LOWER[i], name.to_ascii_lowercase().as_bytes());
+            assert_eq!(h.wire_name(), format!("{name}: ").as_bytes());
+            assert_eq!(h.compact_byte(), h.compact().map_or(0, |c| c as u8));
             if let Some(c) = h.compact() {
                 for c in [c, c.to_ascii_uppercase()] {
                     assert_eq!(StandardHeader::from_name(&[c as u8]), Some((*h, true)), "{c}");

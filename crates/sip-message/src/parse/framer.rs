@@ -130,7 +130,8 @@ impl StreamFramer {
         self.frame_len = None;
         self.scanned = 0;
         let head = parse_head(&frame, 0, &self.limits)?;
-        let body = frame.slice(head.body_start..);
+        let mut body = frame;
+        body.advance(head.body_start);
         Ok(Some(Frame::Message(assemble(head.start, head.headers, body))))
     }
 }

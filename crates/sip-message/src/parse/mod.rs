@@ -12,7 +12,7 @@ pub use limits::Limits;
 
 use crate::error::ParseError;
 use crate::message::{Message, Request, Response};
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use head::{leading_line_ends, parse_head, StartLine};
 
 /// Parses one message from a datagram with the default [`Limits`].
@@ -42,7 +42,11 @@ pub fn parse_message_with(buf: Bytes, limits: &Limits) -> Result<Message, ParseE
         Some(n) => n,
         None => available,
     };
-    let body = buf.slice(head.body_start..head.body_start + body_len);
+    // The body is the buffer itself, narrowed: taking a slice would add a reference (an atomic
+    // increment) and dropping `buf` would remove one.
+    let mut body = buf;
+    body.advance(head.body_start);
+    body.truncate(body_len);
     Ok(assemble(head.start, head.headers, body))
 }
 

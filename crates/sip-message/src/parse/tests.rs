@@ -251,3 +251,21 @@ fn parsed_values_live_in_the_head_and_read_the_same_every_way() {
     assert_eq!(r.headers().values("subject").collect::<Vec<_>>(), ["a b"]);
     assert_eq!(r.headers().iter().next().unwrap().value().as_str(), "a b");
 }
+
+#[test]
+fn invalid_utf8_anywhere_in_the_head_wins_over_later_errors() {
+    let head = b"OPTIONS sip:a@b SIP/2.0\r\n";
+    for (rest, at) in [
+        (&b"Subject: \xff\r\nBad Name: x\r\n\r\n"[..], 34),
+        (b"Subject: a\r\n \xe2\x82\r\n\r\n", 38),
+        (b"X-Unknown: ok\r\nX-Other: \xc3\x28\r\n\r\n", 49),
+        (b"To: <sip:a@b>\r\nl: 1\r\nl: 2\r\nSubject: \xff\r\n\r\n", 61),
+    ] {
+        let e = err(&[&head[..], rest].concat());
+        assert_eq!(e.kind(), ErrorKind::InvalidUtf8, "{}", String::from_utf8_lossy(rest));
+        assert_eq!(e.offset(), at, "{}", String::from_utf8_lossy(rest));
+    }
+    // UTF-8 that is valid passes, in values and in folded values.
+    let r = req("OPTIONS sip:a@b SIP/2.0\r\nSubject: caf\u{e9}\r\n  \u{4e2d}\r\n\r\n");
+    assert_eq!(r.headers().get("subject").unwrap().as_str(), "caf\u{e9} \u{4e2d}");
+}

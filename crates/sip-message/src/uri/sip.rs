@@ -84,33 +84,38 @@ pub(crate) struct HostScan {
 /// [`Host::from_scan`] needs to know about it, in one pass.
 #[inline]
 pub(crate) fn scan_host(b: &[u8]) -> HostScan {
-    // Class bits: `all` keeps DIGIT_DOT while every byte is a digit or dot; `pairs` gets DOT
-    // when a dot follows a dot. Two bytes per step while both are hostname characters.
-    let mut all = scan::DIGIT_DOT;
-    let mut pairs = 0;
-    let mut prev = 0;
+    let len = scan::run(b, scan::HOST);
+    let host = &b[..len];
+    // A name that starts with a letter is no IPv4 address: no need to look at the rest.
+    let digits_dots = host.first().is_none_or(|&c| scan::is(c, scan::DIGIT_DOT))
+        && host.iter().all(|&c| scan::is(c, scan::DIGIT_DOT));
+    HostScan { len, digits_dots, dot_dot: has_dot_dot(host) }
+}
+
+/// Do two dots follow each other in `b`? Eight bytes at a time, overlapping by one so that no
+/// pair is split.
+#[inline]
+fn has_dot_dot(b: &[u8]) -> bool {
+    if b.len() < 8 {
+        return b.windows(2).any(|w| w == b"..");
+    }
+    // The exact mask of the lanes holding '.' (high bit of each), without carries between lanes.
+    let dots = |w: u64| {
+        let x = w ^ 0x2e2e_2e2e_2e2e_2e2e;
+        !(((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7f7f_7f7f_7f7f_7f7f) | x) & 0x8080_8080_8080_8080
+    };
     let mut i = 0;
-    while let (Some(&c0), Some(&c1)) = (b.get(i), b.get(i + 1)) {
-        let (k0, k1) = (scan::classes(c0), scan::classes(c1));
-        if k0 & k1 & scan::HOST == 0 {
-            break;
+    loop {
+        let w = b.get(i..).and_then(|r| r.first_chunk::<8>()).map_or(0, |c| u64::from_le_bytes(*c));
+        let m = dots(w);
+        if m & (m >> 8) != 0 {
+            return true;
         }
-        all &= k0 & k1;
-        pairs |= (prev & k0) | (k0 & k1);
-        prev = k1;
-        i += 2;
-    }
-    while let Some(&c) = b.get(i) {
-        let k = scan::classes(c);
-        if k & scan::HOST == 0 {
-            break;
+        if i + 8 >= b.len() {
+            return false;
         }
-        all &= k;
-        pairs |= prev & k;
-        prev = k;
-        i += 1;
+        i = (i + 7).min(b.len() - 8);
     }
-    HostScan { len: i, digits_dots: all != 0, dot_dot: pairs & scan::DOT != 0 }
 }
 
 /// Dotted-quad IPv4 with the acceptance of `Ipv4Addr::from_str`: four decimal octets of at
@@ -154,7 +159,9 @@ pub(crate) fn split_hostport(s: &str) -> Result<(Host<'_>, &str, Option<u16>), P
     } else {
         match s.bytes().position(|c| c == b':') {
             // ':' is ASCII, so both sides are whole characters.
-            Some(c) => (s.get(..c).unwrap_or_default(), Some((c + 1, s.get(c + 1..).unwrap_or_default()))),
+            Some(c) => {
+                (scan::sub(s, 0, c).unwrap_or_default(), Some((c + 1, scan::tail(s, c + 1).unwrap_or_default())))
+            }
             None => (s, None),
         }
     };
@@ -237,14 +244,14 @@ impl<'a> SipUri<'a> {
         // The userinfo ends at the first '@' (see parse_general). User and password characters
         // exclude '@' and '%', so a run of them ending at '@' is the userinfo; a run ending
         // elsewhere means there is no userinfo only if no '@' follows at all.
-        let no_at_from = |i: usize| b.get(i..).is_some_and(|rest| memchr::memchr(b'@', rest).is_none());
+        let no_at_from = |i: usize| b.get(i..).is_some_and(|rest| scan::find_byte(b'@', rest).is_none());
         let u_end = skip + scan::run(b.get(skip..)?, scan::USER);
         let (user, password, hp_start) = match b.get(u_end) {
-            Some(b'@') if u_end > skip => (Some(raw.get(skip..u_end)?), None, u_end + 1),
+            Some(b'@') if u_end > skip => (Some(scan::sub(raw, skip, u_end)?), None, u_end + 1),
             Some(b':') => {
                 let p_end = u_end + 1 + scan::run(b.get(u_end + 1..)?, scan::PASSWORD);
                 if b.get(p_end) == Some(&b'@') && u_end > skip {
-                    (Some(raw.get(skip..u_end)?), Some(raw.get(u_end + 1..p_end)?), p_end + 1)
+                    (Some(scan::sub(raw, skip, u_end)?), Some(scan::sub(raw, u_end + 1, p_end)?), p_end + 1)
                 } else if no_at_from(p_end) {
                     (None, None, skip)
                 } else {
@@ -258,7 +265,7 @@ impl<'a> SipUri<'a> {
         // hostname or IPv4 (an IPv6 reference goes the general way), then an optional port.
         let host_scan = scan_host(b.get(hp_start..)?);
         let h_end = hp_start + host_scan.len;
-        let host_raw = raw.get(hp_start..h_end)?;
+        let host_raw = scan::sub(raw, hp_start, h_end)?;
         let host = Host::from_scan(host_raw, host_scan).ok()?;
         let mut k = h_end;
         let mut port = None;
@@ -289,7 +296,7 @@ impl<'a> SipUri<'a> {
                 Some(_) => return None,
             }
         }
-        let params = Params::validated(raw.get(params_start..k)?);
+        let params = Params::validated(scan::sub(raw, params_start, k)?);
         Some(SipUri { raw, secure, user, password, host_raw, host, port, params, headers: None })
     }
 
@@ -619,7 +626,7 @@ mod tests {
     fn host_scan_agrees_with_a_byte_scan() {
         let alphabet = b"a.9-_:.Z0;";
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for len in 0..12 {
+        for len in 0..24 {
             for _ in 0..300 {
                 let b: Vec<u8> = (0..len)
                     .map(|_| {
@@ -635,6 +642,7 @@ mod tests {
                 assert_eq!(scan.len, run, "{b:?}");
                 assert_eq!(scan.digits_dots, host.iter().all(|&c| c.is_ascii_digit() || c == b'.'), "{b:?}");
                 assert_eq!(scan.dot_dot, host.windows(2).any(|w| w == b".."), "{b:?}");
+                assert_eq!(has_dot_dot(&b), b.windows(2).any(|w| w == b".."), "{b:?}");
             }
         }
     }

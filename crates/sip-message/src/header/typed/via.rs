@@ -50,8 +50,8 @@ impl<'a> TypedHeader<'a> for Via<'a> {
         let mut parts = [""; 3];
         // Nearly every Via starts with "SIP/2.0/": the first two parts need no scanning then.
         let first = if b.starts_with(b"SIP/2.0/") {
-            parts[0] = value.get(..3).unwrap_or_default();
-            parts[1] = value.get(4..7).unwrap_or_default();
+            parts[0] = scan::sub(value, 0, 3).unwrap_or_default();
+            parts[1] = scan::sub(value, 4, 7).unwrap_or_default();
             i = 8;
             2
         } else {
@@ -64,7 +64,7 @@ impl<'a> TypedHeader<'a> for Via<'a> {
             if i == start {
                 return Err(ParseError::syntax(i, ["a protocol name", "a protocol version", "a transport"][n]));
             }
-            *part = value.get(start..i).unwrap_or_default();
+            *part = scan::sub(value, start, i).unwrap_or_default();
             i += scan::run(rest(i), scan::WS);
             if n < 2 {
                 if b.get(i) != Some(&b'/') {
@@ -78,14 +78,14 @@ impl<'a> TypedHeader<'a> for Via<'a> {
             Some(found) => found?,
             None => {
                 let end = i + rest(i).iter().position(|&c| is_sent_by_end(c)).unwrap_or(b.len() - i);
-                let hostport = value.get(sent_by_start..end).unwrap_or_default();
+                let hostport = scan::sub(value, sent_by_start, end).unwrap_or_default();
                 let (host, host_raw, port) = split_hostport(hostport).map_err(|e| e.shifted(sent_by_start))?;
                 (host, host_raw, port, end)
             }
         };
         // One pass over the parameters validates them and finds the first branch, rport and
         // ttl.
-        let params_raw = value.get(end..).unwrap_or_default();
+        let params_raw = scan::tail(value, end).unwrap_or_default();
         let (mut branch, mut rport, mut ttl) = (None, None, None);
         params::walk(params_raw, |name, v| {
             if branch.is_none() && name.eq_ignore_ascii_case("branch") {
@@ -143,7 +143,7 @@ fn sent_by(value: &str, i: usize) -> Option<Result<(Host<'_>, &str, Option<u16>,
     if b.get(end).is_some_and(|&c| !is_sent_by_end(c)) {
         return None;
     }
-    let host_raw = value.get(i..host_end)?;
+    let host_raw = scan::sub(value, i, host_end)?;
     let host = match Host::from_scan(host_raw, scan) {
         Ok(h) => h,
         Err(e) => return Some(Err(e.shifted(i))),
