@@ -72,11 +72,11 @@ fn find_lf(b: &[u8]) -> Option<usize> {
     scan::find_byte(b'\n', b)
 }
 
-/// What the head of `b` (from `start`) must satisfy before anything in it is looked at: an
-/// empty line ends it, and it is UTF-8 (RFC 3261 §7.3.1). The parser checks both as it goes;
-/// when it fails for any reason this decides which error is reported, so that a missing empty
-/// line or bad UTF-8 anywhere in the head takes precedence over what the parser ran into, as
-/// it always has.
+/// What the head of `b` (from `start`) must satisfy: an empty line ends it, and it is UTF-8
+/// (RFC 3261 §7.3.1). The parser checks both itself (the start line before reading it, the
+/// header lines once their end is found); when it fails for any reason, this decides which
+/// error is reported, so that a missing empty line or bad UTF-8 anywhere in the head takes
+/// precedence over what the parser ran into, as it always has.
 fn check_head(b: &[u8], start: usize) -> Result<(), ParseError> {
     let head_end = find_head_end(b, start).ok_or(ParseError::syntax(b.len(), "an empty line ending the headers"))?;
     match std::str::from_utf8(&b[start..head_end]) {

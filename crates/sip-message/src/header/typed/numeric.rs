@@ -5,7 +5,8 @@ use crate::error::ParseError;
 use crate::header::{StandardHeader, TypedHeader};
 use crate::method::Method;
 use crate::params::Params;
-use crate::scan::{is_ws, lead_ws, parse_u32, trim_ws};
+use crate::scan::{self, is_ws, lead_ws, parse_u32, parse_u32_bytes, trim_ws};
+use crate::text::Text;
 
 /// Splits `number rest`, parsing the leading decimal number (at most `max`).
 fn leading_number(value: &str, max: u32, what: &'static str) -> Result<(u32, usize), ParseError> {
@@ -36,6 +37,16 @@ pub struct CSeq {
 impl TypedHeader<'_> for CSeq {
     const NAME: StandardHeader = StandardHeader::CSeq;
     fn parse(value: &str) -> Result<CSeq, ParseError> {
+        // As sent by everyone: digits, one SP, a method. Anything else takes the general path.
+        let b = value.as_bytes();
+        let digits = scan::run(b, scan::DIGIT);
+        if b.get(digits) == Some(&b' ') {
+            let seq = parse_u32_bytes(&b[..digits]).filter(|&n| n <= i32::MAX as u32);
+            let name = scan::tail(value, digits + 1).unwrap_or_default();
+            if let (Some(seq), Some(method)) = (seq, Method::from_bytes(name.as_bytes(), || Text::from(name))) {
+                return Ok(CSeq { seq, method });
+            }
+        }
         let (seq, end) = leading_number(value, i32::MAX as u32, "a sequence number below 2^31")?;
         let rest = &value[end..];
         if !rest.starts_with([' ', '\t']) {
