@@ -363,7 +363,7 @@ fn run(seed: u64) -> Vec<String> {
     };
     // Alice's application unregisters after a minute in most runs; in the others the
     // registration must give up on its own (max_failures) first.
-    let unregister_at = Duration::from_secs(if seed % 5 == 0 { 600 } else { 60 });
+    let unregister_at = Duration::from_secs(if seed.is_multiple_of(5) { 600 } else { 60 });
     let mut w = World {
         now: start,
         start,
