@@ -131,18 +131,21 @@ impl TransactionLayer {
         if *request.method() == Method::Ack {
             return Err(TxError::AckIsNotATransaction);
         }
-        let via = request.headers().top_via().map_err(TxError::Invalid)?;
-        if !via.has_rfc3261_branch() {
-            return Err(TxError::MissingBranch);
-        }
+        // One parse of the top Via: the key depends only on the branch and the method, which
+        // moving the request to TCP below does not change.
+        let key = {
+            let via = request.headers().top_via().map_err(TxError::Invalid)?;
+            if !via.has_rfc3261_branch() {
+                return Err(TxError::MissingBranch);
+            }
+            ClientKey::of_request(&request, &via).map_err(TxError::Invalid)?
+        };
         if to.transport == Transport::Udp
             && self.cfg.udp_size_threshold.is_some_and(|limit| request.encoded_len() > limit)
         {
             set_top_via_transport(&mut request, Transport::Tcp).map_err(TxError::Invalid)?;
             to = Peer { transport: Transport::Tcp, flow: None, ..to };
         }
-        let via = request.headers().top_via().map_err(TxError::Invalid)?;
-        let key = ClientKey::of_request(&request, &via).map_err(TxError::Invalid)?;
         if self.clients.contains_key(&key) {
             return Err(TxError::Duplicate);
         }
