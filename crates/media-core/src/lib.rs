@@ -6,6 +6,9 @@
 //! - [`negotiate`]: RFC 3264 offer/answer for one audio stream; [`SdpSession`] makes offers
 //!   and answers and yields [`Negotiated`].
 //! - [`codec`], [`g711`]: payload formats and G.711 µ-law/A-law.
+//! - [`rtp`]: the RTP fixed header (RFC 3550 §5.1).
+//! - [`stats`]: receiver statistics (RFC 3550 Appendix A.1, A.3, A.8).
+//! - [`tone`]: a sine generator and the Goertzel algorithm, to send and recognise tones.
 //!
 //! Everything but `session` is sans-IO: plain code, no tokio, no sockets, no clock. The
 //! session layer above (session-core) puts SDP into SIP bodies and calls `MediaSession`
@@ -35,9 +38,14 @@ pub mod codec;
 pub mod direction;
 pub mod g711;
 pub mod negotiate;
+pub mod rtp;
 pub mod sdp;
+pub mod stats;
+pub mod tone;
 
 pub use codec::Codec;
 pub use direction::Direction;
 pub use negotiate::{LocalMedia, Negotiated, NegotiationError, SdpSession};
+pub use rtp::{RtpError, RtpPacket};
 pub use sdp::{Attribute, Connection, Line, MediaDescription, Origin, RtpMap, SdpError, SessionDescription};
+pub use stats::ReceiverStats;
