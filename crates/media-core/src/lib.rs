@@ -9,9 +9,10 @@
 //! - [`rtp`]: the RTP fixed header (RFC 3550 §5.1).
 //! - [`stats`]: receiver statistics (RFC 3550 Appendix A.1, A.3, A.8).
 //! - [`tone`]: a sine generator and the Goertzel algorithm, to send and recognise tones.
+//! - [`session`]: [`MediaSession`], the tokio driver of one call's RTP stream.
 //!
 //! Everything but `session` is sans-IO: plain code, no tokio, no sockets, no clock. The
-//! session layer above (session-core) puts SDP into SIP bodies and calls `MediaSession`
+//! session layer above (session-core) puts SDP into SIP bodies and calls [`MediaSession`]
 //! when a dialog's offer/answer completes; this crate knows nothing of SIP.
 //!
 //! ```
@@ -40,6 +41,7 @@ pub mod g711;
 pub mod negotiate;
 pub mod rtp;
 pub mod sdp;
+pub mod session;
 pub mod stats;
 pub mod tone;
 
@@ -48,4 +50,5 @@ pub use direction::Direction;
 pub use negotiate::{LocalMedia, Negotiated, NegotiationError, SdpSession};
 pub use rtp::{RtpError, RtpPacket};
 pub use sdp::{Attribute, Connection, Line, MediaDescription, Origin, RtpMap, SdpError, SessionDescription};
+pub use session::{MediaConfig, MediaError, MediaSession, RtpStats};
 pub use stats::ReceiverStats;
