@@ -37,26 +37,43 @@
 //! # Ok::<(), sip_testpeers::PeerError>(())
 //! ```
 
+mod baresip;
 mod certs;
 mod dns;
 mod error;
 mod kamailio;
+mod phone;
+mod pjsua;
 mod ports;
 mod process;
 mod sipp;
 
 use std::path::PathBuf;
 
+pub use baresip::{AnswerMode, Baresip, BaresipOptions, Registration, BARESIP_MODULE_PATH};
 pub use certs::TestCerts;
 pub use dns::{DnsServer, DnsZone};
 pub use error::PeerError;
 pub use hickory_proto::rr::RecordType;
 pub use kamailio::{Kamailio, KamailioOptions, KamailioPorts, Transport, User};
+pub use phone::{EventKind, MediaState, PhoneEvent, RtpStats};
+pub use pjsua::{
+    pjsua2_installed, pjsua2_python, pjsua2_venv, Pjsua, PjsuaOptions, AGENT_SCRIPT, PJSUA2_VENV_DEFAULT,
+    PJSUA2_VENV_ENV,
+};
 pub use sipp::{Scenario, Sipp, SippOptions, SippStats, SippTransport};
 
 /// The binaries of the peers this crate starts, with the Debian package of each.
-pub const PEER_BINARIES: &[(&str, &str)] =
-    &[("kamailio", "kamailio"), ("kamcmd", "kamailio"), ("sipp", "sip-tester"), ("openssl", "openssl")];
+///
+/// PJSIP is no binary on `PATH` but a virtualenv: [`require_peers`] checks it too
+/// ([`pjsua2_installed`]).
+pub const PEER_BINARIES: &[(&str, &str)] = &[
+    ("kamailio", "kamailio"),
+    ("kamcmd", "kamailio"),
+    ("sipp", "sip-tester"),
+    ("openssl", "openssl"),
+    ("baresip", "baresip"),
+];
 
 /// Finds `binary` on `PATH`, as the shell would.
 ///
@@ -76,9 +93,15 @@ pub fn which(binary: &str) -> Result<PathBuf, PeerError> {
     Err(PeerError::Missing(binary.to_string()))
 }
 
-/// The peer binaries of [`PEER_BINARIES`] that are not on `PATH`.
+/// The peer binaries of [`PEER_BINARIES`] that are not on `PATH`, and `"pjsua2"` when the
+/// pjsua2 virtualenv ([`pjsua2_venv`]) is missing or has no `pjsua2` module.
 pub fn missing_peers() -> Vec<&'static str> {
-    PEER_BINARIES.iter().filter(|(binary, _)| which(binary).is_err()).map(|(binary, _)| *binary).collect()
+    let mut missing: Vec<&'static str> =
+        PEER_BINARIES.iter().filter(|(binary, _)| which(binary).is_err()).map(|(binary, _)| *binary).collect();
+    if !pjsua2_installed() {
+        missing.push("pjsua2");
+    }
+    missing
 }
 
 /// Fails the calling test when a peer binary is missing.
@@ -95,11 +118,21 @@ pub fn require_peers() {
     if missing.is_empty() {
         return;
     }
-    let packages: Vec<&str> =
-        PEER_BINARIES.iter().filter(|(binary, _)| missing.contains(binary)).map(|(_, package)| *package).collect();
+    let mut packages: Vec<String> = PEER_BINARIES
+        .iter()
+        .filter(|(binary, _)| missing.contains(binary))
+        .map(|(_, package)| package.to_string())
+        .collect();
+    packages.dedup();
+    if missing.contains(&"pjsua2") {
+        packages.push(format!(
+            "the PyPI wheel pjsua2-python in a virtualenv at {} (${PJSUA2_VENV_ENV} overrides the path)",
+            pjsua2_venv().display()
+        ));
+    }
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     panic!(
-        "SIP peers missing: {} (Debian packages: {}). Install them with `scripts/install-peers` \
+        "SIP peers missing: {} (to install: {}). Install them with `scripts/install-peers` \
          as root (scripts/test does it). {}",
         missing.join(", "),
         packages.join(", "),
