@@ -359,7 +359,9 @@ impl Baresip {
                 }
                 Ok(_) => continue,
                 Err(RecvTimeoutError::Timeout) => {
-                    return Err(PeerError::Timeout(format!("baresip did not answer `{command}` in {COMMAND_TIMEOUT:?}")))
+                    return Err(PeerError::Timeout(format!(
+                        "baresip did not answer `{command}` in {COMMAND_TIMEOUT:?}"
+                    )))
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(PeerError::io(
@@ -416,7 +418,11 @@ impl Baresip {
     ///
     /// [`PeerError::Timeout`] (listing the last events) when none comes in time or baresip's
     /// control connection closes.
-    pub fn wait_until(&self, timeout: Duration, pred: impl FnMut(&PhoneEvent) -> bool) -> Result<PhoneEvent, PeerError> {
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        pred: impl FnMut(&PhoneEvent) -> bool,
+    ) -> Result<PhoneEvent, PeerError> {
         self.events.wait("baresip", "matching event", timeout, pred)
     }
 
@@ -561,7 +567,13 @@ fn account_line(options: &BaresipOptions, sip_port: u16) -> String {
 
 /// Reads the ctrl_tcp netstrings until the connection closes: responses to `responses`,
 /// events to `events` (and the call state to `track`).
-fn read_ctrl(stream: TcpStream, responses: mpsc::Sender<Response>, events: EventLog, track: Arc<Mutex<CallTrack>>, log: PathBuf) {
+fn read_ctrl(
+    stream: TcpStream,
+    responses: mpsc::Sender<Response>,
+    events: EventLog,
+    track: Arc<Mutex<CallTrack>>,
+    log: PathBuf,
+) {
     let mut reader = BufReader::new(stream);
     let end = loop {
         let message = match read_netstring(&mut reader) {

@@ -248,9 +248,12 @@ impl Pjsua {
             events,
         };
         let deadline = Instant::now() + options.startup_timeout;
-        let ready = pjsua.events.wait("pjsua", "ready event", options.startup_timeout, |e| {
-            matches!(e, PhoneEvent::Other { kind, .. } if kind == "ready" || kind == "fatal")
-        });
+        let ready = pjsua.events.wait(
+            "pjsua",
+            "ready event",
+            options.startup_timeout,
+            |e| matches!(e, PhoneEvent::Other { kind, .. } if kind == "ready" || kind == "fatal"),
+        );
         match ready {
             Ok(PhoneEvent::Other { kind, .. }) if kind == "ready" => {}
             Ok(other) => return Err(pjsua.into_startup_error(format!("the agent failed: {other}"))),
@@ -271,11 +274,8 @@ impl Pjsua {
         if let Some(dir) = self.dir.take() {
             let _ = dir.keep();
         }
-        let log_tail = format!(
-            "{}\n--- agent's standard error ---\n{}",
-            tail(&self.log, 20),
-            tail(&self.stderr_log, 20)
-        );
+        let log_tail =
+            format!("{}\n--- agent's standard error ---\n{}", tail(&self.log, 20), tail(&self.stderr_log, 20));
         PeerError::Startup { peer: "pjsua", reason, log: self.log.clone(), log_tail }
     }
 
@@ -322,7 +322,9 @@ impl Pjsua {
                 }
                 Ok(_) => continue,
                 Err(RecvTimeoutError::Timeout) => {
-                    return Err(PeerError::Timeout(format!("the pjsua agent did not answer `{name}` in {COMMAND_TIMEOUT:?}")))
+                    return Err(PeerError::Timeout(format!(
+                        "the pjsua agent did not answer `{name}` in {COMMAND_TIMEOUT:?}"
+                    )))
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(PeerError::io(
@@ -422,7 +424,11 @@ impl Pjsua {
     ///
     /// [`PeerError::Timeout`] (listing the last events) when none comes in time or the agent
     /// exits.
-    pub fn wait_until(&self, timeout: Duration, pred: impl FnMut(&PhoneEvent) -> bool) -> Result<PhoneEvent, PeerError> {
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        pred: impl FnMut(&PhoneEvent) -> bool,
+    ) -> Result<PhoneEvent, PeerError> {
         self.events.wait("pjsua", "matching event", timeout, pred)
     }
 

@@ -83,7 +83,10 @@ pub(crate) fn free_port_pair() -> Result<u16, PeerError> {
     let span = u64::from(RANGE.end - RANGE.start - 1);
     for _ in 0..2000 {
         let port = RANGE.start + (random_u64() % span) as u16;
-        if handed.contains(&port) || handed.contains(&(port + 1)) || !bindable(port, false) || !bindable(port + 1, false)
+        if handed.contains(&port)
+            || handed.contains(&(port + 1))
+            || !bindable(port, false)
+            || !bindable(port + 1, false)
         {
             continue;
         }
