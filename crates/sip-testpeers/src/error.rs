@@ -42,6 +42,16 @@ pub enum PeerError {
     },
     /// A bounded wait ran out.
     Timeout(String),
+    /// A running peer refused or failed what it was told to do (a softphone's command
+    /// answered with an error, a REGISTER that failed).
+    Refused {
+        /// The peer (`baresip`, `pjsua`).
+        peer: &'static str,
+        /// What it was told (the command and its parameters).
+        what: String,
+        /// What it answered.
+        detail: String,
+    },
 }
 
 impl PeerError {
@@ -75,6 +85,7 @@ impl fmt::Display for PeerError {
                 log_tail.trim_end()
             ),
             PeerError::Timeout(what) => write!(f, "timed out: {what}"),
+            PeerError::Refused { peer, what, detail } => write!(f, "{peer} refused `{what}`: {}", detail.trim_end()),
         }
     }
 }

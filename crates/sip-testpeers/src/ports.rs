@@ -75,6 +75,27 @@ pub(crate) fn free_ports(count: usize, ipv6: bool) -> Result<Vec<u16>, PeerError
     Ok(ports)
 }
 
+/// Two consecutive ports `p` and `p + 1`, both free as [`free_ports`] finds them, never handed
+/// out before (baresip binds UDP and TCP on its SIP port and TLS on the next one).
+pub(crate) fn free_port_pair() -> Result<u16, PeerError> {
+    let mut guard = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let handed = guard.get_or_insert_with(HashSet::new);
+    let span = u64::from(RANGE.end - RANGE.start - 1);
+    for _ in 0..2000 {
+        let port = RANGE.start + (random_u64() % span) as u16;
+        if handed.contains(&port)
+            || handed.contains(&(port + 1))
+            || !bindable(port, false)
+            || !bindable(port + 1, false)
+        {
+            continue;
+        }
+        handed.extend([port, port + 1]);
+        return Ok(port);
+    }
+    Err(PeerError::Config(format!("no two free consecutive loopback ports found in {}..{}", RANGE.start, RANGE.end)))
+}
+
 /// Whether some socket is bound to local `port`: UDP sockets, or TCP sockets in the LISTEN
 /// state, read from /proc/net (no traffic is sent to find out).
 pub(crate) fn port_bound(port: u16, tcp: bool) -> bool {
@@ -110,6 +131,14 @@ mod tests {
         }
         let more = free_ports(5, false).unwrap();
         assert!(more.iter().all(|p| !set.contains(p)));
+    }
+
+    #[test]
+    fn port_pairs_are_consecutive_and_fresh() {
+        let a = free_port_pair().unwrap();
+        let b = free_port_pair().unwrap();
+        assert!(RANGE.contains(&a) && RANGE.contains(&(a + 1)));
+        assert!(b != a && b != a + 1 && b + 1 != a);
     }
 
     #[test]

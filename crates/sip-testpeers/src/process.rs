@@ -28,6 +28,12 @@ impl PeerProcess {
         Ok(PeerProcess { child, status: None })
     }
 
+    /// The pipes of a child spawned with `Stdio::piped()` (each `None` otherwise, or once
+    /// taken).
+    pub(crate) fn take_pipes(&mut self) -> (Option<std::process::ChildStdin>, Option<std::process::ChildStdout>) {
+        (self.child.stdin.take(), self.child.stdout.take())
+    }
+
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
