@@ -336,6 +336,28 @@ impl Calls {
         self.with_call(now, call, |c, ctx| c.answer_invite(ctx, status, None))
     }
 
+    /// Declines the INVITE of `call` with a 300–699 `status`, our own `reason` phrase and
+    /// extra `headers` (e.g. the Contact of a 302, a Retry-After, a Warning).
+    pub fn reject_with(
+        &mut self,
+        now: Instant,
+        call: CallKey,
+        status: StatusCode,
+        reason: Option<String>,
+        headers: Vec<Header>,
+    ) -> Result<(), DialogError> {
+        if !status.is_final() || status.is_success() {
+            return Err(DialogError::Unsupported("reject takes a 300-699 status"));
+        }
+        if reason.as_deref().is_some_and(|r| r.contains(['\r', '\n']))
+            || headers.iter().any(|h| h.value().contains(['\r', '\n']))
+        {
+            return Err(DialogError::Unsupported("a reason or header value with a line break"));
+        }
+        let extra = headers.into_iter().map(|h| (h.name().clone(), h.value().clone())).collect();
+        self.with_call(now, call, |c, ctx| c.answer_invite_with(ctx, status, None, reason, extra))
+    }
+
     /// Answers request `tx` of `call`: its INVITE, a re-INVITE (a 2xx is repeated until the
     /// ACK), or a request announced by a `Request` event.
     pub fn respond(

@@ -10,7 +10,7 @@ use crate::dialog::{Dialog, Role};
 use crate::error::DialogError;
 use crate::headers::insert_before_length;
 use sip_message::build::new_tag;
-use sip_message::{Request, Response, StandardHeader as H, StatusCode, Text};
+use sip_message::{HeaderName, Request, Response, StandardHeader as H, StatusCode, Text};
 use sip_transaction::TxId;
 
 impl Call {
@@ -47,6 +47,19 @@ impl Call {
         status: StatusCode,
         body: Option<Body>,
     ) -> Result<(), DialogError> {
+        self.answer_invite_with(ctx, status, body, None, Vec::new())
+    }
+
+    /// [`Self::answer_invite`] with a reason phrase of our own and extra header lines (a
+    /// 3xx's Contact, a Retry-After, a Warning); they apply to failure responses only.
+    pub(crate) fn answer_invite_with(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        status: StatusCode,
+        body: Option<Body>,
+        reason: Option<String>,
+        extra: Vec<(HeaderName, Text)>,
+    ) -> Result<(), DialogError> {
         let tx = match (self.phase, self.invite_tx) {
             (Phase::Incoming, Some(tx)) => tx,
             _ => return Err(DialogError::InvalidState("the INVITE has been answered already")),
@@ -71,6 +84,10 @@ impl Call {
             return Ok(());
         }
         let mut resp = self.invite.make_response(status, Some(&self.local_tag))?;
+        if let Some(reason) = reason {
+            resp.set_reason(reason);
+        }
+        insert_before_length(resp.headers_mut(), extra);
         apply_to_response(&mut resp, body.as_ref());
         ctx.respond(tx, resp);
         self.invite_tx = None;
