@@ -2,6 +2,7 @@
 //! the clock, and carries out what it outputs. Every transaction shares its single timer.
 
 use crate::handles::{ClientEvent, IncomingEvent, ServerTransaction};
+use crate::tap::{WireDirection, WireTap};
 use bytes::Bytes;
 use sip_message::{Message, Peer, Request, Response, StatusCode};
 use sip_transaction::{Event, Output, TransactionLayer, TxError, TxId};
@@ -45,6 +46,9 @@ pub(crate) struct Driver {
     pub(crate) names: HashMap<TxId, String>,
     /// The last transport error of each transaction, to explain a TransportError event.
     pub(crate) last_error: HashMap<TxId, TransportError>,
+    /// The application's view of the traffic, if it asked for one.
+    pub(crate) tap: Option<WireTap>,
+    pub(crate) dropper: Option<crate::impair::Dropper>,
 }
 
 impl Driver {
@@ -100,7 +104,12 @@ impl Driver {
     fn transport_event(&mut self, ev: TransportEvent) {
         let now = Instant::now();
         match ev {
-            TransportEvent::Message { message, source } => self.layer.handle_message(now, message, source),
+            TransportEvent::Message { message, source } => {
+                if let Some(tap) = &self.tap {
+                    tap.see(WireDirection::Received, source, &message.to_bytes());
+                }
+                self.layer.handle_message(now, message, source)
+            }
             TransportEvent::SendFailed { token, error, to } => {
                 if token != 0 {
                     let tx = TxId(token);
@@ -124,6 +133,13 @@ impl Driver {
     }
 
     fn transmit(&mut self, to: Peer, bytes: Bytes, tx: Option<TxId>) {
+        if let Some(tap) = &self.tap {
+            tap.see(WireDirection::Sent, to, &bytes);
+        }
+        if to.transport == sip_message::Transport::Udp && self.dropper.as_mut().is_some_and(|d| d.drop_next()) {
+            tracing::trace!(%to, "datagram dropped by the configured impairment");
+            return;
+        }
         let name = tx.and_then(|t| self.names.get(&t)).map(String::as_str);
         self.transport.send_named(to, name, bytes, tx.map_or(0, |t| t.0));
     }

@@ -28,12 +28,17 @@
 mod driver;
 mod error;
 mod handles;
+mod impair;
+mod tap;
 
 pub use error::EndpointError;
 pub use handles::{ClientEvent, ClientTransaction, Incoming, IncomingEvent, ServerTransaction};
+pub use impair::Impairment;
+pub use tap::{WireDirection, WireTap};
 
 use driver::{Command, Driver};
-use sip_message::{Message, Peer, Request, Transport};
+use sip_message::{Message, Peer, Request, Response, Transport};
+use sip_transaction::TxId;
 use sip_transport::{TransportConfig, TransportLayer};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -49,6 +54,11 @@ pub struct EndpointConfig {
     /// How many received requests may wait for the application before new ones are answered
     /// 503 (0 means 1024).
     pub incoming_queue: usize,
+    /// Sees every message sent and received (for `--trace`-style tools); `None` by default.
+    pub wire_tap: Option<WireTap>,
+    /// Loses outgoing UDP datagrams on purpose (tests over a lossy network); `None` by
+    /// default.
+    pub impairment: Option<Impairment>,
 }
 
 impl EndpointConfig {
@@ -85,6 +95,8 @@ impl Endpoint {
             clients: HashMap::new(),
             names: HashMap::new(),
             last_error: HashMap::new(),
+            tap: config.wire_tap,
+            dropper: config.impairment.map(impair::Dropper::new),
         };
         tokio::spawn(driver.run());
         Ok((Endpoint { cmd: cmd_tx, transport }, Incoming { rx: in_rx }))
@@ -107,6 +119,15 @@ impl Endpoint {
         self.cmd.send(Command::SendRequest { request, to, server_name, reply }).map_err(|_| EndpointError::Closed)?;
         let (id, events) = rx.await.map_err(|_| EndpointError::Closed)?.map_err(EndpointError::Transaction)?;
         Ok(ClientTransaction { id, peer: to, rx: events })
+    }
+
+    /// Sends a response in server transaction `tx` after its handle is gone: the 2xx to an
+    /// INVITE repeated until its ACK (RFC 3261 §13.3.1.4, RFC 6026 keeps the transaction in
+    /// the Accepted state for it). An error means the transaction has ended.
+    pub async fn respond(&self, tx: TxId, response: Response) -> Result<(), EndpointError> {
+        let (reply, done) = oneshot::channel();
+        self.cmd.send(Command::Respond { tx, response, reply }).map_err(|_| EndpointError::Closed)?;
+        done.await.map_err(|_| EndpointError::Closed)?.map_err(EndpointError::Transaction)
     }
 
     /// Sends a message outside any transaction (an ACK for a 2xx, a retransmitted 2xx).
