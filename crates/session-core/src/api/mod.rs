@@ -1,0 +1,159 @@
+//! The public API of session-core: the traits an application (or client-core) programs
+//! against, and the values they exchange. [`SessionCoordinator`](crate::SessionCoordinator)
+//! implements every trait.
+//!
+//! - [`SessionControl`]: make, answer, reject, hang up, hold, resume, mute calls; query them.
+//! - [`MediaControl`]: what a call's media is doing (SDP, addresses, codec, RTP statistics,
+//!   the audio received).
+//! - [`SipClient`]: registration, OPTIONS, and any request sent as is.
+//! - [`CallHandler`]: the application's decisions about incoming calls, and call callbacks.
+
+mod handler;
+mod types;
+
+pub use handler::{AcceptAll, CallHandler, DeferAll};
+pub use types::{
+    Account, AccountId, CallDecision, CallDirection, CallSession, EndCause, EndInfo, IncomingCall, MediaInfo,
+    RegistrationState, RtpStats, SessionEvent, SessionId, SessionState, SipResponse,
+};
+
+use crate::error::SessionError;
+use std::future::Future;
+use std::time::Duration;
+
+/// A call prepared by [`SessionControl::prepare_outgoing_call`]: its media port is bound and
+/// its SDP offer made, so an application can look at (or publish) the offer before the
+/// INVITE goes out with [`SessionControl::initiate_prepared_call`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedCall {
+    /// The session it will be.
+    pub id: SessionId,
+    /// Our From URI.
+    pub from: String,
+    /// The callee.
+    pub to: String,
+    /// The SDP offer the INVITE will carry.
+    pub sdp_offer: String,
+}
+
+/// Calls: make, answer, end, hold, mute, and look at them.
+pub trait SessionControl {
+    /// Calls `to` from `from` (a URI; the account whose address of record it is supplies
+    /// credentials and outbound proxy). `sdp`: our own offer, or `None` for the media
+    /// layer's. Returns once the INVITE is sent; the call goes on in the background.
+    fn create_outgoing_call(
+        &self,
+        from: &str,
+        to: &str,
+        sdp: Option<String>,
+    ) -> impl Future<Output = Result<CallSession, SessionError>> + Send;
+
+    /// Binds the media and makes the offer of a call, without sending anything yet.
+    fn prepare_outgoing_call(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> impl Future<Output = Result<PreparedCall, SessionError>> + Send;
+
+    /// Sends the INVITE of a prepared call.
+    fn initiate_prepared_call(
+        &self,
+        prepared: &PreparedCall,
+    ) -> impl Future<Output = Result<CallSession, SessionError>> + Send;
+
+    /// Answers a deferred incoming call; `sdp` as in [`CallDecision::Accept`].
+    fn accept_incoming_call(
+        &self,
+        id: SessionId,
+        sdp: Option<String>,
+    ) -> impl Future<Output = Result<CallSession, SessionError>> + Send;
+
+    /// Declines a deferred incoming call with `status` (300–699) and `reason`.
+    fn reject_incoming_call(
+        &self,
+        id: SessionId,
+        status: u16,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Ends a call whatever its state: CANCEL while ours rings, 603 Decline to one we have
+    /// not answered, BYE once established.
+    fn terminate_session(&self, id: SessionId) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Puts an established call on hold (a re-INVITE offering sendonly, or inactive when
+    /// the peer holds us too; RFC 3264 §8.4). Returns when the peer has answered.
+    fn hold_session(&self, id: SessionId) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Takes a call off hold (a re-INVITE offering sendrecv). Returns when answered.
+    fn resume_session(&self, id: SessionId) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Mutes or unmutes our audio (RTP keeps flowing, carrying silence).
+    fn set_audio_muted(&self, id: SessionId, muted: bool) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// A snapshot of a session; `None` once it has ended and been forgotten.
+    fn get_session(&self, id: SessionId) -> impl Future<Output = Option<CallSession>> + Send;
+
+    /// Every session that has not ended.
+    fn list_active_sessions(&self) -> impl Future<Output = Vec<CallSession>> + Send;
+
+    /// Waits until our call is answered (Ok), ends first (the error says why), or `timeout`
+    /// passes ([`SessionError::Timeout`]; the call goes on).
+    fn wait_for_answer(
+        &self,
+        id: SessionId,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<CallSession, SessionError>> + Send;
+
+    /// Waits until the session has ended, and says why (also for a session that ended
+    /// lately: the last 256 outcomes are kept).
+    fn wait_for_end(&self, id: SessionId) -> impl Future<Output = Result<EndInfo, SessionError>> + Send;
+}
+
+/// A call's media.
+pub trait MediaControl {
+    /// The SDP both ways, the RTP addresses, codec and direction.
+    fn get_media_info(&self, id: SessionId) -> impl Future<Output = Result<MediaInfo, SessionError>> + Send;
+
+    /// Packets and octets both ways, loss and jitter of what we receive.
+    fn get_rtp_statistics(&self, id: SessionId) -> impl Future<Output = Result<RtpStats, SessionError>> + Send;
+
+    /// The last second (at most) of audio received, decoded to 8 kHz 16-bit samples.
+    fn get_received_audio(&self, id: SessionId) -> impl Future<Output = Result<Vec<i16>, SessionError>> + Send;
+}
+
+/// The SIP client side: registration and requests outside calls. Enabled with
+/// [`SessionManagerBuilder::enable_sip_client`](crate::SessionManagerBuilder::enable_sip_client).
+pub trait SipClient {
+    /// Registers `account` and keeps it registered (refreshing before the server-granted
+    /// expiry, retrying with back-off after a loss). Returns when the first attempt has an
+    /// outcome: the id once registered, or the error (a wrong password is
+    /// [`SessionError::AuthFailed`]); later changes come as [`SessionEvent::Registration`].
+    fn register(&self, account: Account) -> impl Future<Output = Result<AccountId, SessionError>> + Send;
+
+    /// Removes the account's binding (REGISTER with expires 0) and forgets the account.
+    /// Returns when the registrar has answered.
+    fn unregister(&self, account: AccountId) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Refreshes the binding now rather than at its time.
+    fn refresh_registration(&self, account: AccountId) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// The account's registration state.
+    fn registration_state(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = Result<RegistrationState, SessionError>> + Send;
+
+    /// Sends OPTIONS to `uri` and returns the final response.
+    fn send_options(&self, uri: &str) -> impl Future<Output = Result<SipResponse, SessionError>> + Send;
+
+    /// Sends a request of `method` to `uri` outside any dialog, with extra `headers` and a
+    /// `body` (content type, bytes), and returns the final response with all its headers.
+    /// A 401/407 is answered with the default credentials once.
+    fn send_request(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: Vec<(String, String)>,
+        body: Option<(String, Vec<u8>)>,
+    ) -> impl Future<Output = Result<SipResponse, SessionError>> + Send;
+}

@@ -1,0 +1,353 @@
+//! The values the session API hands out: ids, the one session state enum, snapshots of a
+//! session, incoming calls and the decision about them, why a call ended, events.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// Identifies a session (one call) for the lifetime of its coordinator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub u64);
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "call-{}", self.0)
+    }
+}
+
+/// Identifies an account registered with [`SipClient::register`](crate::SipClient::register).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(pub u64);
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "account-{}", self.0)
+    }
+}
+
+/// Where a session is. One enum for both directions; the transitions are:
+///
+/// ```text
+///  outgoing:  Initiating ──18x──> Ringing ──2xx──> Active
+///                 └───────────────2xx──────────────┘
+///  incoming:  Incoming ──accept──> Active
+///  in a call: Active <──hold / resume──> OnHold
+///  ending:    any state ──hang up──> Terminating ──> Terminated
+///             any state ──failure, reject, CANCEL, BYE──> Terminated
+/// ```
+///
+/// `Terminated` is final: the session then holds no transaction, dialog, media port or task.
+/// A hold by the *peer* does not change the state; it shows in
+/// [`CallSession::remote_hold`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    /// Our INVITE is out; nothing but 100 has come back.
+    Initiating,
+    /// The peer is alerting (a 180/183 arrived).
+    Ringing,
+    /// An INVITE arrived and waits for the application's decision (we sent 180).
+    Incoming,
+    /// The call is up and media flows.
+    Active,
+    /// We put the call on hold (our re-INVITE offered sendonly or inactive and was accepted).
+    OnHold,
+    /// We sent BYE or CANCEL and wait for the end.
+    Terminating,
+    /// Over.
+    Terminated,
+}
+
+impl SessionState {
+    /// Is this the final state?
+    pub fn is_terminated(self) -> bool {
+        self == SessionState::Terminated
+    }
+
+    /// Is a dialog confirmed (Active or OnHold)?
+    pub fn is_established(self) -> bool {
+        matches!(self, SessionState::Active | SessionState::OnHold)
+    }
+}
+
+impl fmt::Display for SessionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SessionState::Initiating => "initiating",
+            SessionState::Ringing => "ringing",
+            SessionState::Incoming => "incoming",
+            SessionState::Active => "active",
+            SessionState::OnHold => "on hold",
+            SessionState::Terminating => "terminating",
+            SessionState::Terminated => "terminated",
+        })
+    }
+}
+
+/// Which side placed the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallDirection {
+    /// We called.
+    Outgoing,
+    /// We were called.
+    Incoming,
+}
+
+/// Why a call ended, with the SIP status that carried it when there was one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndInfo {
+    /// The cause.
+    pub cause: EndCause,
+    /// The final status of the INVITE, or of the request that ended the dialog.
+    pub status: Option<u16>,
+    /// A readable reason ("Busy Here", "remote hung up", ...).
+    pub reason: String,
+}
+
+impl fmt::Display for EndInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(s) => write!(f, "{} ({s} {})", self.cause, self.reason),
+            None => write!(f, "{}", self.cause),
+        }
+    }
+}
+
+/// The cause of a call's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndCause {
+    /// We hung up (BYE).
+    LocalHangup,
+    /// The peer hung up (BYE).
+    RemoteHangup,
+    /// We declined the call.
+    Rejected,
+    /// The peer (or a proxy) declined our call, or it failed on the way.
+    Failed,
+    /// We cancelled our call before it was answered.
+    Cancelled,
+    /// The caller cancelled before we answered.
+    CancelledByPeer,
+    /// Nobody answered in time.
+    NoAnswer,
+    /// The peer never acknowledged our answer (RFC 3261 §13.3.1.4).
+    NoAck,
+    /// The dialog broke (481, 408 to a request in it).
+    DialogFailed,
+    /// Our call was challenged and the challenge could not be answered.
+    AuthFailed,
+    /// The offer could not be answered (no common codec, bad SDP): 488.
+    MediaFailed,
+    /// The coordinator shut down.
+    Shutdown,
+}
+
+impl fmt::Display for EndCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndCause::LocalHangup => "hung up",
+            EndCause::RemoteHangup => "remote hung up",
+            EndCause::Rejected => "rejected",
+            EndCause::Failed => "failed",
+            EndCause::Cancelled => "cancelled",
+            EndCause::CancelledByPeer => "cancelled by caller",
+            EndCause::NoAnswer => "no answer",
+            EndCause::NoAck => "no ACK",
+            EndCause::DialogFailed => "dialog failed",
+            EndCause::AuthFailed => "authentication failed",
+            EndCause::MediaFailed => "media negotiation failed",
+            EndCause::Shutdown => "shut down",
+        })
+    }
+}
+
+/// A snapshot of a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallSession {
+    /// Its id.
+    pub id: SessionId,
+    /// Who called.
+    pub direction: CallDirection,
+    /// Our URI (From of calls we make, To of calls we answer).
+    pub local_uri: String,
+    /// The peer's URI.
+    pub remote_uri: String,
+    /// Where it is.
+    pub state: SessionState,
+    /// Has the peer put us on hold (its last offer was sendonly or inactive)?
+    pub remote_hold: bool,
+    /// Is our audio muted?
+    pub muted: bool,
+    /// When it started.
+    pub created_at: Instant,
+    /// When it was answered.
+    pub answered_at: Option<Instant>,
+    /// Why it ended, once it has.
+    pub end: Option<EndInfo>,
+}
+
+/// An INVITE that arrived, as the [`CallHandler`](crate::CallHandler) sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingCall {
+    /// The session made for it.
+    pub id: SessionId,
+    /// The caller (the From header's value).
+    pub from: String,
+    /// Whom it is for (the To header's value).
+    pub to: String,
+    /// The Request-URI.
+    pub request_uri: String,
+    /// The Call-ID.
+    pub call_id: String,
+    /// The SDP offer, if the INVITE carried one.
+    pub sdp: Option<String>,
+    /// Every header, name and value, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// What to do with an incoming call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallDecision {
+    /// Answer it now. `None`: the media layer answers the offer (or makes one if the INVITE
+    /// had none). `Some(sdp)`: this SDP goes in the 200 as it is, and the application owns
+    /// the media it describes.
+    Accept(Option<String>),
+    /// Decline it with this status (300–699) and reason phrase.
+    Reject(u16, String),
+    /// Decide later with [`SessionControl::accept_incoming_call`](crate::SessionControl)
+    /// or `reject_incoming_call`; the caller hears ringing meanwhile.
+    Defer,
+    /// Redirect it to this URI: 302 Moved Temporarily with the URI as Contact.
+    Forward(String),
+}
+
+/// What a session's media is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaInfo {
+    /// Our last SDP (offer or answer).
+    pub local_sdp: Option<String>,
+    /// The peer's last SDP.
+    pub remote_sdp: Option<String>,
+    /// Our RTP address.
+    pub local_rtp: Option<SocketAddr>,
+    /// Where we send RTP (none while the peer holds with c=0.0.0.0, or before negotiation).
+    pub remote_rtp: Option<SocketAddr>,
+    /// The negotiated codec ("PCMU/8000").
+    pub codec: Option<String>,
+    /// Our direction for the stream ("sendrecv", "sendonly", "recvonly", "inactive").
+    pub direction: Option<String>,
+}
+
+/// Statistics of a session's RTP stream.
+pub use media_core::RtpStats;
+
+/// A response to a request sent with [`SipClient`](crate::SipClient): everything in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipResponse {
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase.
+    pub reason: String,
+    /// Every header, name and value, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The response as it arrived.
+    pub raw: String,
+}
+
+impl SipResponse {
+    /// The first value of header `name` (case-insensitive; compact forms are not expanded).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An account to register and to call from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The user part of the address of record (`sip:USER@domain`), also the digest user.
+    pub user: String,
+    /// The digest password; `None` for a registrar that does not challenge.
+    pub password: Option<String>,
+    /// The registrar URI, e.g. `sip:example.com` or `sip:127.0.0.1:5060`.
+    pub registrar: String,
+    /// The domain of the address of record; the registrar's host when `None`.
+    pub domain: Option<String>,
+    /// The registration lifetime to ask for, in seconds.
+    pub expires: u32,
+    /// A proxy every request of this account goes through (a pre-loaded Route, RFC 3261
+    /// §8.1.2), e.g. `sip:proxy.example.com;lr`.
+    pub outbound_proxy: Option<String>,
+    /// The display name of the From header.
+    pub display_name: Option<String>,
+}
+
+impl Account {
+    /// An account for `user` at `registrar`, with `password`, asking for an hour.
+    pub fn new(user: impl Into<String>, password: Option<String>, registrar: impl Into<String>) -> Account {
+        Account {
+            user: user.into(),
+            password,
+            registrar: registrar.into(),
+            domain: None,
+            expires: 3600,
+            outbound_proxy: None,
+            display_name: None,
+        }
+    }
+}
+
+/// The registration state of an account (sip-dialog's state machine, as is).
+pub use sip_dialog::RegistrationState;
+
+/// Something that happened, for [`SessionCoordinator::subscribe_events`](crate::SessionCoordinator::subscribe_events).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// A call arrived.
+    IncomingCall {
+        /// The session.
+        id: SessionId,
+        /// The caller.
+        from: String,
+    },
+    /// A provisional response to our call (180 Ringing, 183 Session Progress).
+    Progress {
+        /// The session.
+        id: SessionId,
+        /// Its status.
+        status: u16,
+        /// Its reason phrase.
+        reason: String,
+    },
+    /// A session changed state.
+    StateChanged {
+        /// The session.
+        id: SessionId,
+        /// Before.
+        old: SessionState,
+        /// After.
+        new: SessionState,
+    },
+    /// The peer put the call on hold or took it off.
+    RemoteHold {
+        /// The session.
+        id: SessionId,
+        /// On hold now?
+        held: bool,
+    },
+    /// A call ended.
+    Ended {
+        /// The session.
+        id: SessionId,
+        /// Why.
+        info: EndInfo,
+    },
+    /// An account's registration changed state.
+    Registration {
+        /// The account.
+        account: AccountId,
+        /// Its new state.
+        state: RegistrationState,
+    },
+}

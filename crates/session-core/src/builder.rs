@@ -1,0 +1,221 @@
+//! [`SessionManagerBuilder`]: everything a [`SessionCoordinator`] needs, with defaults that
+//! work for a softphone on one machine.
+
+use crate::api::{CallHandler, DeferAll};
+use crate::coordinator::SessionCoordinator;
+use crate::driver::handler::HandlerRunner;
+use crate::error::SessionError;
+use media_core::{Codec, MediaConfig};
+use sip_endpoint::{Impairment, WireTap};
+use sip_message::Transport;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The settings of a coordinator (see the builder's methods for each).
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The SIP listening address (all `transports` bind it).
+    pub local_address: SocketAddr,
+    /// The address put in Via and Contact when `local_address` is a wildcard; found from the
+    /// routing table when `None`.
+    pub public_ip: Option<IpAddr>,
+    /// The transports to listen on.
+    pub transports: Vec<Transport>,
+    /// The RTP port range, codecs and what we send.
+    pub media: MediaConfig,
+    /// The User-Agent (and Server) header.
+    pub user_agent: String,
+    /// The From of calls made without an account; `sip:sipline@HOST:PORT` when `None`.
+    pub from_uri: Option<String>,
+    /// User name and password for challenges to requests made without an account.
+    pub credentials: Option<(String, String)>,
+    /// The SIP client side (register, OPTIONS, raw requests) is enabled.
+    pub sip_client: bool,
+    /// T1 and T2 of RFC 3261 §17 (500 ms, 4 s).
+    pub timers: (Duration, Duration),
+    /// How long a call we make may ring.
+    pub no_answer_timeout: Option<Duration>,
+    /// DNS servers to use instead of the system's.
+    pub dns_servers: Vec<SocketAddr>,
+    /// Sees every SIP message sent and received.
+    pub wire_tap: Option<WireTap>,
+    /// Loses outgoing SIP datagrams on purpose (tests over a lossy network).
+    pub impairment: Option<Impairment>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> SessionConfig {
+        SessionConfig {
+            local_address: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5060),
+            public_ip: None,
+            transports: vec![Transport::Udp],
+            media: MediaConfig {
+                ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                port_min: 10000,
+                port_max: 20000,
+                codecs: vec![Codec::PCMU, Codec::PCMA, Codec::TELEPHONE_EVENT],
+                tone_hz: None,
+            },
+            user_agent: format!("sipline/{}", env!("CARGO_PKG_VERSION")),
+            from_uri: None,
+            credentials: None,
+            sip_client: false,
+            timers: (Duration::from_millis(500), Duration::from_secs(4)),
+            no_answer_timeout: Some(Duration::from_secs(180)),
+            dns_servers: Vec::new(),
+            wire_tap: None,
+            impairment: None,
+        }
+    }
+}
+
+/// Builds a [`SessionCoordinator`].
+///
+/// ```no_run
+/// use session_core::{AcceptAll, SessionManagerBuilder};
+/// # async fn demo() -> Result<(), session_core::SessionError> {
+/// let coordinator = SessionManagerBuilder::new()
+///     .local_address("127.0.0.1:5060".parse().expect("an address"))
+///     .media_ports(20000, 20100)
+///     .user_agent("my-agent/1.0")
+///     .with_handler(AcceptAll)
+///     .enable_sip_client()
+///     .build()
+///     .await?;
+/// # let _ = coordinator; Ok(()) }
+/// ```
+pub struct SessionManagerBuilder {
+    config: SessionConfig,
+    handler: HandlerRunner,
+}
+
+impl Default for SessionManagerBuilder {
+    fn default() -> Self {
+        SessionManagerBuilder::new()
+    }
+}
+
+impl SessionManagerBuilder {
+    /// The defaults: UDP on 0.0.0.0:5060, RTP ports 10000–20000, PCMU/PCMA, silence, T1
+    /// 500 ms, every incoming call deferred to the application.
+    pub fn new() -> SessionManagerBuilder {
+        SessionManagerBuilder { config: SessionConfig::default(), handler: HandlerRunner::new(DeferAll) }
+    }
+
+    /// The SIP listening address; port 0 picks a free one. Media binds the same IP unless
+    /// [`Self::media_ip`] says otherwise.
+    pub fn local_address(mut self, addr: SocketAddr) -> Self {
+        self.config.local_address = addr;
+        self.config.media.ip = addr.ip();
+        self
+    }
+
+    /// The address to advertise in Via, Contact and SDP when listening on a wildcard.
+    pub fn public_ip(mut self, ip: IpAddr) -> Self {
+        self.config.public_ip = Some(ip);
+        self
+    }
+
+    /// The transports to listen on (UDP by default; TCP, TLS, WS need their listeners).
+    pub fn transports(mut self, transports: &[Transport]) -> Self {
+        self.config.transports = transports.to_vec();
+        self
+    }
+
+    /// The IP to bind RTP on.
+    pub fn media_ip(mut self, ip: IpAddr) -> Self {
+        self.config.media.ip = ip;
+        self
+    }
+
+    /// The RTP port range (inclusive; even RTP ports, RTCP on the next).
+    pub fn media_ports(mut self, min: u16, max: u16) -> Self {
+        self.config.media.port_min = min;
+        self.config.media.port_max = max;
+        self
+    }
+
+    /// Send a sine tone of `hz` as our audio instead of silence (a test signal).
+    pub fn media_tone(mut self, hz: Option<f32>) -> Self {
+        self.config.media.tone_hz = hz;
+        self
+    }
+
+    /// The codecs to offer and accept, in order of preference.
+    pub fn codecs(mut self, codecs: Vec<Codec>) -> Self {
+        self.config.media.codecs = codecs;
+        self
+    }
+
+    /// The User-Agent header.
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.config.user_agent = ua.into();
+        self
+    }
+
+    /// The From URI of calls made without an account.
+    pub fn from_uri(mut self, uri: impl Into<String>) -> Self {
+        self.config.from_uri = Some(uri.into());
+        self
+    }
+
+    /// Credentials for challenges to requests that no account makes.
+    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.config.credentials = Some((user.into(), password.into()));
+        self
+    }
+
+    /// The application's [`CallHandler`].
+    pub fn with_handler<H: CallHandler>(mut self, handler: H) -> Self {
+        self.handler = HandlerRunner::new(handler);
+        self
+    }
+
+    /// Enables [`SipClient`](crate::SipClient): registration, OPTIONS and raw requests.
+    pub fn enable_sip_client(mut self) -> Self {
+        self.config.sip_client = true;
+        self
+    }
+
+    /// T1 and T2 (RFC 3261 §17.1.1.1); shorter values make tests over lossy links quick.
+    pub fn timers(mut self, t1: Duration, t2: Duration) -> Self {
+        self.config.timers = (t1, t2);
+        self
+    }
+
+    /// How long our calls may ring before we cancel them (`None`: until the peer gives up).
+    pub fn no_answer_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.no_answer_timeout = timeout;
+        self
+    }
+
+    /// DNS servers for RFC 3263 lookups instead of the system's.
+    pub fn dns_servers(mut self, servers: Vec<SocketAddr>) -> Self {
+        self.config.dns_servers = servers;
+        self
+    }
+
+    /// Sees every SIP message sent and received (for a `--trace`).
+    pub fn wire_tap(mut self, tap: WireTap) -> Self {
+        self.config.wire_tap = Some(tap);
+        self
+    }
+
+    /// Drop this share of our outgoing SIP datagrams, seeded (for tests over a lossy
+    /// network: retransmissions must carry every call through).
+    pub fn impairment(mut self, loss: f64, seed: u64) -> Self {
+        self.config.impairment = Some(Impairment { loss, seed });
+        self
+    }
+
+    /// The settings so far.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Binds the transports and starts the coordinator. Must run inside a tokio runtime.
+    pub async fn build(self) -> Result<Arc<SessionCoordinator>, SessionError> {
+        SessionCoordinator::start(self.config, self.handler).await
+    }
+}

@@ -1,0 +1,130 @@
+//! [`SessionError`]: what went wrong in a session-layer operation, with its category and
+//! whether trying again can help (DESIGN.md principle 4).
+
+use std::fmt;
+
+/// The kind of failure, for callers that decide by category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCategory {
+    /// The caller's input is wrong (a URI that does not parse, a status out of range).
+    Input,
+    /// The operation does not fit the session's state (hold before answer, accept twice).
+    State,
+    /// Nothing by that id exists (any more).
+    NotFound,
+    /// The network or the peer failed (unreachable, timeout, an error response).
+    Network,
+    /// A local resource ran out (no free media port) or could not be set up.
+    Resource,
+    /// The stack has shut down.
+    Closed,
+}
+
+/// A session-layer error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// Bad input: what and why.
+    InvalidInput(String),
+    /// The session is not in a state where this can be done.
+    InvalidState {
+        /// What was asked.
+        operation: &'static str,
+        /// The state it met.
+        state: String,
+    },
+    /// No session, account or call by that id.
+    NotFound(String),
+    /// The destination could not be resolved or reached.
+    Unreachable(String),
+    /// No answer in time.
+    Timeout,
+    /// The peer answered with a failure.
+    Rejected {
+        /// The final status.
+        status: u16,
+        /// Its reason phrase.
+        reason: String,
+    },
+    /// Authentication failed (wrong credentials, or none for a challenge).
+    AuthFailed(String),
+    /// Media could not be set up (no free port, no common codec, a bad SDP).
+    Media(String),
+    /// The SIP client side (register, OPTIONS, raw requests) was not enabled in the builder.
+    SipClientDisabled,
+    /// The coordinator has shut down.
+    Closed,
+    /// Something underneath failed: the layer and its message.
+    Internal(String),
+}
+
+impl SessionError {
+    /// The category of the error.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            SessionError::InvalidInput(_) | SessionError::SipClientDisabled => ErrorCategory::Input,
+            SessionError::InvalidState { .. } => ErrorCategory::State,
+            SessionError::NotFound(_) => ErrorCategory::NotFound,
+            SessionError::Unreachable(_)
+            | SessionError::Timeout
+            | SessionError::Rejected { .. }
+            | SessionError::AuthFailed(_) => ErrorCategory::Network,
+            SessionError::Media(_) | SessionError::Internal(_) => ErrorCategory::Resource,
+            SessionError::Closed => ErrorCategory::Closed,
+        }
+    }
+
+    /// Can trying the same operation again later succeed? Timeouts, unreachable peers and
+    /// 5xx/6xx-free transient statuses (408, 480, 486, 5xx) can; bad input, wrong state,
+    /// wrong credentials and a closed stack cannot.
+    pub fn is_recoverable(&self) -> bool {
+        match self {
+            SessionError::Timeout | SessionError::Unreachable(_) => true,
+            SessionError::Rejected { status, .. } => matches!(status, 408 | 480 | 486 | 491 | 500..=599),
+            SessionError::Media(_) => true,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::InvalidInput(m) => write!(f, "invalid input: {m}"),
+            SessionError::InvalidState { operation, state } => {
+                write!(f, "cannot {operation} a session that is {state}")
+            }
+            SessionError::NotFound(what) => write!(f, "{what} not found"),
+            SessionError::Unreachable(m) => write!(f, "unreachable: {m}"),
+            SessionError::Timeout => f.write_str("timed out"),
+            SessionError::Rejected { status, reason } => write!(f, "rejected with {status} {reason}"),
+            SessionError::AuthFailed(m) => write!(f, "authentication failed: {m}"),
+            SessionError::Media(m) => write!(f, "media: {m}"),
+            SessionError::SipClientDisabled => {
+                f.write_str("the SIP client is not enabled (SessionManagerBuilder::enable_sip_client)")
+            }
+            SessionError::Closed => f.write_str("the session coordinator has shut down"),
+            SessionError::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_and_recovery() {
+        assert!(SessionError::Timeout.is_recoverable());
+        assert!(SessionError::Rejected { status: 503, reason: "Service Unavailable".into() }.is_recoverable());
+        assert!(!SessionError::Rejected { status: 404, reason: "Not Found".into() }.is_recoverable());
+        assert!(!SessionError::AuthFailed("wrong password".into()).is_recoverable());
+        assert_eq!(SessionError::Closed.category(), ErrorCategory::Closed);
+        assert_eq!(
+            SessionError::InvalidState { operation: "hold", state: "ringing".into() }.to_string(),
+            "cannot hold a session that is ringing"
+        );
+    }
+}

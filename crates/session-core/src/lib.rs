@@ -1,0 +1,58 @@
+//! # session-core
+//!
+//! The session layer of sipline: a [`SessionCoordinator`] places and answers calls,
+//! registers accounts and runs each call's media, over sipline's own SIP stack
+//! (`sip-endpoint` for transactions and transports, `sip-dialog` for dialogs, calls and
+//! registration) and media layer (`media-core`).
+//!
+//! Applications use it through four traits, all implemented by [`SessionCoordinator`]:
+//! [`SessionControl`] (calls), [`MediaControl`] (a call's media), [`SipClient`]
+//! (registration and requests outside calls) and [`CallHandler`] (the application's
+//! decisions about incoming calls, and callbacks). Every session goes through the one
+//! [`SessionState`] enum; a terminated session holds nothing
+//! ([`SessionCoordinator::resource_counts`]).
+//!
+//! ```no_run
+//! use session_core::{AcceptAll, SessionControl, SessionManagerBuilder};
+//! use std::time::Duration;
+//! # async fn demo() -> Result<(), session_core::SessionError> {
+//! let alice = SessionManagerBuilder::new().local_address("127.0.0.1:0".parse().expect("addr")).build().await?;
+//! let bob = SessionManagerBuilder::new()
+//!     .local_address("127.0.0.1:0".parse().expect("addr"))
+//!     .with_handler(AcceptAll)
+//!     .build()
+//!     .await?;
+//! let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await?;
+//! alice.wait_for_answer(call.id, Duration::from_secs(10)).await?;
+//! alice.terminate_session(call.id).await?;
+//! let why = alice.wait_for_end(call.id).await?;
+//! # let _ = why; Ok(()) }
+//! ```
+//!
+//! ## What lives where
+//!
+//! - `api/`: the public traits and values.
+//! - `builder.rs`, `coordinator.rs`: configuration and the handle; the handle only sends
+//!   commands to the driver (and sends requests outside calls itself).
+//! - `driver/`: the one task that owns all calls and registrations — it carries out what
+//!   the sans-IO layers decide and never decides protocol matters itself.
+//! - `screen.rs`: the UAS checks of RFC 3261 §8.2 (405, 416, 420, 415, 406, 501).
+//! - `media.rs`: the seam to `media-core`; the only place that reads or writes SDP.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod api;
+mod builder;
+mod coordinator;
+mod driver;
+mod error;
+mod media;
+mod screen;
+
+pub use api::*;
+pub use builder::{SessionConfig, SessionManagerBuilder};
+pub use coordinator::SessionCoordinator;
+pub use driver::ResourceCounts;
+pub use error::{ErrorCategory, SessionError};
+pub use media_core::{Codec, MediaConfig};
+pub use sip_endpoint::{WireDirection, WireTap};
+pub use sip_message::Transport;

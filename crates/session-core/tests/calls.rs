@@ -1,0 +1,252 @@
+//! Whole calls between sipline agents on loopback, through the public session API: every
+//! flow ends in a terminal state and leaves nothing behind.
+
+mod common;
+
+use common::*;
+use session_core::{
+    AcceptAll, CallDecision, CallHandler, Codec, DeferAll, EndCause, IncomingCall, MediaControl, SessionControl,
+    SessionError, SessionEvent, SessionState, SipClient,
+};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_answer_audio_both_ways_hang_up_and_release_everything() {
+    let alice = agent(DeferAll, Some(440.0)).await;
+    let bob = agent(AcceptAll, Some(1000.0)).await;
+    let mut bob_events = bob.subscribe_events();
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    assert_eq!(call.state, SessionState::Initiating);
+    let answered = alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    assert_eq!(answered.state, SessionState::Active);
+    let bob_id = session_reaching(&mut bob_events, SessionState::Active).await;
+
+    // Real RTP both ways, and it is the other side's tone.
+    for (agent, id) in [(&alice, call.id), (&bob, bob_id)] {
+        eventually("RTP received", || async {
+            let s = agent.get_rtp_statistics(id).await.ok()?;
+            (s.packets_received >= 25 && s.packets_sent >= 25).then_some(())
+        })
+        .await;
+    }
+    let heard = bob.get_received_audio(bob_id).await.expect("audio");
+    assert!(
+        media_core::tone::dominant_tone(&heard, &[440.0, 1000.0], 8000, 0.5) == Some(440.0),
+        "bob hears alice's 440 Hz"
+    );
+    let heard = alice.get_received_audio(call.id).await.expect("audio");
+    assert!(
+        media_core::tone::dominant_tone(&heard, &[440.0, 1000.0], 8000, 0.5) == Some(1000.0),
+        "alice hears bob's 1 kHz"
+    );
+    let info = alice.get_media_info(call.id).await.expect("media info");
+    assert_eq!(info.codec.as_deref(), Some("PCMU/8000"));
+    assert_eq!(info.direction.as_deref(), Some("sendrecv"));
+
+    alice.terminate_session(call.id).await.expect("hang up");
+    let end = alice.wait_for_end(call.id).await.expect("ended");
+    assert_eq!(end.cause, EndCause::LocalHangup);
+    let bob_end = next_event(&mut bob_events, "bob's call ends", |e| match e {
+        SessionEvent::Ended { id, info } if *id == bob_id => Some(info.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(bob_end.cause, EndCause::RemoteHangup);
+    all_released(&alice).await;
+    all_released(&bob).await;
+    assert!(alice.get_session(call.id).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_and_resume_change_both_directions() {
+    let alice = agent(DeferAll, Some(440.0)).await;
+    let bob = agent(AcceptAll, Some(1000.0)).await;
+    let mut bob_events = bob.subscribe_events();
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    let bob_id = session_reaching(&mut bob_events, SessionState::Active).await;
+
+    alice.hold_session(call.id).await.expect("hold");
+    assert_eq!(alice.get_session(call.id).await.map(|s| s.state), Some(SessionState::OnHold));
+    next_event(&mut bob_events, "bob sees the hold", |e| {
+        matches!(e, SessionEvent::RemoteHold { held: true, .. }).then_some(())
+    })
+    .await;
+    assert_eq!(alice.get_media_info(call.id).await.expect("info").direction.as_deref(), Some("sendonly"));
+    assert_eq!(bob.get_media_info(bob_id).await.expect("info").direction.as_deref(), Some("recvonly"));
+    assert!(bob.get_session(bob_id).await.expect("bob's session").remote_hold);
+    // Holding twice is a state error, not a second re-INVITE.
+    assert!(matches!(alice.hold_session(call.id).await, Err(SessionError::InvalidState { .. })));
+
+    alice.resume_session(call.id).await.expect("resume");
+    next_event(&mut bob_events, "bob sees the resume", |e| {
+        matches!(e, SessionEvent::RemoteHold { held: false, .. }).then_some(())
+    })
+    .await;
+    assert_eq!(bob.get_media_info(bob_id).await.expect("info").direction.as_deref(), Some("sendrecv"));
+    let before = alice.get_rtp_statistics(call.id).await.expect("stats").packets_received;
+    eventually("bob sends again", || async {
+        (alice.get_rtp_statistics(call.id).await.ok()?.packets_received > before + 10).then_some(())
+    })
+    .await;
+
+    // The callee hangs up this time.
+    bob.terminate_session(bob_id).await.expect("bob hangs up");
+    let end = alice.wait_for_end(call.id).await.expect("ended");
+    assert_eq!(end.cause, EndCause::RemoteHangup);
+    all_released(&alice).await;
+    all_released(&bob).await;
+}
+
+struct Reject(u16, &'static str);
+impl CallHandler for Reject {
+    async fn on_incoming_call(&self, _call: IncomingCall) -> CallDecision {
+        CallDecision::Reject(self.0, self.1.to_owned())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_call_reports_the_status_and_reason() {
+    let alice = agent(DeferAll, None).await;
+    let bob = agent(Reject(486, "Busy Right Now"), None).await;
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    match alice.wait_for_answer(call.id, PATIENCE).await {
+        Err(SessionError::Rejected { status: 486, .. }) => {}
+        other => panic!("expected a 486 rejection, got {other:?}"),
+    }
+    all_released(&alice).await;
+    all_released(&bob).await;
+}
+
+struct Forward(String);
+impl CallHandler for Forward {
+    async fn on_incoming_call(&self, _call: IncomingCall) -> CallDecision {
+        CallDecision::Forward(self.0.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_answers_302_and_the_caller_follows_it() {
+    let carol = agent(AcceptAll, None).await;
+    let bob = agent(Forward(carol.local_uri("carol")), None).await;
+    let alice = agent(DeferAll, None).await;
+    let mut carol_events = carol.subscribe_events();
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("carol answers the redirected call");
+    let carol_id = session_reaching(&mut carol_events, SessionState::Active).await;
+    alice.terminate_session(call.id).await.expect("hang up");
+    assert_eq!(alice.wait_for_end(call.id).await.expect("ended").cause, EndCause::LocalHangup);
+    let _ = carol_id;
+    for a in [&alice, &bob, &carol] {
+        all_released(a).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_ringing_call_ends_both_sides() {
+    let alice = agent(DeferAll, None).await;
+    let bob = agent(DeferAll, None).await;
+    let mut alice_events = alice.subscribe_events();
+    let mut bob_events = bob.subscribe_events();
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    session_reaching(&mut alice_events, SessionState::Ringing).await;
+    let bob_id = next_event(&mut bob_events, "the incoming call", |e| match e {
+        SessionEvent::IncomingCall { id, .. } => Some(*id),
+        _ => None,
+    })
+    .await;
+    alice.terminate_session(call.id).await.expect("cancel");
+    let end = alice.wait_for_end(call.id).await.expect("ended");
+    assert_eq!((end.cause, end.status), (EndCause::Cancelled, Some(487)));
+    let bob_end = next_event(&mut bob_events, "bob's end", |e| match e {
+        SessionEvent::Ended { id, info } if *id == bob_id => Some(info.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(bob_end.cause, EndCause::CancelledByPeer);
+    // Too late to answer now.
+    assert!(bob.accept_incoming_call(bob_id, None).await.is_err());
+    all_released(&alice).await;
+    all_released(&bob).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_call_is_answered_through_the_api() {
+    let alice = agent(DeferAll, None).await;
+    let bob = agent(DeferAll, None).await;
+    let mut bob_events = bob.subscribe_events();
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    let bob_id = next_event(&mut bob_events, "the incoming call", |e| match e {
+        SessionEvent::IncomingCall { id, .. } => Some(*id),
+        _ => None,
+    })
+    .await;
+    // Still ringing for the caller while bob thinks.
+    assert!(matches!(alice.wait_for_answer(call.id, Duration::from_millis(300)).await, Err(SessionError::Timeout)));
+    let session = bob.accept_incoming_call(bob_id, None).await.expect("accept");
+    assert_eq!(session.state, SessionState::Active);
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    alice.terminate_session(call.id).await.expect("hang up");
+    alice.wait_for_end(call.id).await.expect("ended");
+    all_released(&alice).await;
+    all_released(&bob).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_without_a_common_codec_gets_488() {
+    let alice = agent_with_codecs(DeferAll, vec![Codec::PCMA]).await;
+    let bob = agent_with_codecs(AcceptAll, vec![Codec::PCMU]).await;
+    let mut bob_events = bob.subscribe_events();
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    match alice.wait_for_answer(call.id, PATIENCE).await {
+        Err(SessionError::Rejected { status: 488, .. }) => {}
+        other => panic!("expected 488, got {other:?}"),
+    }
+    let bob_end = next_event(&mut bob_events, "bob's end", |e| match e {
+        SessionEvent::Ended { info, .. } => Some(info.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(bob_end.cause, EndCause::MediaFailed);
+    all_released(&alice).await;
+    all_released(&bob).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_sides_holding_at_once_resolve_the_glare() {
+    let alice = agent(DeferAll, None).await;
+    let bob = agent(AcceptAll, None).await;
+    let mut bob_events = bob.subscribe_events();
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    let bob_id = session_reaching(&mut bob_events, SessionState::Active).await;
+    let (a, b) = tokio::join!(alice.hold_session(call.id), bob.hold_session(bob_id));
+    a.expect("alice's hold gets through");
+    b.expect("bob's hold gets through");
+    assert_eq!(alice.get_session(call.id).await.map(|s| s.state), Some(SessionState::OnHold));
+    assert_eq!(bob.get_session(bob_id).await.map(|s| s.state), Some(SessionState::OnHold));
+    alice.terminate_session(call.id).await.expect("hang up");
+    alice.wait_for_end(call.id).await.expect("ended");
+    all_released(&alice).await;
+    all_released(&bob).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_and_requests_outside_calls() {
+    let alice = agent(DeferAll, None).await;
+    let bob = agent(DeferAll, None).await;
+    let ok = alice.send_options(&bob.local_uri("bob")).await.expect("OPTIONS answered");
+    assert_eq!(ok.status, 200);
+    assert!(ok.header("Allow").is_some_and(|a| a.contains("INVITE")));
+    let msg = alice
+        .send_request("MESSAGE", &bob.local_uri("bob"), vec![], Some(("text/plain".into(), b"hi".to_vec())))
+        .await
+        .expect("MESSAGE answered");
+    assert_eq!(msg.status, 405);
+    assert!(msg.header("Allow").is_some());
+    assert!(matches!(
+        alice.send_request("BYE", &bob.local_uri("bob"), vec![], None).await,
+        Err(SessionError::InvalidInput(_))
+    ));
+    all_released(&bob).await;
+}
