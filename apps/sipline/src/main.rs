@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "sipline", version, about = "A SIP user agent: parse, register, call, answer")]
+#[command(name = "sipline", version, about = "A SIP user agent: parse, probe, register, call, answer")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,6 +26,15 @@ enum Command {
     /// Register an account, show each state change and refresh, unregister on Ctrl-C
     /// (`--once`: register, unregister, exit 0 on success, 1 on failure).
     Register(cmd::register::Args),
+    /// Call a URI (registering first with --user/--password/--registrar), keep the call for
+    /// --duration seconds, hang up (exit 0 only if answered and ended normally).
+    Call(cmd::call::Args),
+    /// Answer incoming calls until --count of them have completed (exit 0), registering
+    /// first when an account is given.
+    Answer(cmd::answer::Args),
+    /// Two agents on loopback, no server: a call with real audio both ways, hold, resume,
+    /// hang up, and a check that each side heard the other's tone.
+    Demo(cmd::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,5 +54,8 @@ fn main() -> ExitCode {
         Command::Parse(args) => cmd::parse::run(args),
         Command::Options(args) => cmd::options::run(args),
         Command::Register(args) => cmd::register::run(args),
+        Command::Call(args) => cmd::call::run(args),
+        Command::Answer(args) => cmd::answer::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
     }
 }
