@@ -117,6 +117,9 @@ pub struct KamailioOptions {
     pub startup_timeout: Duration,
     /// kamailio's log level (`debug=`): 2 (info) by default, 3 for debug output.
     pub log_level: u8,
+    /// The shortest registration kamailio grants (registrar `min_expires`), in seconds: 60
+    /// by default as in kamailio; a test that wants to see a refresh sets a few seconds.
+    pub min_expires: u32,
 }
 
 impl Default for KamailioOptions {
@@ -127,6 +130,7 @@ impl Default for KamailioOptions {
             ipv6: ipv6_loopback_available(),
             startup_timeout: Duration::from_secs(20),
             log_level: 2,
+            min_expires: 60,
         }
     }
 }
@@ -154,6 +158,12 @@ impl KamailioOptions {
     /// Sets [`ipv6`](Self::ipv6).
     pub fn ipv6(mut self, yes: bool) -> Self {
         self.ipv6 = yes;
+        self
+    }
+
+    /// Sets [`min_expires`](Self::min_expires).
+    pub fn min_expires(mut self, seconds: u32) -> Self {
+        self.min_expires = seconds;
         self
     }
 
@@ -580,6 +590,7 @@ fn render(
     };
     let values = [
         ("DEFINES", defines),
+        ("MIN_EXPIRES", options.min_expires.to_string()),
         ("LISTEN", listen),
         ("ALIASES", aliases),
         ("WS_PORT", ports.ws.to_string()),

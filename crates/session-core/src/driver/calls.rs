@@ -94,6 +94,7 @@ impl Driver {
                 if let Some(sdp) = sdp_of(ack.body()) {
                     self.apply_answer(id, &sdp);
                 }
+                self.send_queued(id);
             }
             CallEventKind::Reinvite { tx, request } => self.peer_reinvite(now, id, tx, &request),
             CallEventKind::ReinviteAnswered { response } => {
@@ -185,6 +186,8 @@ impl Driver {
                 Err(e) => {
                     tracing::info!(session = %id, error = %e, "re-INVITE offer refused: 488");
                     let _ = self.calls.respond(now, key, tx, StatusCode::NOT_ACCEPTABLE_HERE, None);
+                    // No ACK of ours to wait for after a failure: a queued hold can go.
+                    self.send_queued(id);
                 }
             },
         }
@@ -222,6 +225,7 @@ impl Driver {
             answer_waiters: Vec::new(),
             end_waiters: Vec::new(),
             reinvite: None,
+            queued: None,
         };
         self.sessions.insert(id, session);
         self.by_key.insert(key, id);
@@ -360,6 +364,7 @@ impl Driver {
             answer_waiters: Vec::new(),
             end_waiters: Vec::new(),
             reinvite: None,
+            queued: None,
         };
         let snapshot = session.snapshot();
         self.sessions.insert(id, session);
@@ -386,7 +391,19 @@ impl Driver {
         Ok(())
     }
 
+    /// Sends a hold or resume that had to wait for the peer's INVITE transaction.
+    fn send_queued(&mut self, id: SessionId) {
+        let Some(s) = self.sessions.get_mut(&id) else { return };
+        if s.reinvite.is_some() {
+            return;
+        }
+        if let Some((hold, reply)) = s.queued.take() {
+            self.hold(id, hold, reply);
+        }
+    }
+
     pub(crate) fn hold(&mut self, id: SessionId, hold: bool, reply: Reply<()>) {
+        let mut in_progress = false;
         let result = (|| {
             let s = self.session_mut(id)?;
             let wanted_from = if hold { SessionState::Active } else { SessionState::OnHold };
@@ -405,6 +422,7 @@ impl Driver {
                 if let Some(m) = self.sessions.get_mut(&id).and_then(|s| s.media.as_mut()) {
                     m.offer_rejected();
                 }
+                in_progress = matches!(e, sip_dialog::DialogError::InviteInProgress);
                 return Err(dialog_error(e));
             }
             Ok(())
@@ -413,6 +431,12 @@ impl Driver {
             Ok(()) => {
                 if let Some(s) = self.sessions.get_mut(&id) {
                     s.reinvite = Some((hold, reply));
+                }
+            }
+            Err(_) if in_progress && self.sessions.get(&id).is_some_and(|s| s.queued.is_none()) => {
+                tracing::debug!(session = %id, "the peer's INVITE is still open: the re-INVITE waits for it");
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.queued = Some((hold, reply));
                 }
             }
             Err(e) => {

@@ -31,6 +31,9 @@ pub(crate) struct Session {
     pub(crate) end_waiters: Vec<Reply<EndInfo>>,
     /// Our re-INVITE in progress: hold (true) or resume, and who waits for it.
     pub(crate) reinvite: Option<(bool, Reply<()>)>,
+    /// A hold or resume asked for while an INVITE transaction of the peer's was still open
+    /// (RFC 3261 §14.1 forbids overlapping them): sent when that one completes.
+    pub(crate) queued: Option<(bool, Reply<()>)>,
 }
 
 /// A call made with `prepare_outgoing_call` and not sent yet.
@@ -114,7 +117,7 @@ impl Driver {
         for w in s.end_waiters.drain(..) {
             let _ = w.send(Ok(info.clone()));
         }
-        if let Some((_, w)) = s.reinvite.take() {
+        for (_, w) in s.reinvite.take().into_iter().chain(s.queued.take()) {
             let _ = w.send(Err(ended_error(&info)));
         }
         tracing::debug!(session = %id, end = %info, "ended");
