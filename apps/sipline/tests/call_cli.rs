@@ -1,0 +1,204 @@
+//! `sipline call`, `answer` and `demo` as users run them: two processes on loopback calling
+//! each other directly and through kamailio (registered, digest), with the exit codes and
+//! the event lines the issue specifies.
+
+use sip_testpeers::{require_peers, Kamailio, KamailioOptions, Transport};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn sipline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sipline")).args(args).output().expect("run sipline")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A `sipline answer` running in the background, its stdout collected line by line.
+struct Answerer {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Answerer {
+    fn start(args: &[&str]) -> Answerer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sipline"))
+            .arg("answer")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start sipline answer");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Answerer { child, lines, seen: Vec::new() }
+    }
+
+    /// The first line containing `needle`, within 20 s.
+    fn line(&mut self, needle: &str) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.contains(needle) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!("sipline answer never printed '{needle}'; it printed:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// The address it listens on, from its "listening on ADDR" line.
+    fn addr(&mut self) -> String {
+        let l = self.line("listening on ");
+        l["listening on ".len()..].split_whitespace().next().expect("an address").to_owned()
+    }
+
+    /// Waits for it to exit (within 20 s) and returns its code and everything it printed.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("sipline answer did not exit; it printed:\n{}", self.seen.join("\n"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(l);
+        }
+        (status.code(), self.seen.join("\n"))
+    }
+}
+
+impl Drop for Answerer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn call_and_answer_directly_with_hold_and_resume() {
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "1"]);
+    let addr = bob.addr();
+    let out = sipline(&["call", &format!("sip:bob@{addr}"), "--duration", "2", "--hold-after", "0.5", "--tone", "440"]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{caller}");
+    for expected in ["ringing", "answered", "held", "resumed", "rtp: sent", "ended: hung up"] {
+        assert!(caller.contains(expected), "caller output lacks '{expected}':\n{caller}");
+    }
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+    for expected in [
+        "incoming call from sip:sipline@",
+        "held by the remote side",
+        "resumed by the remote side",
+        "ended: remote hung up",
+    ] {
+        assert!(callee.contains(expected), "callee output lacks '{expected}':\n{callee}");
+    }
+}
+
+#[test]
+fn the_callee_hangs_up_and_trace_shows_the_messages() {
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "1", "--hangup-after", "0.5"]);
+    let addr = bob.addr();
+    let out = sipline(&["call", &format!("sip:bob@{addr}"), "--duration", "30", "--trace"]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{caller}");
+    assert!(caller.contains("ended: remote hung up"), "{caller}");
+    for message in ["--> UDP", "INVITE sip:bob@", "<-- UDP", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK", "BYE sip:"] {
+        assert!(caller.contains(message), "trace lacks '{message}':\n{caller}");
+    }
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+}
+
+#[test]
+fn a_call_nobody_takes_fails_with_the_status() {
+    // A TCP port nobody listens on: the refused connection fails the INVITE's transaction,
+    // which RFC 3261 §8.1.3.1 reports as 503. (Over UDP the same call would take Timer B,
+    // 32 s, to end with 408: Linux reports no ICMP error to an unconnected socket.)
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("a free port");
+    let out = sipline(&["call", &format!("sip:nobody@{addr};transport=tcp")]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{caller}");
+    assert!(caller.contains("call failed: failed (503"), "{caller}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = sipline(&["call", "sip:x@127.0.0.1", "--duration", "-1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = sipline(&["call", "sip:x@127.0.0.1", "--user", "alice"]);
+    assert_eq!(out.status.code(), Some(2), "--user needs --registrar: {}", text(&out));
+}
+
+#[test]
+fn calls_through_kamailio_with_registration() {
+    require_peers();
+    let k =
+        Kamailio::start(KamailioOptions::new().user("alice", "alicepw").user("bob", "bobpw").challenge_requests(true))
+            .expect("kamailio");
+    let registrar = k.uri(Transport::Udp);
+    let mut bob = Answerer::start(&["--user", "bob", "--password", "bobpw", "--registrar", &registrar, "--count", "1"]);
+    bob.line("registered");
+    let callee_uri = format!("sip:bob@{}", k.addr(Transport::Udp));
+    let out = sipline(&[
+        "call",
+        &callee_uri,
+        "--user",
+        "alice",
+        "--password",
+        "alicepw",
+        "--registrar",
+        &registrar,
+        "--duration",
+        "1",
+        "--hold-after",
+        "0.3",
+    ]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{caller}\n--- kamailio:\n{}", k.log());
+    for expected in ["registered", "answered", "held", "resumed", "ended: hung up"] {
+        assert!(caller.contains(expected), "caller output lacks '{expected}':\n{caller}");
+    }
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+    // Both unregistered on the way out.
+    assert!(k.registered_contacts("alice").expect("kamcmd").is_empty());
+    assert!(k.registered_contacts("bob").expect("kamcmd").is_empty());
+
+    // A wrong password is a failure with a clear message.
+    let out = sipline(&["call", &callee_uri, "--user", "alice", "--password", "nope", "--registrar", &registrar]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("authentication failed"), "{}", text(&out));
+}
+
+#[test]
+fn the_demo_carries_audio_both_ways() {
+    let out = sipline(&["demo", "--duration", "2"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("bob heard alice's 440 Hz tone: yes"), "{t}");
+    assert!(t.contains("alice heard bob's 1000 Hz tone: yes"), "{t}");
+    assert!(t.contains("everything released after the call: yes"), "{t}");
+}
