@@ -396,7 +396,7 @@ fn badbranch_cookie_without_value_falls_back() {
     assert!(!via.has_rfc3261_branch(), "a bare cookie identifies nothing");
 }
 
-// ---- §3.3 application layer: parser part (behaviour: session-core, pending) ------------
+// ---- §3.3 application layer: parser part (behaviour: session-core/tests/torture_uas.rs) --
 
 #[test]
 fn insuf_missing_required_headers() {
