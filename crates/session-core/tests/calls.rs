@@ -111,7 +111,7 @@ async fn a_rejected_call_reports_the_status_and_reason() {
     let bob = agent(Reject(486, "Busy Right Now"), None).await;
     let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
     match alice.wait_for_answer(call.id, PATIENCE).await {
-        Err(SessionError::Rejected { status: 486, .. }) => {}
+        Err(SessionError::Rejected { status: 486, reason }) => assert_eq!(reason, "Busy Right Now"),
         other => panic!("expected a 486 rejection, got {other:?}"),
     }
     all_released(&alice).await;

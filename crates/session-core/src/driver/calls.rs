@@ -135,6 +135,13 @@ impl Driver {
             CallEventKind::RequestCancelled { .. } | CallEventKind::Response { .. } => {}
             CallEventKind::Terminated { reason } => {
                 let mut info = end_info(&reason);
+                if let (EndReason::Failed { .. }, Some(phrase)) =
+                    (&reason, self.sessions.get_mut(&id).and_then(|s| s.final_reason.take()))
+                {
+                    if !phrase.is_empty() {
+                        info.reason = phrase;
+                    }
+                }
                 if self.sessions.get(&id).is_some_and(|s| s.media_failed) {
                     info.cause = EndCause::MediaFailed;
                 }
@@ -211,6 +218,8 @@ impl Driver {
         let session = Session {
             id,
             key,
+            call_id: call.call_id.clone(),
+            final_reason: None,
             direction: CallDirection::Incoming,
             local_uri: uri_of(&to),
             remote_uri: uri_of(&from),
@@ -342,6 +351,7 @@ impl Driver {
             builder = builder.header("Route", format!("<{proxy}>"));
         }
         let invite = builder.build().map_err(|e| SessionError::InvalidInput(e.to_string()))?;
+        let call_id = invite.headers().call_id().unwrap_or_default().to_owned();
         let credentials = match account {
             Some(a) => a.credentials,
             None => self.default_credentials(),
@@ -350,6 +360,8 @@ impl Driver {
         let session = Session {
             id,
             key,
+            call_id: call_id.clone(),
+            final_reason: None,
             direction: CallDirection::Outgoing,
             local_uri: p.from,
             remote_uri: p.to,

@@ -199,11 +199,28 @@ impl Driver {
         let now = Instant::now();
         match owner {
             Owner::Calls => {
+                self.note_failure_reason(&response);
                 self.calls.handle_response(now, response);
             }
             Owner::Registrations => {
                 self.regs.handle_response(now, &response);
             }
+        }
+    }
+
+    /// Keeps the reason phrase of a final failure to one of our INVITEs, so the call's end
+    /// reports what the peer said ("Busy Right Now"), not only the status's usual phrase.
+    fn note_failure_reason(&mut self, response: &sip_message::Response) {
+        if response.status().as_u16() < 300 {
+            return;
+        }
+        let h = response.headers();
+        let (Ok(call_id), Ok(cseq)) = (h.call_id(), h.cseq()) else { return };
+        if cseq.method != sip_message::Method::Invite {
+            return;
+        }
+        if let Some(s) = self.sessions.values_mut().find(|s| s.call_id == call_id) {
+            s.final_reason = Some(response.reason().to_string());
         }
     }
 

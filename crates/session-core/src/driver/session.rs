@@ -13,6 +13,11 @@ use std::time::Instant;
 pub(crate) struct Session {
     pub(crate) id: SessionId,
     pub(crate) key: CallKey,
+    /// The Call-ID of its dialog (all its forks and redirected INVITEs share the key, not
+    /// always the Call-ID: a redirect keeps it, RFC 3261 §8.1.3.4).
+    pub(crate) call_id: String,
+    /// The reason phrase of the last final failure to our INVITE.
+    pub(crate) final_reason: Option<String>,
     pub(crate) direction: CallDirection,
     pub(crate) local_uri: String,
     pub(crate) remote_uri: String,
