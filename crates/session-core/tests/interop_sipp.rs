@@ -7,7 +7,8 @@
 //!   the fork that answered; a late 200 from the other fork ACKed and ended with a BYE while
 //!   the call stays up;
 //! - CANCEL (§9.1): the 487 of the cancelled INVITE is ACKed and the call ends `Cancelled`;
-//! - glare (§14.1): a re-INVITE answered 491 is sent again after 2.1–4 s and then succeeds;
+//! - glare (§14): a re-INVITE answered 491 is sent again after 2.1–4 s and then succeeds,
+//!   also when the peer's re-INVITE really crossed ours (and got our 491);
 //! - 423 Interval Too Brief (§10.2.8): the REGISTER is retried with `Min-Expires`;
 //! - a stale nonce (§22.4, RFC 7616): answered silently, the account ends registered;
 //! - 302 Moved Temporarily (§8.1.3.4): the call follows the Contact to a second sipp.
@@ -223,6 +224,29 @@ async fn a_reinvite_met_with_491_is_sent_again_after_the_glare_interval() {
     for reinvite in &invites[1..] {
         assert!(reinvite.contains("a=sendonly"), "{reinvite}");
     }
+
+    hang_up(&alice, call.id).await;
+    sipp_succeeds(sipp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crossing_reinvites_are_refused_with_491_and_ours_is_retried() {
+    let sipp = sipp(SippOptions::uas(Scenario::InviteUasReinviteCrossing));
+    let (alice, wire) = agent_on_wire().await;
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &target(&sipp), None).await.expect("call");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+
+    let asked = Instant::now();
+    alice.hold_session(call.id).await.expect("hold succeeds on the second try");
+    let took = asked.elapsed();
+    assert!(took >= Duration::from_millis(2100) && took < Duration::from_millis(5000), "retried after {took:?}");
+    // §14.2: sipp's re-INVITE, crossing ours, was refused; its hold never applied.
+    let refused = wire.messages(WireDirection::Sent, "SIP/2.0 491");
+    assert_eq!(refused.len(), 1, "{refused:?} {:?}", wire.messages(WireDirection::Received, "ACK"));
+    let session = alice.get_session(call.id).await.expect("session");
+    assert_eq!(session.state, SessionState::OnHold);
+    assert!(!session.remote_hold);
+    assert_eq!(wire.sent_requests("INVITE").len(), 3, "the INVITE and two re-INVITEs");
 
     hang_up(&alice, call.id).await;
     sipp_succeeds(sipp).await;

@@ -45,6 +45,11 @@ pub enum Scenario {
     /// `invite_uas_reinvite_491.xml`: answers the INVITE, meets the first re-INVITE with 491
     /// Request Pending (glare), accepts the retried one (SDP `recvonly`), answers the BYE.
     InviteUasReinvite491,
+    /// `invite_uas_reinvite_crossing.xml`: a real glare: answers the INVITE, then meets the
+    /// first re-INVITE with a re-INVITE of its own (expecting 491 and ACKing it) before
+    /// answering the first with 491; accepts the retried one (SDP `recvonly`), answers the
+    /// BYE.
+    InviteUasReinviteCrossing,
     /// `invite_uas_redirect.xml`: answers each INVITE with 302 Moved Temporarily to
     /// `<sip:target@HOST:PORT>`, the address given with [`SippOptions::set`]`("target", ..)`.
     InviteUasRedirect,
@@ -74,6 +79,7 @@ impl Scenario {
             Scenario::InviteUasForkTwo200 => "invite_uas_fork_two_200".into(),
             Scenario::InviteUasCancel => "invite_uas_cancel".into(),
             Scenario::InviteUasReinvite491 => "invite_uas_reinvite_491".into(),
+            Scenario::InviteUasReinviteCrossing => "invite_uas_reinvite_crossing".into(),
             Scenario::InviteUasRedirect => "invite_uas_redirect".into(),
             Scenario::RegisterUas423 => "register_uas_423".into(),
             Scenario::RegisterUasStaleNonce => "register_uas_stale_nonce".into(),
@@ -95,6 +101,7 @@ impl Scenario {
             Scenario::InviteUasForkTwo200 => Some(include_str!("../peers/sipp/invite_uas_fork_two_200.xml")),
             Scenario::InviteUasCancel => Some(include_str!("../peers/sipp/invite_uas_cancel.xml")),
             Scenario::InviteUasReinvite491 => Some(include_str!("../peers/sipp/invite_uas_reinvite_491.xml")),
+            Scenario::InviteUasReinviteCrossing => Some(include_str!("../peers/sipp/invite_uas_reinvite_crossing.xml")),
             Scenario::InviteUasRedirect => Some(include_str!("../peers/sipp/invite_uas_redirect.xml")),
             Scenario::RegisterUas423 => Some(include_str!("../peers/sipp/register_uas_423.xml")),
             Scenario::RegisterUasStaleNonce => Some(include_str!("../peers/sipp/register_uas_stale_nonce.xml")),
@@ -131,6 +138,7 @@ impl Scenario {
             Scenario::InviteUasForkTwo200,
             Scenario::InviteUasCancel,
             Scenario::InviteUasReinvite491,
+            Scenario::InviteUasReinviteCrossing,
             Scenario::InviteUasRedirect,
             Scenario::RegisterUas423,
             Scenario::RegisterUasStaleNonce,
