@@ -8,7 +8,9 @@
 //!   each on its own free port, with a test CA whose certificate a TLS client can trust.
 //! - [`Sipp`]: sipp 3.6 running one of the scenarios shipped in `peers/sipp/` (an OPTIONS
 //!   UAS, UASes that ignore the first copy of a request, an OPTIONS UAC for load and loss
-//!   runs) or a scenario file of the caller's.
+//!   runs, INVITE UASes that fork, ring until cancelled, answer a re-INVITE with 491 or
+//!   redirect, registrars that answer 423 or a stale nonce) or a scenario file of the
+//!   caller's.
 //! - [`Baresip`]: baresip 1.0, a real softphone (a 440 Hz tone as its microphone, PCMU/PCMA),
 //!   driven over its `ctrl_tcp` JSON interface: [`dial`](Baresip::dial),
 //!   [`accept`](Baresip::accept), [`hangup`](Baresip::hangup), [`hold`](Baresip::hold),

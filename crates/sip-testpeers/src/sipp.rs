@@ -28,6 +28,40 @@ pub enum Scenario {
     InviteUasDropFirst,
     /// `options_uac.xml`: sends OPTIONS (one per call) to the remote address and expects 200.
     OptionsUac,
+    /// `invite_uas_answer.xml`: answers each INVITE with 180 and 200 (SDP, PCMU), takes the
+    /// ACK, answers the BYE.
+    InviteUasAnswer,
+    /// `invite_uas_fork.xml`: a forking proxy's answer: 180 with To tag `forkA`, 180 with
+    /// `forkB` (two early dialogs), then 200 from `forkB` (Contact user `forkB`); expects the
+    /// ACK and later the BYE.
+    InviteUasFork,
+    /// `invite_uas_fork_two_200.xml`: as [`InviteUasFork`](Self::InviteUasFork), then a late
+    /// 200 from `forkA` too, which the caller must ACK and end with a BYE; the call with
+    /// `forkB` goes on until its BYE.
+    InviteUasForkTwo200,
+    /// `invite_uas_cancel.xml`: rings (180) and never answers; answers the CANCEL with 200 and
+    /// the INVITE with 487, expects the 487's ACK.
+    InviteUasCancel,
+    /// `invite_uas_reinvite_491.xml`: answers the INVITE, meets the first re-INVITE with 491
+    /// Request Pending (glare), accepts the retried one (SDP `recvonly`), answers the BYE.
+    InviteUasReinvite491,
+    /// `invite_uas_reinvite_crossing.xml`: a real glare: answers the INVITE, then meets the
+    /// first re-INVITE with a re-INVITE of its own (expecting 491 and ACKing it) before
+    /// answering the first with 491; accepts the retried one (SDP `recvonly`), answers the
+    /// BYE.
+    InviteUasReinviteCrossing,
+    /// `invite_uas_redirect.xml`: answers each INVITE with 302 Moved Temporarily to
+    /// `<sip:target@HOST:PORT>`, the address given with [`SippOptions::set`]`("target", ..)`.
+    InviteUasRedirect,
+    /// `register_uas_423.xml`: a registrar: the REGISTER asking for 60 s gets 423 with
+    /// `Min-Expires: 120`, one asking for 120 gets 200, one with `Expires: 0` gets 200. `-nd`
+    /// added.
+    RegisterUas423,
+    /// `register_uas_stale_nonce.xml`: a registrar (user `alice`, password `alicepw`, realm
+    /// `sipline.test`): 401, the authorized REGISTER checked and challenged again with
+    /// `stale=true` and a new nonce, the next one checked and accepted (200), then the
+    /// unregistration accepted. `-nd` added.
+    RegisterUasStaleNonce,
     /// A scenario file of the caller's (`-sf PATH`); a UAS unless a remote is given.
     File(PathBuf),
 }
@@ -40,6 +74,15 @@ impl Scenario {
             Scenario::OptionsUasDropFirst => "options_uas_drop_first".into(),
             Scenario::InviteUasDropFirst => "invite_uas_drop_first".into(),
             Scenario::OptionsUac => "options_uac".into(),
+            Scenario::InviteUasAnswer => "invite_uas_answer".into(),
+            Scenario::InviteUasFork => "invite_uas_fork".into(),
+            Scenario::InviteUasForkTwo200 => "invite_uas_fork_two_200".into(),
+            Scenario::InviteUasCancel => "invite_uas_cancel".into(),
+            Scenario::InviteUasReinvite491 => "invite_uas_reinvite_491".into(),
+            Scenario::InviteUasReinviteCrossing => "invite_uas_reinvite_crossing".into(),
+            Scenario::InviteUasRedirect => "invite_uas_redirect".into(),
+            Scenario::RegisterUas423 => "register_uas_423".into(),
+            Scenario::RegisterUasStaleNonce => "register_uas_stale_nonce".into(),
             Scenario::File(path) => {
                 path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into())
             }
@@ -53,6 +96,15 @@ impl Scenario {
             Scenario::OptionsUasDropFirst => Some(include_str!("../peers/sipp/options_uas_drop_first.xml")),
             Scenario::InviteUasDropFirst => Some(include_str!("../peers/sipp/invite_uas_drop_first.xml")),
             Scenario::OptionsUac => Some(include_str!("../peers/sipp/options_uac.xml")),
+            Scenario::InviteUasAnswer => Some(include_str!("../peers/sipp/invite_uas_answer.xml")),
+            Scenario::InviteUasFork => Some(include_str!("../peers/sipp/invite_uas_fork.xml")),
+            Scenario::InviteUasForkTwo200 => Some(include_str!("../peers/sipp/invite_uas_fork_two_200.xml")),
+            Scenario::InviteUasCancel => Some(include_str!("../peers/sipp/invite_uas_cancel.xml")),
+            Scenario::InviteUasReinvite491 => Some(include_str!("../peers/sipp/invite_uas_reinvite_491.xml")),
+            Scenario::InviteUasReinviteCrossing => Some(include_str!("../peers/sipp/invite_uas_reinvite_crossing.xml")),
+            Scenario::InviteUasRedirect => Some(include_str!("../peers/sipp/invite_uas_redirect.xml")),
+            Scenario::RegisterUas423 => Some(include_str!("../peers/sipp/register_uas_423.xml")),
+            Scenario::RegisterUasStaleNonce => Some(include_str!("../peers/sipp/register_uas_stale_nonce.xml")),
             Scenario::File(_) => None,
         }
     }
@@ -66,6 +118,31 @@ impl Scenario {
     /// work with sipp's retransmission handling off (see the scenario's comment).
     fn needs_no_retransmission(&self) -> bool {
         matches!(self, Scenario::OptionsUasDropFirst | Scenario::InviteUasDropFirst)
+    }
+
+    /// Whether it is a registrar, run with `-nd`: without it sipp would end an aborted
+    /// REGISTER "call" with a BYE of its own (PEERS.md).
+    fn is_registrar(&self) -> bool {
+        matches!(self, Scenario::RegisterUas423 | Scenario::RegisterUasStaleNonce)
+    }
+
+    /// Every scenario shipped in `peers/sipp/`.
+    pub fn shipped() -> Vec<Scenario> {
+        vec![
+            Scenario::OptionsUas,
+            Scenario::OptionsUasDropFirst,
+            Scenario::InviteUasDropFirst,
+            Scenario::OptionsUac,
+            Scenario::InviteUasAnswer,
+            Scenario::InviteUasFork,
+            Scenario::InviteUasForkTwo200,
+            Scenario::InviteUasCancel,
+            Scenario::InviteUasReinvite491,
+            Scenario::InviteUasReinviteCrossing,
+            Scenario::InviteUasRedirect,
+            Scenario::RegisterUas423,
+            Scenario::RegisterUasStaleNonce,
+        ]
     }
 }
 
@@ -194,6 +271,13 @@ impl SippOptions {
     /// Sets [`service`](Self::service) (`-s`).
     pub fn service(mut self, user: impl Into<String>) -> Self {
         self.service = Some(user.into());
+        self
+    }
+
+    /// Sets the scenario's global variable `name` to `value` (`-set NAME VALUE`; the
+    /// scenario must declare it with `<Global variables="NAME"/>`).
+    pub fn set(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.args.extend(["-set".to_owned(), name.into(), value.into()]);
         self
     }
 
@@ -386,6 +470,9 @@ impl Sipp {
             .arg(&screen);
         if options.scenario.needs_no_retransmission() {
             command.arg("-nr");
+        }
+        if options.scenario.is_registrar() {
+            command.arg("-nd");
         }
         if let Some(calls) = options.calls {
             command.args(["-m", &calls.to_string()]);
@@ -634,9 +721,7 @@ mod tests {
 
     #[test]
     fn shipped_scenarios_are_named_after_their_files() {
-        for scenario in
-            [Scenario::OptionsUas, Scenario::OptionsUasDropFirst, Scenario::InviteUasDropFirst, Scenario::OptionsUac]
-        {
+        for scenario in Scenario::shipped() {
             let xml = scenario.xml().unwrap();
             assert!(xml.contains(&format!("<scenario name=\"{}\">", scenario.name())), "{}", scenario.name());
         }
