@@ -1,18 +1,12 @@
-//! `sipline register`: registers an account, shows every state change and refresh, and
-//! unregisters on Ctrl-C (or at once with `--once`).
+//! `sipline register`: registers an account through session-core's `SipClient`, shows every
+//! state change and refresh, and unregisters on Ctrl-C (or at once with `--once`).
 
-use super::options::local_ip_towards;
-use super::target::{resolve, ResolveFailure};
-use rand::SeedableRng;
-use sip_dialog::register::{AccountConfig, Registration, RegistrationEvent, RegistrationState};
-use sip_dialog::{failure_response, Output, TxFailure, ViaTemplate};
-use sip_endpoint::{Endpoint, EndpointConfig, EndpointError};
-use sip_message::auth::Credentials;
-use sip_message::{Peer, Request, Response, Transport, Uri};
-use std::net::SocketAddr;
+use super::agent;
+use session_core::{Account, RegistrationState, SessionEvent, SipClient, Transport};
+use sip_message::Uri;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use std::time::Instant;
+use tokio::sync::broadcast;
 
 /// Arguments of `sipline register`.
 #[derive(clap::Args)]
@@ -32,7 +26,7 @@ pub struct Args {
     /// The expiry to ask for, in seconds.
     #[arg(long, default_value_t = 3600)]
     expires: u32,
-    /// The transport to use (default: RFC 3263, UDP for sip:).
+    /// The transport to use (default UDP).
     #[arg(long, value_parser = super::options::parse_transport)]
     transport: Option<Transport>,
     /// Print every SIP message sent and received.
@@ -72,19 +66,16 @@ fn describe(state: &RegistrationState, now: Instant) -> String {
     }
 }
 
+/// Prints the registration events that have arrived, in order.
+fn print_pending(events: &mut broadcast::Receiver<SessionEvent>) {
+    while let Ok(e) = events.try_recv() {
+        if let SessionEvent::Registration { state, .. } = e {
+            println!("{}", describe(&state, Instant::now()));
+        }
+    }
+}
+
 async fn run_async(args: Args) -> ExitCode {
-    let targets = match resolve(&args.registrar, args.transport, &[]).await {
-        Ok(t) => t,
-        Err(ResolveFailure::Usage(e)) => {
-            eprintln!("sipline register: {e}");
-            return ExitCode::from(2);
-        }
-        Err(ResolveFailure::NotFound(e)) => {
-            eprintln!("sipline register: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let Some(target) = targets.first().cloned() else { return ExitCode::from(1) };
     let host = match Uri::parse(&args.registrar) {
         Ok(Uri::Sip(u)) => u.host_str().to_owned(),
         _ => {
@@ -92,134 +83,57 @@ async fn run_async(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let local_ip = local_ip_towards(target.addr);
-    let mut config = EndpointConfig::default();
-    config.transport.listen = vec![(Transport::Udp, SocketAddr::new(local_ip, 0))];
-    let endpoint = match Endpoint::start(config).await {
-        Ok((e, _incoming)) => e,
+    let mut builder = agent::builder(None, Some(&args.registrar), args.trace).await;
+    if let Some(t) = args.transport {
+        builder = builder.transports(&[t]);
+    }
+    let agent = match builder.build().await {
+        Ok(a) => a,
         Err(e) => {
             eprintln!("sipline register: {e}");
             return ExitCode::from(1);
         }
     };
-    let local = endpoint.local_addr(Transport::Udp).unwrap_or(SocketAddr::new(local_ip, 0));
-    let via = ViaTemplate::new(target.transport.as_str(), local.to_string());
-    let aor = format!("sip:{}@{host}", args.user);
-    let transport_param = target.transport.as_str().to_ascii_lowercase();
-    let contact = format!("sip:{}@{local};transport={transport_param}", args.user);
-    let mut account = AccountConfig::new(args.registrar.clone(), aor.clone(), contact, via);
+    let mut events = agent.subscribe_events();
+    let mut account = Account::new(args.user.clone(), args.password.clone(), args.registrar.clone());
     account.expires = args.expires;
-    account.credentials = args.password.as_ref().map(|p| Credentials::new(args.user.clone(), p.clone()));
-    if args.once {
-        account.max_failures = Some(1);
-    }
-    let rng = Box::new(rand::rngs::StdRng::from_entropy());
-    let mut reg = match Registration::new(account, rng) {
-        Ok(r) => r,
+    println!("registering sip:{}@{host} at {}", args.user, args.registrar);
+    let id = match agent.register(account).await {
+        Ok(id) => id,
         Err(e) => {
-            eprintln!("sipline register: {e}");
-            return ExitCode::from(2);
+            // The states on the way (a retry the first failure scheduled) no longer apply:
+            // a first attempt that fails ends the account.
+            println!("registration failed: {e}");
+            agent.shutdown().await;
+            return ExitCode::from(1);
         }
     };
-    let peer = Peer::new(target.transport, target.addr);
-    println!("registering {aor} at {} over {}", target.addr, target.transport);
-    let (resp_tx, mut resp_rx) = mpsc::unbounded_channel::<Response>();
-    let start = Instant::now();
-    if let Err(e) = reg.register(start) {
-        eprintln!("sipline register: {e}");
-        return ExitCode::from(1);
-    }
-    let mut registered_once = false;
-    let mut unregistering = false;
-    let deadline = start + Duration::from_secs(60);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    loop {
-        while let Some(out) = reg.poll_output() {
-            match out {
-                Output::Request(request) => {
-                    send(&endpoint, request, peer, target.host.clone(), resp_tx.clone(), args.trace)
+    print_pending(&mut events);
+    if !args.once {
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Ok(SessionEvent::Registration { state, .. }) => println!("{}", describe(&state, Instant::now())),
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return ExitCode::from(1),
+                },
+                _ = &mut ctrl_c => {
+                    println!("unregistering (Ctrl-C)");
+                    break;
                 }
-                Output::Event(RegistrationEvent::StateChanged { to, .. }) => {
-                    let now = Instant::now();
-                    println!("{}", describe(&to, now));
-                    match &to {
-                        RegistrationState::Registered { .. } => {
-                            registered_once = true;
-                            if args.once && !unregistering {
-                                unregistering = true;
-                                let _ = reg.unregister(now);
-                            }
-                        }
-                        RegistrationState::Unregistered if unregistering => return ExitCode::from(0),
-                        RegistrationState::AuthFailed { .. } | RegistrationState::Failed { .. } => {
-                            return ExitCode::from(if registered_once && unregistering { 0 } else { 1 })
-                        }
-                        _ => {}
-                    }
-                }
-                _ => {}
-            }
-        }
-        let wake = reg.poll_timeout().map(tokio::time::Instant::from_std);
-        let sleep = async {
-            match wake {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            Some(resp) = resp_rx.recv() => {
-                reg.handle_response(Instant::now(), &resp);
-            }
-            _ = sleep => reg.handle_timeout(Instant::now()),
-            _ = &mut ctrl_c, if !unregistering => {
-                unregistering = true;
-                println!("unregistering (Ctrl-C)");
-                if reg.unregister(Instant::now()).is_err() {
-                    return ExitCode::from(1);
-                }
-            }
-            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)), if args.once => {
-                eprintln!("sipline register: no outcome within 60 s");
-                return ExitCode::from(1);
             }
         }
     }
-}
-
-/// Starts a client transaction for `request` and feeds its final response (or the 408/503 a
-/// failure stands for) back to the registration.
-fn send(
-    endpoint: &Endpoint,
-    request: Request,
-    peer: Peer,
-    host: String,
-    back: mpsc::UnboundedSender<Response>,
-    trace: bool,
-) {
-    let endpoint = endpoint.clone();
-    tokio::spawn(async move {
-        if trace {
-            println!("--> {peer}\n{}", String::from_utf8_lossy(&request.to_bytes()));
+    let result = agent.unregister(id).await;
+    print_pending(&mut events);
+    agent.shutdown().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            println!("unregistration failed: {e}");
+            ExitCode::from(1)
         }
-        let result = match endpoint.send_request_named(request.clone(), peer, Some(host)).await {
-            Ok(mut tx) => tx.final_response().await,
-            Err(e) => Err(e),
-        };
-        let response = match result {
-            Ok(r) => Some(r),
-            Err(EndpointError::Timeout) => failure_response(&request, TxFailure::Timeout),
-            Err(e) => {
-                eprintln!("sipline register: {e}");
-                failure_response(&request, TxFailure::Transport)
-            }
-        };
-        if let Some(r) = response {
-            if trace {
-                println!("<-- {peer}\n{}", String::from_utf8_lossy(&r.to_bytes()));
-            }
-            let _ = back.send(r);
-        }
-    });
+    }
 }

@@ -162,7 +162,15 @@ pub(crate) async fn resolve_uri(
     let host = sip.host_str().trim_start_matches('[').trim_end_matches(']');
     let forced = sip.transport().and_then(|t| Transport::from_token(&t.to_ascii_uppercase()));
     if let (Ok(ip), Some(port)) = (host.parse::<IpAddr>(), sip.port()) {
-        let transport = forced.unwrap_or(if sip.is_secure() { Transport::Tls } else { Transport::Udp });
+        // No DNS to ask: the URI's transport, else TLS for sips:, else UDP if we use it, else
+        // the transport we use (RFC 3263 §4.1 picks among those the client supports).
+        let default = match transports.first() {
+            _ if sip.is_secure() => Transport::Tls,
+            _ if transports.contains(&Transport::Udp) => Transport::Udp,
+            Some(t) => *t,
+            None => Transport::Udp,
+        };
+        let transport = forced.unwrap_or(default);
         return Ok((Peer::new(transport, SocketAddr::new(ip, port)), None));
     }
     let mut allowed = Transports::new(transports.iter().copied());
