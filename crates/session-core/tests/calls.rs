@@ -250,3 +250,121 @@ async fn options_and_requests_outside_calls() {
     ));
     all_released(&bob).await;
 }
+
+/// Records every callback, in order.
+#[derive(Clone, Default)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>, Option<u16>);
+
+impl Recorder {
+    fn log(&self, line: String) {
+        self.0.lock().expect("lock").push(line);
+    }
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().expect("lock").clone()
+    }
+}
+
+impl CallHandler for Recorder {
+    async fn on_incoming_call(&self, call: IncomingCall) -> CallDecision {
+        self.log(format!("incoming {}", call.sdp.is_some()));
+        match self.1 {
+            Some(status) => CallDecision::Reject(status, "Not Now".into()),
+            None => CallDecision::Accept(None),
+        }
+    }
+    async fn on_call_established(&self, call: session_core::CallSession) {
+        self.log(format!("established {}", call.state));
+    }
+    async fn on_call_failed(&self, _id: session_core::SessionId, info: session_core::EndInfo) {
+        self.log(format!("failed {:?}", info.status));
+    }
+    async fn on_call_ended(&self, _call: session_core::CallSession, info: session_core::EndInfo) {
+        self.log(format!("ended {}", info.cause));
+    }
+    async fn on_state_changed(&self, _id: session_core::SessionId, old: SessionState, new: SessionState) {
+        self.log(format!("state {old} -> {new}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handler_hears_every_step_in_order() {
+    let alice_log = Recorder::default();
+    let alice = builder().with_handler(alice_log.clone()).build().await.expect("alice");
+    let bob_log = Recorder::default();
+    let bob = builder().with_handler(bob_log.clone()).build().await.expect("bob");
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    alice.terminate_session(call.id).await.expect("hang up");
+    alice.wait_for_end(call.id).await.expect("ended");
+    eventually("bob's callbacks", || async { (bob_log.lines().len() >= 5).then_some(()) }).await;
+    eventually("alice's callbacks", || async { (alice_log.lines().len() >= 6).then_some(()) }).await;
+    assert_eq!(
+        bob_log.lines(),
+        [
+            "incoming true",
+            "state incoming -> active",
+            "established active",
+            "state active -> terminated",
+            "ended remote hung up"
+        ]
+    );
+    assert_eq!(
+        alice_log.lines(),
+        [
+            "state initiating -> ringing",
+            "state ringing -> active",
+            "established active",
+            "state active -> terminating",
+            "state terminating -> terminated",
+            "ended hung up"
+        ]
+    );
+
+    // A call that never comes up is a failure, with the status.
+    let carol_log = Recorder(Default::default(), Some(480));
+    let carol = builder().with_handler(carol_log.clone()).build().await.expect("carol");
+    let call =
+        alice.create_outgoing_call(&alice.local_uri("alice"), &carol.local_uri("carol"), None).await.expect("call");
+    assert!(alice.wait_for_answer(call.id, PATIENCE).await.is_err());
+    eventually("alice hears the failure", || async {
+        alice_log.lines().iter().any(|l| l == "failed Some(480)").then_some(())
+    })
+    .await;
+    eventually("carol's callbacks", || async { (carol_log.lines().len() >= 3).then_some(()) }).await;
+    assert_eq!(carol_log.lines(), ["incoming true", "state incoming -> terminated", "failed Some(480)"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn muting_sends_silence_and_unmuting_the_tone_again() {
+    let alice = agent(DeferAll, Some(440.0)).await;
+    let bob = agent(AcceptAll, None).await;
+    let mut bob_events = bob.subscribe_events();
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    let bob_id = session_reaching(&mut bob_events, SessionState::Active).await;
+    let hears = |want: Option<f32>| {
+        let bob = bob.clone();
+        async move {
+            let audio = bob.get_received_audio(bob_id).await.ok()?;
+            let tone = media_core::tone::dominant_tone(&audio, &[440.0], 8000, 0.5);
+            let silent = media_core::tone::energy(&audio) == 0.0;
+            match want {
+                Some(_) => (tone == want).then_some(()),
+                None => silent.then_some(()),
+            }
+        }
+    };
+    eventually("bob hears the tone", || hears(Some(440.0))).await;
+    alice.set_audio_muted(call.id, true).await.expect("mute");
+    assert!(alice.get_session(call.id).await.expect("session").muted);
+    let sent = alice.get_rtp_statistics(call.id).await.expect("stats").packets_sent;
+    eventually("bob hears silence", || hears(None)).await;
+    // Muted is not stopped: packets keep flowing.
+    assert!(alice.get_rtp_statistics(call.id).await.expect("stats").packets_sent > sent);
+    alice.set_audio_muted(call.id, false).await.expect("unmute");
+    eventually("bob hears the tone again", || hears(Some(440.0))).await;
+    alice.terminate_session(call.id).await.expect("hang up");
+    alice.wait_for_end(call.id).await.expect("ended");
+    all_released(&alice).await;
+    all_released(&bob).await;
+}

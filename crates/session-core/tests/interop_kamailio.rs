@@ -137,3 +137,40 @@ async fn a_call_through_kamailio_with_hold_and_resume() {
     all_released(&alice).await;
     all_released(&bob).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbound_proxy_carries_calls_to_a_bare_domain_and_refresh_on_demand() {
+    require_peers();
+    let kamailio =
+        Kamailio::start(KamailioOptions::new().user("alice", "alicepw").user("bob", "bobpw").domain("sipline.test"))
+            .expect("kamailio");
+    let seen: Registers = Arc::default();
+    let alice = builder().wire_tap(register_tap(seen.clone())).build().await.expect("alice");
+    let bob = agent(AcceptAll, None).await;
+    let proxy = format!("{};lr", kamailio.uri(Transport::Udp));
+    let mut alice_account = account(&kamailio, "alice", "alicepw", 300);
+    alice_account.outbound_proxy = Some(proxy.clone());
+    alice_account.domain = Some("sipline.test".into());
+    let alice_id = alice.register(alice_account).await.expect("alice registers through the proxy");
+    let bob_id = bob.register(account(&kamailio, "bob", "bobpw", 300)).await.expect("bob registers");
+
+    // A refresh on demand: one more REGISTER in the same registration (same Call-ID).
+    let before = seen.lock().expect("lock").len();
+    alice.refresh_registration(alice_id).await.expect("refreshed");
+    {
+        let sent = seen.lock().expect("lock");
+        assert!(sent.len() > before, "{sent:?}");
+        assert!(sent.iter().all(|r| r.0 == sent[0].0), "{sent:?}");
+    }
+
+    // sip:bob@sipline.test resolves nowhere: only the pre-loaded Route gets it to kamailio,
+    // which takes the domain as its own.
+    let call = alice.create_outgoing_call("sip:alice@sipline.test", "sip:bob@sipline.test", None).await.expect("call");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered through the outbound proxy");
+    alice.terminate_session(call.id).await.expect("hang up");
+    assert_eq!(alice.wait_for_end(call.id).await.expect("ended").cause, EndCause::LocalHangup);
+    alice.unregister(alice_id).await.expect("unregister");
+    bob.unregister(bob_id).await.expect("unregister");
+    all_released(&alice).await;
+    all_released(&bob).await;
+}

@@ -120,6 +120,10 @@ pub struct KamailioOptions {
     /// The shortest registration kamailio grants (registrar `min_expires`), in seconds: 60
     /// by default as in kamailio; a test that wants to see a refresh sets a few seconds.
     pub min_expires: u32,
+    /// Domain names kamailio takes as its own (port-less aliases), so that
+    /// `sip:user@DOMAIN` reaches its location service. A name, never an IP address: a
+    /// port-less alias of 127.0.0.1 would make every UA on loopback look like the proxy.
+    pub domains: Vec<String>,
 }
 
 impl Default for KamailioOptions {
@@ -131,6 +135,7 @@ impl Default for KamailioOptions {
             startup_timeout: Duration::from_secs(20),
             log_level: 2,
             min_expires: 60,
+            domains: Vec::new(),
         }
     }
 }
@@ -164,6 +169,12 @@ impl KamailioOptions {
     /// Sets [`min_expires`](Self::min_expires).
     pub fn min_expires(mut self, seconds: u32) -> Self {
         self.min_expires = seconds;
+        self
+    }
+
+    /// Adds a domain to [`domains`](Self::domains).
+    pub fn domain(mut self, name: impl Into<String>) -> Self {
+        self.domains.push(name.into());
         self
     }
 
@@ -576,7 +587,16 @@ fn render(
             listen.push_str(&format!("listen={proto}:{addr}:{port}\n"));
         }
     }
-    let aliases: String = Transport::ALL.iter().map(|t| format!("alias=\"localhost:{}\"\n", ports.get(*t))).collect();
+    let mut aliases: String =
+        Transport::ALL.iter().map(|t| format!("alias=\"localhost:{}\"\n", ports.get(*t))).collect();
+    for d in &options.domains {
+        if d.parse::<std::net::IpAddr>().is_ok()
+            || !d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            return Err(PeerError::Config(format!("domain alias '{d}' must be a host name")));
+        }
+        aliases.push_str(&format!("alias=\"{d}\"\n"));
+    }
     let mut defines = format!("#!define LOG_LEVEL {}\n", options.log_level);
     if options.challenge_requests {
         defines.push_str("#!define WITH_REQUEST_AUTH\n");
