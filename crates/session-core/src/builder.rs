@@ -36,6 +36,12 @@ pub struct SessionConfig {
     pub timers: (Duration, Duration),
     /// How long a call we make may ring.
     pub no_answer_timeout: Option<Duration>,
+    /// How long an incoming call may wait for the application's answer before it is turned
+    /// away with 480 (3 minutes; an INVITE's Expires shortens it).
+    pub ring_timeout: Duration,
+    /// How many sessions may exist at once; a new INVITE beyond them gets 503 with
+    /// Retry-After, so a flood of INVITEs cannot grow memory without bound.
+    pub max_sessions: usize,
     /// DNS servers to use instead of the system's.
     pub dns_servers: Vec<SocketAddr>,
     /// Sees every SIP message sent and received.
@@ -63,6 +69,8 @@ impl Default for SessionConfig {
             sip_client: false,
             timers: (Duration::from_millis(500), Duration::from_secs(4)),
             no_answer_timeout: Some(Duration::from_secs(180)),
+            ring_timeout: Duration::from_secs(180),
+            max_sessions: 10_000,
             dns_servers: Vec::new(),
             wire_tap: None,
             impairment: None,
@@ -187,6 +195,18 @@ impl SessionManagerBuilder {
     /// How long our calls may ring before we cancel them (`None`: until the peer gives up).
     pub fn no_answer_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.no_answer_timeout = timeout;
+        self
+    }
+
+    /// How long an incoming call may ring unanswered before it gets 480.
+    pub fn ring_timeout(mut self, timeout: Duration) -> Self {
+        self.config.ring_timeout = timeout;
+        self
+    }
+
+    /// How many sessions may exist at once (new INVITEs beyond get 503).
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.config.max_sessions = max;
         self
     }
 

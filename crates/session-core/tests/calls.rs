@@ -368,3 +368,35 @@ async fn muting_sends_silence_and_unmuting_the_tone_again() {
     all_released(&alice).await;
     all_released(&bob).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_agent_sheds_new_calls_with_503() {
+    let alice = agent(DeferAll, None).await;
+    let bob = builder().with_handler(DeferAll).max_sessions(1).build().await.expect("bob");
+    let first = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    eventually("bob has the first call", || async { (bob.resource_counts().await.sessions == 1).then_some(()) }).await;
+    // Bob holds one session: the second INVITE is refused at once.
+    let second =
+        alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    match alice.wait_for_answer(second.id, PATIENCE).await {
+        Err(SessionError::Rejected { status: 503, .. }) => {}
+        other => panic!("expected 503 from a full agent, got {other:?}"),
+    }
+    alice.terminate_session(first.id).await.expect("cancel the first");
+    alice.wait_for_end(first.id).await.expect("ended");
+    all_released(&alice).await;
+    all_released(&bob).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_call_is_turned_away_with_480() {
+    let alice = agent(DeferAll, None).await;
+    let bob = builder().with_handler(DeferAll).ring_timeout(Duration::from_millis(500)).build().await.expect("bob");
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    match alice.wait_for_answer(call.id, PATIENCE).await {
+        Err(SessionError::Rejected { status: 480, reason }) => assert_eq!(reason, "No Answer"),
+        other => panic!("expected 480, got {other:?}"),
+    }
+    all_released(&alice).await;
+    all_released(&bob).await;
+}

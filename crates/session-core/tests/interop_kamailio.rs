@@ -55,15 +55,8 @@ async fn register_refresh_and_unregister_with_kamailio() {
     assert!(contacts[0].contains(&agent.local_sip_addr().to_string()), "{contacts:?}");
 
     // The binding is refreshed before its 4 s run out, without asking anything of us.
-    let mut registered = 0;
-    next_event(&mut events, "a refresh", |e| match e {
-        SessionEvent::Registration { state: RegistrationState::Registered { .. }, .. } => {
-            registered += 1;
-            (registered == 2).then_some(())
-        }
-        _ => None,
-    })
-    .await;
+    // The first registration, then the refresh nobody asked for.
+    registered_times(&mut events, 2).await;
     {
         let sent = seen.lock().expect("lock");
         let authorized: Vec<_> = sent.iter().filter(|r| r.2).collect();

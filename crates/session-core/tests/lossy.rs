@@ -93,7 +93,7 @@ async fn glare_and_cancel_survive_loss() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_refresh_and_removal_survive_loss() {
-    use session_core::{Account, RegistrationState, SipClient};
+    use session_core::{Account, SipClient};
     use sip_testpeers::{require_peers, Kamailio, KamailioOptions, Transport};
     require_peers();
     let kamailio = Kamailio::start(KamailioOptions::new().user("alice", "alicepw").min_expires(2)).expect("kamailio");
@@ -103,15 +103,7 @@ async fn registration_refresh_and_removal_survive_loss() {
         let mut account = Account::new("alice", Some("alicepw".into()), kamailio.uri(Transport::Udp));
         account.expires = 4;
         let id = agent.register(account).await.unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-        let mut registered = 0;
-        next_event(&mut events, "a refresh", |e| match e {
-            SessionEvent::Registration { state: RegistrationState::Registered { .. }, .. } => {
-                registered += 1;
-                (registered == 2).then_some(())
-            }
-            _ => None,
-        })
-        .await;
+        registered_times(&mut events, 2).await;
         agent.unregister(id).await.unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         assert!(kamailio.registered_contacts("alice").expect("kamcmd").is_empty(), "seed {seed}");
         all_released(&agent).await;

@@ -12,6 +12,18 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Runs `work` on a two-thread runtime (the driver, media and printing run beside the
+/// command); exit 1 when no runtime can be made.
+pub fn run(command: &str, work: impl std::future::Future<Output = std::process::ExitCode>) -> std::process::ExitCode {
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt.block_on(work),
+        Err(e) => {
+            eprintln!("sipline {command}: cannot start the runtime: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
 /// `--user --password --registrar`: an account to register first.
 #[derive(clap::Args, Clone)]
 pub struct AccountArgs {

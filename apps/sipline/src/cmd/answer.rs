@@ -30,13 +30,7 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(rt) => rt.block_on(run_async(args)),
-        Err(e) => {
-            eprintln!("sipline answer: cannot start the runtime: {e}");
-            ExitCode::from(1)
-        }
-    }
+    agent::run("answer", run_async(args))
 }
 
 async fn run_async(args: Args) -> ExitCode {

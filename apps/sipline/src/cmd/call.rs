@@ -35,13 +35,7 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(rt) => rt.block_on(run_async(args)),
-        Err(e) => {
-            eprintln!("sipline call: cannot start the runtime: {e}");
-            ExitCode::from(1)
-        }
-    }
+    agent::run("call", run_async(args))
 }
 
 fn seconds(s: f64, what: &str) -> Result<Duration, String> {

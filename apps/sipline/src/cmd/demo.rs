@@ -26,21 +26,15 @@ const BOB_HZ: f32 = 1000.0;
 
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(rt) => rt.block_on(async {
-            match demo(args).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    println!("demo failed: {e}");
-                    ExitCode::from(1)
-                }
+    agent::run("demo", async {
+        match demo(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                println!("demo failed: {e}");
+                ExitCode::from(1)
             }
-        }),
-        Err(e) => {
-            eprintln!("sipline demo: cannot start the runtime: {e}");
-            ExitCode::from(1)
         }
-    }
+    })
 }
 
 async fn demo(args: Args) -> Result<(), String> {

@@ -204,6 +204,9 @@ impl Driver {
     fn incoming_call(&mut self, key: sip_dialog::CallKey, invite: Request) {
         let id = self.new_id();
         let h = invite.headers();
+        // §13.3.1: the caller's Expires bounds how long it waits; ours bounds the rest.
+        let expires = h.expires().ok().flatten().map(|s| std::time::Duration::from_secs(u64::from(s)));
+        let ring_for = expires.map_or(self.cfg.ring_timeout, |e| e.min(self.cfg.ring_timeout));
         let from = h.get(sip_message::StandardHeader::From).map(|v| v.to_string()).unwrap_or_default();
         let to = h.get(sip_message::StandardHeader::To).map(|v| v.to_string()).unwrap_or_default();
         let call = IncomingCall {
@@ -230,6 +233,7 @@ impl Driver {
             answered_at: None,
             media: None,
             remote_offer: call.sdp.clone(),
+            ring_deadline: Some(Instant::now() + ring_for),
             media_failed: false,
             answer_waiters: Vec::new(),
             end_waiters: Vec::new(),
@@ -243,6 +247,33 @@ impl Driver {
         }
         self.emit(SessionEvent::IncomingCall { id, from: uri_of(&from) });
         let _ = self.handler.send(HandlerEvent::Incoming(call));
+    }
+
+    /// The earliest instant an unanswered incoming call must be turned away.
+    pub(crate) fn next_ring_deadline(&self) -> Option<Instant> {
+        self.sessions.values().filter(|s| s.state == SessionState::Incoming).filter_map(|s| s.ring_deadline).min()
+    }
+
+    /// Turns away the incoming calls nobody answered in time: 480 Temporarily Unavailable
+    /// (RFC 3261 §21.4.18: the callee was contacted but is not answering). The caller's own
+    /// Expires would give 487, but the caller has given up by then anyway.
+    pub(crate) fn ring_timeouts(&mut self, now: Instant) {
+        let due: Vec<(SessionId, sip_dialog::CallKey)> = self
+            .sessions
+            .values()
+            .filter(|s| s.state == SessionState::Incoming && s.ring_deadline.is_some_and(|d| d <= now))
+            .map(|s| (s.id, s.key))
+            .collect();
+        for (id, key) in due {
+            tracing::debug!(session = %id, "nobody answered: 480");
+            if let Some(s) = self.sessions.get_mut(&id) {
+                s.ring_deadline = None;
+            }
+            let reason = Some("No Answer".to_owned());
+            if let Err(e) = self.calls.reject_with(now, key, StatusCode::TEMPORARILY_UNAVAILABLE, reason, Vec::new()) {
+                tracing::debug!(session = %id, error = %e, "could not turn the call away");
+            }
+        }
     }
 
     /// Carries out a decision about an incoming call.
@@ -372,6 +403,7 @@ impl Driver {
             answered_at: None,
             media: p.media,
             remote_offer: None,
+            ring_deadline: None,
             media_failed: false,
             answer_waiters: Vec::new(),
             end_waiters: Vec::new(),

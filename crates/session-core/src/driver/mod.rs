@@ -131,10 +131,15 @@ pub(crate) struct Driver {
 impl Driver {
     pub(crate) async fn run(mut self) {
         loop {
-            let mut wake = [self.calls.poll_timeout(), self.regs.poll_timeout(), self.shutdown.as_ref().map(|s| s.0)]
-                .into_iter()
-                .flatten()
-                .min();
+            let mut wake = [
+                self.calls.poll_timeout(),
+                self.regs.poll_timeout(),
+                self.shutdown.as_ref().map(|s| s.0),
+                self.next_ring_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             if let Some(at) = wake.as_mut() {
                 // A deadline in the past fires at once; keep it from spinning on the same instant.
                 *at = (*at).max(Instant::now());
@@ -159,6 +164,7 @@ impl Driver {
                     let now = Instant::now();
                     self.calls.handle_timeout(now);
                     self.regs.handle_timeout(now);
+                    self.ring_timeouts(now);
                 }
             }
             self.drain().await;

@@ -110,7 +110,19 @@ impl Driver {
                 let request = st.request().clone();
                 let (tx, cancels) = (st.id(), st.cancels());
                 let in_dialog = request.headers().to().ok().is_some_and(|t| t.tag().is_some());
-                let refusal = if in_dialog { screen::screen_require(&request) } else { screen::screen_new(&request) };
+                let refusal = if in_dialog {
+                    screen::screen_require(&request)
+                } else if *request.method() == Method::Invite
+                    && self.sessions.len() + self.prepared.len() >= self.cfg.max_sessions
+                {
+                    // Full: shed the call rather than grow (RFC 3261 §21.5.4).
+                    request.make_response(StatusCode::SERVICE_UNAVAILABLE, None).ok().map(|mut r| {
+                        r.push_header("Retry-After", "30");
+                        r
+                    })
+                } else {
+                    screen::screen_new(&request)
+                };
                 self.server_txs.insert(tx, st);
                 if let Some(response) = refusal {
                     tracing::debug!(%tx, status = response.status().as_u16(), "request refused by the UAS core");

@@ -28,6 +28,9 @@ pub(crate) struct Session {
     pub(crate) answered_at: Option<Instant>,
     /// Our RTP stream; `None` when the application supplied its own SDP (it owns the media).
     pub(crate) media: Option<CallMedia>,
+    /// When an incoming call nobody answers is turned away (`SessionConfig::ring_timeout`,
+    /// or the INVITE's Expires, RFC 3261 §13.3.1).
+    pub(crate) ring_deadline: Option<Instant>,
     /// The offer of the INVITE we received.
     pub(crate) remote_offer: Option<String>,
     /// Set when we refuse the call's offer (488), so the end says so.

@@ -84,3 +84,17 @@ pub async fn all_released(agent: &SessionCoordinator) {
     })
     .await;
 }
+
+/// Waits until the account's registration has been confirmed `times` times (the first
+/// registration, then refreshes).
+pub async fn registered_times(rx: &mut broadcast::Receiver<SessionEvent>, times: usize) {
+    let mut seen = 0;
+    next_event(rx, &format!("{times} confirmed registrations"), |e| match e {
+        SessionEvent::Registration { state: session_core::RegistrationState::Registered { .. }, .. } => {
+            seen += 1;
+            (seen == times).then_some(())
+        }
+        _ => None,
+    })
+    .await
+}
