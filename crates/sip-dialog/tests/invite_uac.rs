@@ -280,3 +280,40 @@ fn a_challenged_invite_goes_again_with_credentials() {
     assert!(matches!(terminated(&sim.take()), Some(EndReason::AuthFailed { .. })));
     assert_eq!(sim.calls.state(call), None);
 }
+
+#[test]
+fn a_2xx_after_the_call_is_gone_gets_ack_and_bye_once() {
+    let mut sim = Sim::new(alice_config());
+    let call = sim.invite(alice_invite());
+    let invite = requests(&sim.take()).remove(0);
+    sim.response(answer(&invite, StatusCode::RINGING, "b1", "sip:bob@phone1.biloxi.com"));
+    sim.calls.cancel(sim.now, call).unwrap();
+    let cancel = requests(&sim.take()).remove(0);
+    sim.response(cancel.make_response(StatusCode::OK, Some("b1")).unwrap());
+    sim.response(answer(&invite, StatusCode::REQUEST_TERMINATED, "b1", "sip:bob@phone1.biloxi.com"));
+    assert_eq!(terminated(&sim.take()), Some(EndReason::Cancelled));
+    assert!(sim.calls.is_empty());
+
+    // Another fork answers after all that (a proxy forwards every 2xx, RFC 3261 §16.7).
+    let mut late = answer(&invite, StatusCode::OK, "b2", "sip:bob@phone2.biloxi.com");
+    late.push_header(H::RecordRoute, "<sip:proxy.biloxi.com;lr>");
+    sim.response(late.clone());
+    let out = sim.take();
+    let ack = acks(&out).remove(0);
+    let bye = requests(&out).remove(0);
+    assert_eq!(ack.uri_str(), "sip:bob@phone2.biloxi.com");
+    assert_eq!(cseq(&ack), cseq(&invite), "the ACK keeps the INVITE's CSeq number");
+    assert_eq!(*bye.method(), Method::Bye);
+    assert_eq!(bye.uri_str(), "sip:bob@phone2.biloxi.com");
+    assert_eq!(bye.headers().get(H::Route).map(|r| r.to_string()).as_deref(), Some("<sip:proxy.biloxi.com;lr>"));
+    assert_eq!(bye.headers().to().unwrap().tag(), Some("b2"));
+    assert!(cseq(&bye) > cseq(&invite));
+    assert!(events(&out).is_empty(), "no call, no event");
+
+    // Its retransmission is ACKed again, with no second BYE.
+    sim.response(late);
+    let out = sim.take();
+    assert_eq!(acks(&out), vec![ack]);
+    assert!(requests(&out).is_empty());
+    assert!(sim.calls.is_empty());
+}

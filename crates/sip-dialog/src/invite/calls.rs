@@ -10,7 +10,7 @@ use crate::error::DialogError;
 use crate::output::{Outbox, Output};
 use crate::random::RandomSource;
 use sip_message::auth::Credentials;
-use sip_message::{Header, Method, Request, Response, StatusCode};
+use sip_message::{Header, Method, Request, Response, StandardHeader as H, StatusCode, Text};
 use sip_transaction::TxId;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
@@ -40,6 +40,10 @@ pub struct Calls {
     timers: BTreeSet<(Instant, CallKey)>,
     out: Outbox<CallEvent>,
     next_key: u64,
+    /// 2xx responses that reached us after their call was gone, and the ACK each got: a
+    /// retransmission is ACKed again without a second BYE. The last few suffice (a 2xx is
+    /// retransmitted for 64·T1 at most).
+    orphans: std::collections::VecDeque<(DialogId, Request)>,
 }
 
 impl std::fmt::Debug for Calls {
@@ -61,6 +65,7 @@ impl Calls {
             timers: BTreeSet::new(),
             out: Outbox::default(),
             next_key: 1,
+            orphans: std::collections::VecDeque::new(),
         }
     }
 
@@ -297,6 +302,11 @@ impl Calls {
     /// request.
     pub fn handle_response(&mut self, now: Instant, response: Response) -> bool {
         let Some(&key) = self.table.route_response(&response) else {
+            let invite_2xx =
+                response.status().is_success() && response.headers().cseq().is_ok_and(|c| c.method == Method::Invite);
+            if invite_2xx {
+                return self.orphan_2xx(&response);
+            }
             tracing::debug!(status = response.status().as_u16(), "response for no call");
             return false;
         };
@@ -305,6 +315,49 @@ impl Calls {
             Ok(())
         })
         .is_ok()
+    }
+
+    /// A 2xx to an INVITE of a call we no longer track (it ended before this fork answered,
+    /// RFC 3261 §13.2.2.4): the peer believes a call is up and repeats the 2xx until it is
+    /// acknowledged, so it gets its ACK and then a BYE. The dialog is rebuilt from the 2xx
+    /// (ours are its From and top Via); a retransmission is only ACKed again.
+    fn orphan_2xx(&mut self, response: &Response) -> bool {
+        let Ok(id) = DialogId::of_response(response) else { return false };
+        if let Some((_, ack)) = self.orphans.iter().find(|(d, _)| *d == id) {
+            self.out.push(Output::Ack(ack.clone()));
+            return true;
+        }
+        let rebuilt = (|| -> Result<(Request, Request), DialogError> {
+            let h = response.headers();
+            let to = h.to()?;
+            let mut invite = Request::new(Method::Invite, Text::from(to.0.uri().as_str()))?;
+            let ih = invite.headers_mut();
+            for name in [H::Via, H::From, H::To, H::CallId, H::CSeq] {
+                let value = h.get(name).cloned().ok_or(DialogError::Missing("a header of the 2xx"))?;
+                ih.push(name, value);
+            }
+            ih.push(H::Contact, Text::from(self.cfg.contact.as_str()));
+            let mut dialog = Dialog::uac(&invite, response)?;
+            let ack = dialog.ack(&invite)?;
+            let bye = dialog.new_request(Method::Bye)?;
+            Ok((ack, bye))
+        })();
+        match rebuilt {
+            Ok((ack, bye)) => {
+                tracing::debug!(dialog = %id, "a 2xx for a call that is gone: ACK and BYE");
+                self.out.push(Output::Ack(ack.clone()));
+                self.out.push(Output::Request(bye));
+                if self.orphans.len() == 8 {
+                    self.orphans.pop_front();
+                }
+                self.orphans.push_back((id, ack));
+                true
+            }
+            Err(e) => {
+                tracing::debug!(dialog = %id, error = %e, "cannot answer a stray 2xx");
+                false
+            }
+        }
     }
 
     /// Sends a provisional response (101–199) to the INVITE of `call`; one with a To tag makes
