@@ -96,7 +96,7 @@ impl SessionCoordinator {
         let (handler_tx, handler_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
         handler.start(handler_rx, cmd_tx.downgrade());
-        let instance = format!("<urn:uuid:{}>", instance_uuid());
+        let instance = format!("urn:uuid:{}", instance_uuid());
         let driver = Driver {
             cfg: config.clone(),
             advertised,
@@ -116,6 +116,7 @@ impl SessionCoordinator {
             prepared: HashMap::new(),
             server_txs: HashMap::new(),
             recent_ends: Default::default(),
+            ring_deadlines: Default::default(),
             resolver: resolver.clone(),
             next_id: 0,
             shutdown: None,
@@ -253,21 +254,11 @@ fn endpoint_error(e: EndpointError) -> SessionError {
 
 /// A random RFC 4122 version-4 UUID for our +sip.instance (RFC 5626 §4.1).
 fn instance_uuid() -> String {
-    let mut b = [0u8; 16];
-    if getrandom_fill(&mut b).is_err() {
-        // The instance id is not a secret; the time is unique enough on failure.
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        b = t.to_be_bytes();
-    }
+    let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-}
-
-fn getrandom_fill(b: &mut [u8]) -> Result<(), ()> {
-    use rand::RngCore;
-    rand::rngs::OsRng.try_fill_bytes(b).map_err(|_| ())
 }
 
 impl SessionControl for SessionCoordinator {

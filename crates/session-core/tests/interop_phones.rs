@@ -41,6 +41,27 @@ async fn sipline(kamailio: &Kamailio) -> (std::sync::Arc<SessionCoordinator>, br
     (agent, events)
 }
 
+/// pjsua registered to kamailio as carol, sending its tone.
+fn pjsua_as_carol(kamailio: &Kamailio) -> Pjsua {
+    let registrar = kamailio.addr(Transport::Udp);
+    blocking(|| Pjsua::start(PjsuaOptions::new().register("carol", "carolpw", registrar).tone_hz(PHONE_TONE)))
+        .expect("pjsua")
+}
+
+/// baresip registered to kamailio as carol, sending its tone, answering only when told.
+fn baresip_as_carol(kamailio: &Kamailio) -> Baresip {
+    let registrar = kamailio.addr(Transport::Udp);
+    blocking(|| {
+        Baresip::start(
+            BaresipOptions::new()
+                .register("carol", "carolpw", registrar)
+                .tone_hz(PHONE_TONE)
+                .answer_mode(AnswerMode::Manual),
+        )
+    })
+    .expect("baresip")
+}
+
 fn alice_uri(kamailio: &Kamailio) -> String {
     format!("sip:alice@{}", kamailio.addr(Transport::Udp))
 }
@@ -129,10 +150,7 @@ async fn pjsua_calls_sipline_through_kamailio() {
     require_peers();
     let kamailio = kamailio();
     let (alice, mut events) = sipline(&kamailio).await;
-    let registrar = kamailio.addr(Transport::Udp);
-    let pjsua =
-        blocking(|| Pjsua::start(PjsuaOptions::new().register("carol", "carolpw", registrar).tone_hz(PHONE_TONE)))
-            .expect("pjsua");
+    let pjsua = pjsua_as_carol(&kamailio);
     blocking(|| pjsua.call(&alice_uri(&kamailio))).expect("pjsua dials");
     let id = answer_incoming(&alice, &mut events).await;
     blocking(|| pjsua.wait_for(EventKind::Established, STEP)).expect("pjsua established");
@@ -161,10 +179,7 @@ async fn sipline_calls_pjsua_through_kamailio() {
     require_peers();
     let kamailio = kamailio();
     let (alice, mut events) = sipline(&kamailio).await;
-    let registrar = kamailio.addr(Transport::Udp);
-    let pjsua =
-        blocking(|| Pjsua::start(PjsuaOptions::new().register("carol", "carolpw", registrar).tone_hz(PHONE_TONE)))
-            .expect("pjsua");
+    let pjsua = pjsua_as_carol(&kamailio);
     let call = alice.create_outgoing_call("sip:alice@127.0.0.1", &pjsua.uri(), None).await.expect("call");
     blocking(|| pjsua.wait_for(EventKind::Incoming, STEP)).expect("pjsua rings");
     session_reaching(&mut events, SessionState::Ringing).await;
@@ -192,10 +207,7 @@ async fn baresip_calls_sipline_through_kamailio() {
     require_peers();
     let kamailio = kamailio();
     let (alice, mut events) = sipline(&kamailio).await;
-    let registrar = kamailio.addr(Transport::Udp);
-    let baresip =
-        blocking(|| Baresip::start(BaresipOptions::new().register("carol", "carolpw", registrar).tone_hz(PHONE_TONE)))
-            .expect("baresip");
+    let baresip = baresip_as_carol(&kamailio);
     blocking(|| baresip.dial(&alice_uri(&kamailio))).expect("baresip dials");
     let id = answer_incoming(&alice, &mut events).await;
     blocking(|| baresip.wait_for(EventKind::Established, STEP)).expect("baresip established");
@@ -225,16 +237,7 @@ async fn sipline_calls_baresip_through_kamailio() {
     require_peers();
     let kamailio = kamailio();
     let (alice, mut events) = sipline(&kamailio).await;
-    let registrar = kamailio.addr(Transport::Udp);
-    let baresip = blocking(|| {
-        Baresip::start(
-            BaresipOptions::new()
-                .register("carol", "carolpw", registrar)
-                .tone_hz(PHONE_TONE)
-                .answer_mode(AnswerMode::Manual),
-        )
-    })
-    .expect("baresip");
+    let baresip = baresip_as_carol(&kamailio);
     let call = alice.create_outgoing_call("sip:alice@127.0.0.1", &baresip.uri(), None).await.expect("call");
     blocking(|| baresip.wait_for(EventKind::Incoming, STEP)).expect("baresip rings");
     session_reaching(&mut events, SessionState::Ringing).await;

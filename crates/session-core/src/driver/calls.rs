@@ -206,7 +206,8 @@ impl Driver {
         let h = invite.headers();
         // §13.3.1: the caller's Expires bounds how long it waits; ours bounds the rest.
         let expires = h.expires().ok().flatten().map(|s| std::time::Duration::from_secs(u64::from(s)));
-        let ring_for = expires.map_or(self.cfg.ring_timeout, |e| e.min(self.cfg.ring_timeout));
+        let ring_at = Instant::now() + expires.map_or(self.cfg.ring_timeout, |e| e.min(self.cfg.ring_timeout));
+        self.ring_deadlines.insert((ring_at, id));
         let from = h.get(sip_message::StandardHeader::From).map(|v| v.to_string()).unwrap_or_default();
         let to = h.get(sip_message::StandardHeader::To).map(|v| v.to_string()).unwrap_or_default();
         let call = IncomingCall {
@@ -233,7 +234,7 @@ impl Driver {
             answered_at: None,
             media: None,
             remote_offer: call.sdp.clone(),
-            ring_deadline: Some(Instant::now() + ring_for),
+            ring_deadline: Some(ring_at),
             media_failed: false,
             answer_waiters: Vec::new(),
             end_waiters: Vec::new(),
@@ -251,24 +252,22 @@ impl Driver {
 
     /// The earliest instant an unanswered incoming call must be turned away.
     pub(crate) fn next_ring_deadline(&self) -> Option<Instant> {
-        self.sessions.values().filter(|s| s.state == SessionState::Incoming).filter_map(|s| s.ring_deadline).min()
+        self.ring_deadlines.first().map(|(at, _)| *at)
     }
 
     /// Turns away the incoming calls nobody answered in time: 480 Temporarily Unavailable
-    /// (RFC 3261 §21.4.18: the callee was contacted but is not answering). The caller's own
-    /// Expires would give 487, but the caller has given up by then anyway.
+    /// (RFC 3261 §21.4.18: the callee was contacted but is not answering). A call answered
+    /// or ended meanwhile has left the set already (`set_state`).
     pub(crate) fn ring_timeouts(&mut self, now: Instant) {
-        let due: Vec<(SessionId, sip_dialog::CallKey)> = self
-            .sessions
-            .values()
-            .filter(|s| s.state == SessionState::Incoming && s.ring_deadline.is_some_and(|d| d <= now))
-            .map(|s| (s.id, s.key))
-            .collect();
-        for (id, key) in due {
-            tracing::debug!(session = %id, "nobody answered: 480");
-            if let Some(s) = self.sessions.get_mut(&id) {
-                s.ring_deadline = None;
+        while let Some(&(at, id)) = self.ring_deadlines.first() {
+            if at > now {
+                break;
             }
+            self.ring_deadlines.remove(&(at, id));
+            let Some(s) = self.sessions.get_mut(&id) else { continue };
+            s.ring_deadline = None;
+            let key = s.key;
+            tracing::debug!(session = %id, "nobody answered: 480");
             let reason = Some("No Answer".to_owned());
             if let Err(e) = self.calls.reject_with(now, key, StatusCode::TEMPORARILY_UNAVAILABLE, reason, Vec::new()) {
                 tracing::debug!(session = %id, error = %e, "could not turn the call away");

@@ -123,6 +123,9 @@ pub(crate) struct Driver {
     /// How the last sessions ended (at most [`RECENT_ENDS`]), so that waiting on a call that
     /// has just ended still says why.
     pub(crate) recent_ends: std::collections::VecDeque<(SessionId, EndInfo)>,
+    /// When each unanswered incoming call is turned away, earliest first (the loop reads
+    /// the first on every turn, so no scan of the sessions).
+    pub(crate) ring_deadlines: std::collections::BTreeSet<(Instant, SessionId)>,
     pub(crate) resolver: Resolver,
     pub(crate) next_id: u64,
     pub(crate) shutdown: Option<(Instant, Vec<oneshot::Sender<()>>)>,

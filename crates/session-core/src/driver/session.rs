@@ -88,6 +88,11 @@ impl Driver {
             return;
         }
         s.state = new;
+        if old == SessionState::Incoming {
+            if let Some(at) = s.ring_deadline.take() {
+                self.ring_deadlines.remove(&(at, id));
+            }
+        }
         if new == SessionState::Active && s.answered_at.is_none() {
             s.answered_at = Some(Instant::now());
         }
