@@ -1,21 +1,19 @@
-//! [`SessionCoordinator`]: the handle an application holds. It starts the endpoint and the
-//! driver task, and turns each API call into a command for that task (or, for requests
-//! outside calls, sends them itself).
+//! [`SessionCoordinator`]: the handle an application holds. It binds the transports, starts
+//! the driver task, and turns each API call into a command for that task.
 
 use crate::api::*;
 use crate::builder::SessionConfig;
+use crate::core::{Answer, Command, ResourceCounts, SessionCore};
 use crate::driver::handler::HandlerRunner;
-use crate::driver::{Command, Driver, ResourceCounts};
+use crate::driver::{Driver, Request};
 use crate::error::SessionError;
-use sip_dialog::{CallConfig, Calls, Registrations, ViaTemplate};
-use sip_endpoint::{Endpoint, EndpointConfig, EndpointError};
-use sip_message::auth::{Challenge, Credentials, DigestClient};
-use sip_message::{Method, Peer, Request, RequestBuilder, Response, StandardHeader, StatusCode};
+use sip_endpoint::Dropper;
+use sip_message::Method;
 use sip_resolve::{Resolver, ResolverConfig};
-use std::collections::HashMap;
+use sip_transport::{TransportConfig, TransportLayer};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// The session layer of one user agent: calls, registrations and their media, driven by
@@ -24,10 +22,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 /// stops the task and frees every socket; [`Self::shutdown`] first hangs up and unregisters.
 #[derive(Debug)]
 pub struct SessionCoordinator {
-    cmd: mpsc::UnboundedSender<Command>,
+    requests: mpsc::UnboundedSender<Request>,
     events: broadcast::Sender<SessionEvent>,
-    endpoint: Endpoint,
-    resolver: Resolver,
     config: SessionConfig,
     advertised: SocketAddr,
 }
@@ -49,6 +45,11 @@ fn advertised_ip(ip: IpAddr, public: Option<IpAddr>) -> IpAddr {
     }
 }
 
+/// The answer a command expects, or the error for another (which would be a bug).
+fn expect<T>(answer: Answer, pick: impl FnOnce(Answer) -> Option<T>) -> Result<T, SessionError> {
+    pick(answer).ok_or_else(|| SessionError::Internal("the core answered a command with another's answer".into()))
+}
+
 impl SessionCoordinator {
     pub(crate) async fn start(
         mut config: SessionConfig,
@@ -57,18 +58,14 @@ impl SessionCoordinator {
         if config.transports.is_empty() {
             return Err(SessionError::InvalidInput("no transport to listen on".into()));
         }
-        let mut ep = EndpointConfig::default();
+        let mut tc = TransportConfig::default();
         for t in &config.transports {
-            ep.transport.listen.push((*t, config.local_address));
+            tc.listen.push((*t, config.local_address));
         }
-        ep.transaction.t1 = config.timers.0;
-        ep.transaction.t2 = config.timers.1;
-        ep.wire_tap = config.wire_tap.clone();
-        ep.impairment = config.impairment;
-        let (endpoint, incoming) = Endpoint::start(ep).await.map_err(|e| SessionError::Unreachable(e.to_string()))?;
-        let transport = config.transports[0];
-        let bound = endpoint
-            .local_addr(transport)
+        let (transport, transport_rx) =
+            TransportLayer::bind(tc).await.map_err(|e| SessionError::Unreachable(e.to_string()))?;
+        let bound = transport
+            .local_addr(config.transports[0])
             .ok_or_else(|| SessionError::Internal("the transport did not report its address".into()))?;
         let ip = advertised_ip(bound.ip(), config.public_ip);
         let advertised = SocketAddr::new(ip, bound.port());
@@ -82,47 +79,28 @@ impl SessionCoordinator {
             ResolverConfig::with_name_servers(config.dns_servers.iter().copied())
         };
         let resolver = Resolver::new(resolver_config).map_err(|e| SessionError::Internal(format!("DNS: {e}")))?;
-        let mut call_config = CallConfig::new(
-            format!("sip:sipline@{advertised}"),
-            ViaTemplate::new(transport.as_str(), advertised.to_string()),
-        );
-        call_config.t1 = config.timers.0;
-        call_config.t2 = config.timers.1;
-        call_config.no_answer_timeout = config.no_answer_timeout;
         let rng: Box<dyn sip_dialog::RandomSource + Send> =
             Box::new(<rand::rngs::StdRng as rand::SeedableRng>::from_entropy());
-        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (notes_tx, notes_rx) = mpsc::unbounded_channel();
+        let (requests, requests_rx) = mpsc::unbounded_channel();
         let (handler_tx, handler_rx) = mpsc::unbounded_channel();
         let (events, _) = broadcast::channel(1024);
-        handler.start(handler_rx, cmd_tx.downgrade());
+        handler.start(handler_rx, requests.downgrade());
         let instance = format!("urn:uuid:{}", instance_uuid());
+        let core = SessionCore::new(config.clone(), advertised, instance, rng, Instant::now());
         let driver = Driver {
-            cfg: config.clone(),
-            advertised,
-            instance,
-            endpoint: endpoint.clone(),
-            incoming,
-            cmd_rx,
-            notes_tx,
-            notes_rx,
+            core,
+            transport,
+            transport_rx,
+            requests: requests_rx,
             handler: handler_tx,
             events: events.clone(),
-            calls: Calls::new(call_config, rng),
-            regs: Registrations::new(),
-            accounts: HashMap::new(),
-            sessions: HashMap::new(),
-            by_key: HashMap::new(),
-            prepared: HashMap::new(),
-            server_txs: HashMap::new(),
-            recent_ends: Default::default(),
-            ring_deadlines: Default::default(),
-            resolver: resolver.clone(),
-            next_id: 0,
-            shutdown: None,
+            resolver,
+            media_config: config.media.clone(),
+            tap: config.wire_tap.clone(),
+            dropper: config.impairment.map(Dropper::new),
         };
         tokio::spawn(driver.run());
-        Ok(Arc::new(SessionCoordinator { cmd: cmd_tx, events, endpoint, resolver, config, advertised }))
+        Ok(Arc::new(SessionCoordinator { requests, events, config, advertised }))
     }
 
     /// Every [`SessionEvent`] from now on. A receiver that falls more than 1024 events behind
@@ -149,30 +127,53 @@ impl SessionCoordinator {
     /// What it holds right now (sessions, calls, dialogs, media streams, server
     /// transactions, registrations): all zero once every call and registration has ended.
     pub async fn resource_counts(&self) -> ResourceCounts {
-        self.ask(|reply| Command::Counts { reply }).await.unwrap_or_default()
+        self.ask(Command::Counts, |a| match a {
+            Answer::Counts(c) => Some(c),
+            _ => None,
+        })
+        .await
+        .unwrap_or_default()
     }
 
     /// Hangs up every call, removes every registration, waits for both (at most 64·T1,
     /// capped at 10 s), then stops the stack.
     pub async fn shutdown(&self) {
-        let _ = self.ask(|reply| Command::Shutdown { reply }).await;
+        let _ = self.ask_unit(Command::Shutdown).await;
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, SessionError> {
+    /// Sends `command` to the core and waits for its answer.
+    async fn ask<T>(&self, command: Command, pick: impl FnOnce(Answer) -> Option<T>) -> Result<T, SessionError> {
         let (tx, rx) = oneshot::channel();
-        self.cmd.send(make(tx)).map_err(|_| SessionError::Closed)?;
-        rx.await.map_err(|_| SessionError::Closed)
+        self.requests.send(Request::Core(command, tx)).map_err(|_| SessionError::Closed)?;
+        let answer = rx.await.map_err(|_| SessionError::Closed)??;
+        expect(answer, pick)
     }
 
-    async fn ask_result<T>(
+    async fn ask_unit(&self, command: Command) -> Result<(), SessionError> {
+        self.ask(command, |a| match a {
+            Answer::Unit => Some(()),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn ask_session(&self, command: Command) -> Result<CallSession, SessionError> {
+        self.ask(command, |a| match a {
+            Answer::Session(s) => Some(s),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn ask_driver<T>(
         &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, SessionError>>) -> Command,
+        make: impl FnOnce(oneshot::Sender<Result<T, SessionError>>) -> Request,
     ) -> Result<T, SessionError> {
-        self.ask(make).await?
+        let (tx, rx) = oneshot::channel();
+        self.requests.send(make(tx)).map_err(|_| SessionError::Closed)?;
+        rx.await.map_err(|_| SessionError::Closed)?
     }
 
-    /// A request outside any dialog, sent by this handle (not the driver: nothing in it
-    /// needs the call state), with one answer to a digest challenge.
     async fn request_outside(
         &self,
         method: Method,
@@ -180,75 +181,12 @@ impl SessionCoordinator {
         headers: Vec<(String, String)>,
         body: Option<(String, Vec<u8>)>,
     ) -> Result<SipResponse, SessionError> {
-        if !self.config.sip_client {
-            return Err(SessionError::SipClientDisabled);
-        }
-        let from = self.config.from_uri.clone().unwrap_or_else(|| self.local_uri("sipline"));
-        let (peer, name) = crate::driver::resolve_uri(&self.resolver, uri, &self.config.transports)
-            .await
-            .map_err(SessionError::Unreachable)?;
-        let call_id = sip_message::build::new_call_id(None).map_err(|e| SessionError::Internal(e.to_string()))?;
-        let tag = sip_message::build::new_tag().map_err(|e| SessionError::Internal(e.to_string()))?;
-        let build = |cseq: u32, auth: Option<(StandardHeader, String)>| -> Result<Request, SessionError> {
-            let transport = self.config.transports[0];
-            let mut b = RequestBuilder::new(method.clone(), uri)
-                .from(None, from.clone())
-                .from_tag(tag.clone())
-                .to(None, uri)
-                .call_id(call_id.clone())
-                .cseq(cseq)
-                .via(transport.as_str(), self.advertised.to_string())
-                .rport()
-                .contact(self.local_uri("sipline"))
-                .header("User-Agent", self.config.user_agent.clone());
-            for (n, v) in &headers {
-                b = b.header(n.as_str(), v.clone());
-            }
-            if let Some((h, v)) = auth {
-                b = b.header(h, v);
-            }
-            if let Some((ct, bytes)) = &body {
-                b = b.body(ct.clone(), bytes.clone());
-            }
-            b.build().map_err(|e| SessionError::InvalidInput(e.to_string()))
-        };
-        let request = build(1, None)?;
-        let response = self.exchange(request.clone(), peer, name.clone()).await?;
-        let challenged =
-            matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::PROXY_AUTHENTICATION_REQUIRED);
-        let creds = self.config.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone()));
-        let (true, Some(creds)) = (challenged, creds) else { return Ok(crate::driver::to_sip_response(&response)) };
-        let (header, challenge) = first_challenge(&response)
-            .ok_or_else(|| SessionError::AuthFailed("no digest challenge we can answer".into()))?;
-        let body_bytes = body.as_ref().map(|(_, b)| b.as_slice()).unwrap_or(&[]);
-        let authorization = DigestClient::new()
-            .respond(&challenge, &creds, method.as_str(), uri, body_bytes)
-            .map_err(|e| SessionError::AuthFailed(e.to_string()))?;
-        let retry = build(2, Some((header, authorization.to_string())))?;
-        let response = self.exchange(retry, peer, name).await?;
-        Ok(crate::driver::to_sip_response(&response))
-    }
-
-    async fn exchange(&self, request: Request, peer: Peer, name: Option<String>) -> Result<Response, SessionError> {
-        let mut tx = self.endpoint.send_request_named(request, peer, name).await.map_err(endpoint_error)?;
-        tx.final_response().await.map_err(endpoint_error)
-    }
-}
-
-fn first_challenge(response: &Response) -> Option<(StandardHeader, Challenge)> {
-    let h = response.headers();
-    if response.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
-        h.proxy_authenticate().find_map(Result::ok).map(|c| (StandardHeader::ProxyAuthorization, c))
-    } else {
-        h.www_authenticate().find_map(Result::ok).map(|c| (StandardHeader::Authorization, c))
-    }
-}
-
-fn endpoint_error(e: EndpointError) -> SessionError {
-    match e {
-        EndpointError::Timeout => SessionError::Timeout,
-        EndpointError::Closed => SessionError::Closed,
-        other => SessionError::Unreachable(other.to_string()),
+        let req = crate::core::OutsideRequest { method, uri: uri.to_owned(), headers, body };
+        self.ask(Command::Request(req), |a| match a {
+            Answer::Response(r) => Some(r),
+            _ => None,
+        })
+        .await
     }
 }
 
@@ -269,95 +207,129 @@ impl SessionControl for SessionCoordinator {
         sdp: Option<String>,
     ) -> Result<CallSession, SessionError> {
         let (from, to) = (from.to_owned(), to.to_owned());
-        let prepared = self.ask_result(|reply| Command::Prepare { from, to, sdp, reply }).await?;
+        let prepared = self
+            .ask(Command::Prepare { from, to, sdp }, |a| match a {
+                Answer::Prepared(p) => Some(p),
+                _ => None,
+            })
+            .await?;
         self.initiate_prepared_call(&prepared).await
     }
 
     async fn prepare_outgoing_call(&self, from: &str, to: &str) -> Result<PreparedCall, SessionError> {
         let (from, to) = (from.to_owned(), to.to_owned());
-        self.ask_result(|reply| Command::Prepare { from, to, sdp: None, reply }).await
+        self.ask(Command::Prepare { from, to, sdp: None }, |a| match a {
+            Answer::Prepared(p) => Some(p),
+            _ => None,
+        })
+        .await
     }
 
     async fn initiate_prepared_call(&self, prepared: &PreparedCall) -> Result<CallSession, SessionError> {
-        let id = prepared.id;
-        self.ask_result(|reply| Command::Initiate { id, reply }).await
+        self.ask_session(Command::Initiate { id: prepared.id }).await
     }
 
     async fn accept_incoming_call(&self, id: SessionId, sdp: Option<String>) -> Result<CallSession, SessionError> {
-        self.ask_result(|reply| Command::Answer { id, decision: CallDecision::Accept(sdp), reply }).await?;
+        self.ask_unit(Command::Answer { id, decision: CallDecision::Accept(sdp) }).await?;
         self.get_session(id).await.ok_or_else(|| SessionError::NotFound(id.to_string()))
     }
 
     async fn reject_incoming_call(&self, id: SessionId, status: u16, reason: &str) -> Result<(), SessionError> {
-        let decision = CallDecision::Reject(status, reason.to_owned());
-        self.ask_result(|reply| Command::Answer { id, decision, reply }).await
+        self.ask_unit(Command::Answer { id, decision: CallDecision::Reject(status, reason.to_owned()) }).await
     }
 
     async fn terminate_session(&self, id: SessionId) -> Result<(), SessionError> {
-        self.ask_result(|reply| Command::Terminate { id, reply }).await
+        self.ask_unit(Command::Terminate { id }).await
     }
 
     async fn hold_session(&self, id: SessionId) -> Result<(), SessionError> {
-        self.ask_result(|reply| Command::Hold { id, hold: true, reply }).await
+        self.ask_unit(Command::Hold { id, hold: true }).await
     }
 
     async fn resume_session(&self, id: SessionId) -> Result<(), SessionError> {
-        self.ask_result(|reply| Command::Hold { id, hold: false, reply }).await
+        self.ask_unit(Command::Hold { id, hold: false }).await
     }
 
     async fn set_audio_muted(&self, id: SessionId, muted: bool) -> Result<(), SessionError> {
-        self.ask_result(|reply| Command::Mute { id, muted, reply }).await
+        self.ask_unit(Command::Mute { id, muted }).await
     }
 
     async fn get_session(&self, id: SessionId) -> Option<CallSession> {
-        self.ask(|reply| Command::Get { id, reply }).await.ok().flatten()
+        self.ask(Command::Get { id }, |a| match a {
+            Answer::MaybeSession(s) => Some(s),
+            _ => None,
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     async fn list_active_sessions(&self) -> Vec<CallSession> {
-        self.ask(|reply| Command::List { reply }).await.unwrap_or_default()
+        self.ask(Command::List, |a| match a {
+            Answer::Sessions(s) => Some(s),
+            _ => None,
+        })
+        .await
+        .unwrap_or_default()
     }
 
     async fn wait_for_answer(&self, id: SessionId, timeout: Duration) -> Result<CallSession, SessionError> {
-        match tokio::time::timeout(timeout, self.ask_result(|reply| Command::WaitAnswer { id, reply })).await {
+        match tokio::time::timeout(timeout, self.ask_session(Command::WaitAnswer { id })).await {
             Ok(r) => r,
             Err(_) => Err(SessionError::Timeout),
         }
     }
 
     async fn wait_for_end(&self, id: SessionId) -> Result<EndInfo, SessionError> {
-        self.ask_result(|reply| Command::WaitEnd { id, reply }).await
+        self.ask(Command::WaitEnd { id }, |a| match a {
+            Answer::End(e) => Some(e),
+            _ => None,
+        })
+        .await
     }
 }
 
 impl MediaControl for SessionCoordinator {
     async fn get_media_info(&self, id: SessionId) -> Result<MediaInfo, SessionError> {
-        self.ask_result(|reply| Command::MediaInfo { id, reply }).await
+        self.ask(Command::MediaInfo { id }, |a| match a {
+            Answer::MediaInfo(m) => Some(m),
+            _ => None,
+        })
+        .await
     }
 
     async fn get_rtp_statistics(&self, id: SessionId) -> Result<RtpStats, SessionError> {
-        self.ask_result(|reply| Command::Stats { id, reply }).await
+        self.ask_driver(|reply| Request::Stats { id, reply }).await
     }
 
     async fn get_received_audio(&self, id: SessionId) -> Result<Vec<i16>, SessionError> {
-        self.ask_result(|reply| Command::Audio { id, reply }).await
+        self.ask_driver(|reply| Request::Audio { id, reply }).await
     }
 }
 
 impl SipClient for SessionCoordinator {
     async fn register(&self, account: Account) -> Result<AccountId, SessionError> {
-        self.ask_result(|reply| Command::Register { account, reply }).await
+        self.ask(Command::Register { account }, |a| match a {
+            Answer::Account(id) => Some(id),
+            _ => None,
+        })
+        .await
     }
 
     async fn unregister(&self, account: AccountId) -> Result<(), SessionError> {
-        self.ask_result(|reply| Command::Unregister { id: account, reply }).await
+        self.ask_unit(Command::Unregister { id: account }).await
     }
 
     async fn refresh_registration(&self, account: AccountId) -> Result<(), SessionError> {
-        self.ask_result(|reply| Command::Refresh { id: account, reply }).await
+        self.ask_unit(Command::Refresh { id: account }).await
     }
 
     async fn registration_state(&self, account: AccountId) -> Result<RegistrationState, SessionError> {
-        self.ask_result(|reply| Command::RegState { id: account, reply }).await
+        self.ask(Command::RegState { id: account }, |a| match a {
+            Answer::Registration(s) => Some(s),
+            _ => None,
+        })
+        .await
     }
 
     async fn send_options(&self, uri: &str) -> Result<SipResponse, SessionError> {

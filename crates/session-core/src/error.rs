@@ -54,8 +54,24 @@ pub enum SessionError {
     SipClientDisabled,
     /// The coordinator has shut down.
     Closed,
+    /// The dialog layer refused the operation (its error is the [`source`](std::error::Error::source)).
+    Signaling(sip_dialog::DialogError),
     /// Something underneath failed: the layer and its message.
     Internal(String),
+}
+
+impl From<sip_dialog::DialogError> for SessionError {
+    fn from(e: sip_dialog::DialogError) -> SessionError {
+        use sip_dialog::DialogError as D;
+        match e {
+            D::NotFound => SessionError::NotFound("call".into()),
+            D::InvalidState(what) => SessionError::InvalidState { operation: "do that to", state: what.into() },
+            D::InviteInProgress => {
+                SessionError::InvalidState { operation: "re-INVITE", state: "re-negotiating".into() }
+            }
+            other => SessionError::Signaling(other),
+        }
+    }
 }
 
 impl SessionError {
@@ -70,6 +86,12 @@ impl SessionError {
             | SessionError::Rejected { .. }
             | SessionError::AuthFailed(_) => ErrorCategory::Network,
             SessionError::Media(_) | SessionError::Internal(_) => ErrorCategory::Resource,
+            SessionError::Signaling(e) => match e.category() {
+                sip_dialog::ErrorCategory::State => ErrorCategory::State,
+                sip_dialog::ErrorCategory::NotFound => ErrorCategory::NotFound,
+                sip_dialog::ErrorCategory::Random => ErrorCategory::Resource,
+                sip_dialog::ErrorCategory::Malformed | sip_dialog::ErrorCategory::Usage => ErrorCategory::Input,
+            },
             SessionError::Closed => ErrorCategory::Closed,
         }
     }
@@ -82,6 +104,7 @@ impl SessionError {
             SessionError::Timeout | SessionError::Unreachable(_) => true,
             SessionError::Rejected { status, .. } => matches!(status, 408 | 480 | 486 | 491 | 500..=599),
             SessionError::Media(_) => true,
+            SessionError::Signaling(e) => e.is_recoverable(),
             _ => false,
         }
     }
@@ -104,12 +127,20 @@ impl fmt::Display for SessionError {
                 f.write_str("the SIP client is not enabled (SessionManagerBuilder::enable_sip_client)")
             }
             SessionError::Closed => f.write_str("the session coordinator has shut down"),
+            SessionError::Signaling(e) => write!(f, "signaling: {e}"),
             SessionError::Internal(m) => write!(f, "internal error: {m}"),
         }
     }
 }
 
-impl std::error::Error for SessionError {}
+impl std::error::Error for SessionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SessionError::Signaling(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

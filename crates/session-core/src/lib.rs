@@ -43,15 +43,14 @@
 mod api;
 mod builder;
 mod coordinator;
+mod core;
 mod driver;
 mod error;
-mod media;
-mod screen;
 
+pub use crate::core::ResourceCounts;
 pub use api::*;
 pub use builder::{SessionConfig, SessionManagerBuilder};
 pub use coordinator::SessionCoordinator;
-pub use driver::ResourceCounts;
 pub use error::{ErrorCategory, SessionError};
 pub use media_core::{Codec, MediaConfig};
 pub use sip_endpoint::{WireDirection, WireTap};

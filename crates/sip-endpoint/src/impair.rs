@@ -13,21 +13,22 @@ pub struct Impairment {
     pub seed: u64,
 }
 
-/// The decisions of one endpoint (xorshift64*: quality is plenty for coin flips).
+/// The decisions of one sender (xorshift64*: quality is plenty for coin flips).
 #[derive(Debug)]
-pub(crate) struct Dropper {
+pub struct Dropper {
     loss: f64,
     state: u64,
     pub(crate) dropped: u64,
 }
 
 impl Dropper {
-    pub(crate) fn new(i: Impairment) -> Dropper {
+    /// The decisions `i` asks for.
+    pub fn new(i: Impairment) -> Dropper {
         Dropper { loss: i.loss.clamp(0.0, 1.0), state: i.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1, dropped: 0 }
     }
 
     /// Should the next datagram be dropped?
-    pub(crate) fn drop_next(&mut self) -> bool {
+    pub fn drop_next(&mut self) -> bool {
         self.state ^= self.state >> 12;
         self.state ^= self.state << 25;
         self.state ^= self.state >> 27;

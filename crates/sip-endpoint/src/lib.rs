@@ -33,7 +33,7 @@ mod tap;
 
 pub use error::EndpointError;
 pub use handles::{ClientEvent, ClientTransaction, Incoming, IncomingEvent, ServerTransaction};
-pub use impair::Impairment;
+pub use impair::{Dropper, Impairment};
 pub use tap::{WireDirection, WireTap};
 
 use driver::{Command, Driver};

@@ -29,7 +29,8 @@ impl WireTap {
         WireTap(Arc::new(f))
     }
 
-    pub(crate) fn see(&self, direction: WireDirection, peer: Peer, bytes: &[u8]) {
+    /// Shows `bytes` sent to or received from `peer` to the tap.
+    pub fn see(&self, direction: WireDirection, peer: Peer, bytes: &[u8]) {
         (self.0)(direction, peer, bytes)
     }
 }

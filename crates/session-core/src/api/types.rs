@@ -106,6 +106,7 @@ pub struct EndInfo {
 impl fmt::Display for EndInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.status {
+            _ if self.cause == EndCause::Unreachable => write!(f, "{}: {}", self.cause, self.reason),
             Some(s) => write!(f, "{} ({s} {})", self.cause, self.reason),
             None => write!(f, "{}", self.cause),
         }
@@ -137,6 +138,9 @@ pub enum EndCause {
     AuthFailed,
     /// The offer could not be answered (no common codec, bad SDP): 488.
     MediaFailed,
+    /// Our call never reached anyone: its destination did not resolve, or every target
+    /// refused the connection or never answered (the reason says which).
+    Unreachable,
     /// The coordinator shut down.
     Shutdown,
 }
@@ -155,6 +159,7 @@ impl fmt::Display for EndCause {
             EndCause::DialogFailed => "dialog failed",
             EndCause::AuthFailed => "authentication failed",
             EndCause::MediaFailed => "media negotiation failed",
+            EndCause::Unreachable => "unreachable",
             EndCause::Shutdown => "shut down",
         })
     }

@@ -3,8 +3,9 @@
 //! decision runs on its own task (a handler may take its time to decide) and comes back to
 //! the driver as a command.
 
-use super::Command;
+use super::Request;
 use crate::api::{CallDecision, CallHandler, CallSession, EndInfo, IncomingCall, SessionId, SessionState};
+use crate::core::Command;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -18,7 +19,7 @@ pub(crate) enum HandlerEvent {
     State(SessionId, SessionState, SessionState),
 }
 
-type Start = Box<dyn FnOnce(mpsc::UnboundedReceiver<HandlerEvent>, mpsc::WeakUnboundedSender<Command>) + Send>;
+type Start = Box<dyn FnOnce(mpsc::UnboundedReceiver<HandlerEvent>, mpsc::WeakUnboundedSender<Request>) + Send>;
 
 /// A handler of any type, boxed as the function that starts its task.
 pub(crate) struct HandlerRunner(Start);
@@ -30,7 +31,7 @@ impl HandlerRunner {
         }))
     }
 
-    pub(crate) fn start(self, rx: mpsc::UnboundedReceiver<HandlerEvent>, cmd: mpsc::WeakUnboundedSender<Command>) {
+    pub(crate) fn start(self, rx: mpsc::UnboundedReceiver<HandlerEvent>, cmd: mpsc::WeakUnboundedSender<Request>) {
         (self.0)(rx, cmd)
     }
 }
@@ -39,7 +40,7 @@ impl HandlerRunner {
 async fn run<H: CallHandler>(
     handler: Arc<H>,
     mut rx: mpsc::UnboundedReceiver<HandlerEvent>,
-    cmd: mpsc::WeakUnboundedSender<Command>,
+    cmd: mpsc::WeakUnboundedSender<Request>,
 ) {
     while let Some(event) = rx.recv().await {
         match event {
@@ -49,7 +50,9 @@ async fn run<H: CallHandler>(
                     let id = call.id;
                     let decision: CallDecision = handler.on_incoming_call(call).await;
                     if let Some(cmd) = cmd.upgrade() {
-                        let _ = cmd.send(Command::Decide { id, decision });
+                        // Nobody waits for the outcome of the handler's decision.
+                        let (reply, _) = tokio::sync::oneshot::channel();
+                        let _ = cmd.send(Request::Core(Command::Decide { id, decision }, reply));
                     }
                 });
             }

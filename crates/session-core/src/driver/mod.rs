@@ -1,309 +1,232 @@
-//! The one task that owns every call and registration of a coordinator.
+//! The driver: the one task that does a coordinator's IO, and decides nothing.
 //!
-//! It joins the sans-IO layers to the endpoint as `sip-dialog`'s wiring contract says:
-//! requests received go through the UAS screen (`screen.rs`) and then to [`Calls`]; what
-//! `Calls` and the [`Registrations`] output is sent through the endpoint; responses of our
-//! client transactions come back on a channel tagged with their owner; the task sleeps until
-//! the earliest deadline of the two layers. Commands from the coordinator's handles arrive
-//! on another channel. It owns the sessions table (`session.rs`), the media of each call
-//! (`media.rs`), and the server-transaction handles until their final response.
-//!
-//! Protocol decisions stay in `sip-dialog`; this file and its siblings only carry them out
-//! and translate them into session states, events and media actions.
+//! It owns the transports' sockets, the RTP streams of the calls, the DNS resolver and the
+//! clock, and feeds the sans-IO [`SessionCore`] (`core/`) by the run-loop contract of
+//! ARCHITECTURE.md: each input goes in with `now`, then every output is carried out until
+//! `poll_output` is empty, then the task sleeps until an input arrives or the core's
+//! `poll_timeout`. Its loop awaits only its channels (commands, transport events, finished
+//! work) and one timer. Work that takes time — a DNS lookup, binding a media port — runs
+//! as a spawned task whose result comes back on the work channel as an input, so one slow
+//! lookup holds up nothing else.
 
-mod accounts;
-mod calls;
-mod commands;
 pub(crate) mod handler;
-mod send;
-mod session;
 
-use crate::api::{Account, AccountId, CallDecision, CallSession, EndInfo, MediaInfo, PreparedCall, RegistrationState};
-use crate::api::{RtpStats, SessionEvent, SessionId, SipResponse};
-use crate::builder::SessionConfig;
+use crate::api::{RtpStats, SessionEvent, SessionId};
+use crate::core::{Answer, Command, Input, MediaAction, Output, SessionCore};
 use crate::error::SessionError;
 use handler::HandlerEvent;
-use sip_dialog::{Calls, Registrations};
-use sip_endpoint::{ClientEvent, Endpoint, Incoming, ServerTransaction};
-use sip_message::Request;
-use sip_resolve::Resolver;
-use sip_transaction::TxId;
+use media_core::{MediaConfig, MediaSession};
+use sip_endpoint::{Dropper, WireDirection, WireTap};
+use sip_message::{Transport, Uri};
+use sip_resolve::{Resolver, Transports};
+use sip_transport::{TransportEvent, TransportLayer};
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub(crate) use accounts::AccountEntry;
-pub(crate) use send::resolve_uri;
-pub(crate) use session::{Prepared, Session};
-
+/// Where the answer to a command goes.
+pub(crate) type Waiter = oneshot::Sender<Result<Answer, SessionError>>;
 type Reply<T> = oneshot::Sender<Result<T, SessionError>>;
 
-/// How many ended sessions' outcomes are remembered.
-pub(crate) const RECENT_ENDS: usize = 256;
+/// How many received messages may wait in the transport's queue before the driver counts
+/// as falling behind (the queue holds 4096): new calls are then refused with 503.
+const BEHIND_AT: usize = 512;
 
-/// What the coordinator's handles ask of the driver.
+/// What the coordinator's handles send to the driver.
 #[derive(Debug)]
-pub(crate) enum Command {
-    Prepare { from: String, to: String, sdp: Option<String>, reply: Reply<PreparedCall> },
-    Initiate { id: SessionId, reply: Reply<CallSession> },
-    Decide { id: SessionId, decision: CallDecision },
-    Answer { id: SessionId, decision: CallDecision, reply: Reply<()> },
-    Terminate { id: SessionId, reply: Reply<()> },
-    Hold { id: SessionId, hold: bool, reply: Reply<()> },
-    Mute { id: SessionId, muted: bool, reply: Reply<()> },
-    Get { id: SessionId, reply: oneshot::Sender<Option<CallSession>> },
-    List { reply: oneshot::Sender<Vec<CallSession>> },
-    WaitAnswer { id: SessionId, reply: Reply<CallSession> },
-    WaitEnd { id: SessionId, reply: Reply<EndInfo> },
-    MediaInfo { id: SessionId, reply: Reply<MediaInfo> },
+pub(crate) enum Request {
+    /// A command for the core.
+    Core(Command, Waiter),
+    /// A call's RTP statistics: the stream's, which the driver holds.
     Stats { id: SessionId, reply: Reply<RtpStats> },
+    /// The last second of a call's received audio.
     Audio { id: SessionId, reply: Reply<Vec<i16>> },
-    Register { account: Account, reply: Reply<AccountId> },
-    Unregister { id: AccountId, reply: Reply<()> },
-    Refresh { id: AccountId, reply: Reply<()> },
-    RegState { id: AccountId, reply: Reply<RegistrationState> },
-    Counts { reply: oneshot::Sender<ResourceCounts> },
-    Shutdown { reply: oneshot::Sender<()> },
 }
 
-/// What a coordinator holds right now: every count is 0 when no call or registration is
-/// alive, which tests use to prove that a finished session leaked nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ResourceCounts {
-    /// Sessions not yet terminated (prepared calls included).
-    pub sessions: usize,
-    /// Calls (INVITE usages, with their dialogs) the dialog layer still tracks.
-    pub calls: usize,
-    /// Dialogs of those calls (confirmed and early).
-    pub dialogs: usize,
-    /// RTP streams bound (each holds an RTP and an RTCP port and a task).
-    pub media_streams: usize,
-    /// Server transactions waiting for our final response.
-    pub server_transactions: usize,
-    /// Accounts with a registration state machine.
-    pub registrations: usize,
+/// Work that finished on another task.
+enum Done {
+    Resolved { query: u64, result: Result<Vec<sip_resolve::Target>, String> },
+    Bound { id: SessionId, result: Result<MediaSession, String> },
 }
 
-/// Who sent a request, so its responses find their way back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Owner {
-    Calls,
-    Registrations,
-}
-
-/// An event of one of our client transactions.
-pub(crate) struct TxNote {
-    owner: Owner,
-    request: Arc<Request>,
-    event: ClientEvent,
-}
-
-/// Everything the task owns.
+/// Everything the driver task owns.
 pub(crate) struct Driver {
-    pub(crate) cfg: SessionConfig,
-    /// Our address as others reach it (Via, Contact).
-    pub(crate) advertised: SocketAddr,
-    pub(crate) instance: String,
-    pub(crate) endpoint: Endpoint,
-    pub(crate) incoming: Incoming,
-    pub(crate) cmd_rx: mpsc::UnboundedReceiver<Command>,
-    pub(crate) notes_tx: mpsc::UnboundedSender<TxNote>,
-    pub(crate) notes_rx: mpsc::UnboundedReceiver<TxNote>,
+    pub(crate) core: SessionCore<Waiter>,
+    pub(crate) transport: TransportLayer,
+    pub(crate) transport_rx: mpsc::Receiver<TransportEvent>,
+    pub(crate) requests: mpsc::UnboundedReceiver<Request>,
     pub(crate) handler: mpsc::UnboundedSender<HandlerEvent>,
     pub(crate) events: broadcast::Sender<SessionEvent>,
-    pub(crate) calls: Calls,
-    pub(crate) regs: Registrations<AccountId>,
-    pub(crate) accounts: HashMap<AccountId, AccountEntry>,
-    pub(crate) sessions: HashMap<SessionId, Session>,
-    pub(crate) by_key: HashMap<sip_dialog::CallKey, SessionId>,
-    pub(crate) prepared: HashMap<SessionId, Prepared>,
-    pub(crate) server_txs: HashMap<TxId, ServerTransaction>,
-    /// How the last sessions ended (at most [`RECENT_ENDS`]), so that waiting on a call that
-    /// has just ended still says why.
-    pub(crate) recent_ends: std::collections::VecDeque<(SessionId, EndInfo)>,
-    /// When each unanswered incoming call is turned away, earliest first (the loop reads
-    /// the first on every turn, so no scan of the sessions).
-    pub(crate) ring_deadlines: std::collections::BTreeSet<(Instant, SessionId)>,
     pub(crate) resolver: Resolver,
-    pub(crate) next_id: u64,
-    pub(crate) shutdown: Option<(Instant, Vec<oneshot::Sender<()>>)>,
+    pub(crate) media_config: MediaConfig,
+    pub(crate) tap: Option<WireTap>,
+    pub(crate) dropper: Option<Dropper>,
 }
 
 impl Driver {
     pub(crate) async fn run(mut self) {
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+        let mut media: HashMap<SessionId, MediaSession> = HashMap::new();
         loop {
-            let mut wake = [
-                self.calls.poll_timeout(),
-                self.regs.poll_timeout(),
-                self.shutdown.as_ref().map(|s| s.0),
-                self.next_ring_deadline(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            if let Some(at) = wake.as_mut() {
-                // A deadline in the past fires at once; keep it from spinning on the same instant.
-                *at = (*at).max(Instant::now());
-            }
+            let wake = self.core.poll_timeout();
             let sleep = async {
                 match wake {
+                    // A deadline in the past fires at once.
                     Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
                     None => std::future::pending().await,
                 }
             };
             tokio::select! {
-                cmd = self.cmd_rx.recv() => match cmd {
-                    Some(cmd) => self.command(cmd).await,
+                request = self.requests.recv() => match request {
+                    Some(Request::Core(command, reply)) => {
+                        self.core.handle_input(Instant::now(), Input::Command { command, reply });
+                    }
+                    Some(Request::Stats { id, reply }) => {
+                        let r = media.get(&id).map(|m| m.stats()).ok_or_else(|| self.core.no_media_error(id));
+                        let _ = reply.send(r);
+                    }
+                    Some(Request::Audio { id, reply }) => {
+                        let r = media.get(&id).map(|m| m.recent_audio()).ok_or_else(|| self.core.no_media_error(id));
+                        let _ = reply.send(r);
+                    }
                     None => break,
                 },
-                ev = self.incoming.next() => match ev {
-                    Some(ev) => self.incoming_event(ev).await,
+                event = self.transport_rx.recv() => match event {
+                    Some(event) => self.transport_event(event),
                     None => break,
                 },
-                Some(note) = self.notes_rx.recv() => self.tx_note(note),
-                _ = sleep => {
+                Some(done) = done_rx.recv() => {
                     let now = Instant::now();
-                    self.calls.handle_timeout(now);
-                    self.regs.handle_timeout(now);
-                    self.ring_timeouts(now);
+                    match done {
+                        Done::Resolved { query, result } => self.core.handle_input(now, Input::Resolved { query, result }),
+                        Done::Bound { id, result } => {
+                            let result = result.map(|m| {
+                                let addr = m.local_addr();
+                                media.insert(id, m);
+                                addr
+                            });
+                            self.core.handle_input(now, Input::MediaBound { id, result });
+                        }
+                    }
                 }
+                _ = sleep => self.core.handle_timeout(Instant::now()),
             }
-            self.drain().await;
-            if self.shutdown_done() {
+            self.core.set_overloaded(self.transport_rx.len() > BEHIND_AT);
+            if self.carry_out(&mut media, &done_tx) {
                 break;
             }
         }
-        self.close_all();
-    }
-
-    fn new_id(&mut self) -> SessionId {
-        self.next_id += 1;
-        SessionId(self.next_id)
-    }
-
-    fn emit(&self, event: SessionEvent) {
-        // Nobody listening is fine.
-        let _ = self.events.send(event);
-    }
-
-    /// A response (or the 408/503 standing for a failed transaction) for the owner of its
-    /// request.
-    fn tx_note(&mut self, note: TxNote) {
-        let response = match note.event {
-            ClientEvent::Response(r) => Some(r),
-            ClientEvent::Timeout => sip_dialog::failure_response(&note.request, sip_dialog::TxFailure::Timeout),
-            ClientEvent::TransportError(e) => {
-                tracing::debug!(error = ?e, "transport failed for a request");
-                sip_dialog::failure_response(&note.request, sip_dialog::TxFailure::Transport)
-            }
-        };
-        if let Some(r) = response {
-            self.deliver(note.owner, r);
+        for (_, m) in media.drain() {
+            m.close();
         }
+        self.transport.shutdown();
     }
 
-    fn deliver(&mut self, owner: Owner, response: sip_message::Response) {
+    fn transport_event(&mut self, event: TransportEvent) {
         let now = Instant::now();
-        match owner {
-            Owner::Calls => {
-                self.note_failure_reason(&response);
-                self.calls.handle_response(now, response);
-            }
-            Owner::Registrations => {
-                self.regs.handle_response(now, &response);
-            }
-        }
-    }
-
-    /// Keeps the reason phrase of a final failure to one of our INVITEs, so the call's end
-    /// reports what the peer said ("Busy Right Now"), not only the status's usual phrase.
-    fn note_failure_reason(&mut self, response: &sip_message::Response) {
-        if response.status().as_u16() < 300 {
-            return;
-        }
-        let h = response.headers();
-        let (Ok(call_id), Ok(cseq)) = (h.call_id(), h.cseq()) else { return };
-        if cseq.method != sip_message::Method::Invite {
-            return;
-        }
-        if let Some(s) = self.sessions.values_mut().find(|s| s.call_id == call_id) {
-            s.final_reason = Some(response.reason().to_string());
-        }
-    }
-
-    /// Carries out everything the layers have to say, until they are quiet.
-    async fn drain(&mut self) {
-        loop {
-            let mut busy = false;
-            while let Some(out) = self.calls.poll_output() {
-                busy = true;
-                self.call_output(out).await;
-            }
-            while let Some((id, out)) = self.regs.poll_output() {
-                busy = true;
-                self.registration_output(id, out).await;
-            }
-            if !busy {
-                break;
-            }
-        }
-    }
-
-    fn counts(&self) -> ResourceCounts {
-        ResourceCounts {
-            sessions: self.sessions.len() + self.prepared.len(),
-            calls: self.calls.len(),
-            dialogs: self
-                .calls
-                .keys()
-                .map(|k| usize::from(self.calls.dialog(k).is_some()) + self.calls.early_dialogs(k).len())
-                .sum(),
-            media_streams: self.sessions.values().filter(|s| s.media.is_some()).count()
-                + self.prepared.values().filter(|p| p.media.is_some()).count(),
-            server_transactions: self.server_txs.len(),
-            registrations: self.regs.len(),
-        }
-    }
-
-    fn shutdown_done(&mut self) -> bool {
-        let Some((deadline, _)) = &self.shutdown else { return false };
-        let idle = self.sessions.is_empty() && self.regs.is_empty();
-        if idle || Instant::now() >= *deadline {
-            if let Some((_, waiters)) = self.shutdown.take() {
-                for w in waiters {
-                    let _ = w.send(());
+        match event {
+            TransportEvent::Message { message, source } => {
+                if let Some(tap) = &self.tap {
+                    tap.see(WireDirection::Received, source, &message.to_bytes());
                 }
+                self.core.handle_input(now, Input::Message { message, source });
             }
-            return true;
+            TransportEvent::SendFailed { token, error, to } => {
+                tracing::debug!(%to, %error, token, "a send failed");
+                self.core.handle_input(now, Input::SendFailed { token, error: error.to_string() });
+            }
+            TransportEvent::FlowClosed { .. } => {}
         }
-        false
     }
 
-    /// The task ends: every stream stops and every port is freed; sessions still alive
-    /// (a shutdown that ran out of time) end as shut down.
-    fn close_all(&mut self) {
-        let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
-        for id in ids {
-            self.end_session(
-                id,
-                EndInfo { cause: crate::api::EndCause::Shutdown, status: None, reason: "shut down".to_owned() },
-            );
+    /// Carries out every output of the core; true once it has stopped.
+    fn carry_out(&mut self, media: &mut HashMap<SessionId, MediaSession>, done: &mpsc::UnboundedSender<Done>) -> bool {
+        let mut stopped = false;
+        while let Some(out) = self.core.poll_output() {
+            match out {
+                Output::Transmit { to, bytes, token, server_name } => {
+                    if let Some(tap) = &self.tap {
+                        tap.see(WireDirection::Sent, to, &bytes);
+                    }
+                    if to.transport == Transport::Udp && self.dropper.as_mut().is_some_and(|d| d.drop_next()) {
+                        tracing::trace!(%to, "datagram dropped by the configured impairment");
+                        continue;
+                    }
+                    self.transport.send_named(to, server_name.as_deref(), bytes, token);
+                }
+                Output::Resolve { query, uri } => self.spawn_resolve(query, uri, done.clone()),
+                Output::BindMedia { id } => {
+                    let (config, done) = (self.media_config.clone(), done.clone());
+                    tokio::spawn(async move {
+                        let result = MediaSession::bind(&config).await.map_err(|e| e.to_string());
+                        let _ = done.send(Done::Bound { id, result });
+                    });
+                }
+                Output::Media { id, action } => match action {
+                    MediaAction::Start(negotiated) => {
+                        if let Some(m) = media.get(&id) {
+                            m.start(&negotiated);
+                        }
+                    }
+                    MediaAction::Mute(muted) => {
+                        if let Some(m) = media.get(&id) {
+                            m.set_muted(muted);
+                        }
+                    }
+                    MediaAction::Close => {
+                        if let Some(m) = media.remove(&id) {
+                            m.close();
+                        }
+                    }
+                },
+                Output::Reply { to, result } => {
+                    let result = match result {
+                        // The streams bound are the driver's to count.
+                        Ok(Answer::Counts(mut c)) => {
+                            c.media_streams = media.len();
+                            Ok(Answer::Counts(c))
+                        }
+                        other => other,
+                    };
+                    let _ = to.send(result);
+                }
+                Output::Event(e) => {
+                    // Nobody listening is fine.
+                    let _ = self.events.send(e);
+                }
+                Output::Handler(e) => {
+                    let _ = self.handler.send(e);
+                }
+                Output::Stopped => stopped = true,
+            }
         }
-        self.prepared.clear();
-        self.server_txs.clear();
-        self.endpoint.shutdown();
+        stopped
+    }
+
+    /// Looks `uri` up (RFC 3263) on another task; the targets come back as an input.
+    fn spawn_resolve(&self, query: u64, uri: String, done: mpsc::UnboundedSender<Done>) {
+        let resolver = self.resolver.clone();
+        let transports = self.core.cfg.transports.clone();
+        tokio::spawn(async move {
+            let result = resolve(&resolver, &uri, &transports).await;
+            let _ = done.send(Done::Resolved { query, result });
+        });
     }
 }
 
-/// A response as [`SipResponse`].
-pub(crate) fn to_sip_response(r: &sip_message::Response) -> SipResponse {
-    SipResponse {
-        status: r.status().as_u16(),
-        reason: r.reason().to_string(),
-        headers: r.headers().iter().map(|h| (h.name().as_str().to_owned(), h.value().to_string())).collect(),
-        body: r.body().to_vec(),
-        raw: String::from_utf8_lossy(&r.to_bytes()).into_owned(),
+/// The targets of `text` in the order RFC 3263 tries them, over the transports we use (or
+/// the one the URI names).
+pub(crate) async fn resolve(
+    resolver: &Resolver,
+    text: &str,
+    transports: &[Transport],
+) -> Result<Vec<sip_resolve::Target>, String> {
+    let uri = Uri::parse(text).map_err(|e| format!("'{text}' is not a URI: {e}"))?;
+    let mut allowed = Transports::new(transports.iter().copied());
+    if let Uri::Sip(sip) = &uri {
+        if let Some(t) = sip.transport().and_then(|t| Transport::from_token(&t.to_ascii_uppercase())) {
+            allowed = allowed.force(t);
+        }
     }
+    resolver.resolve(&uri, &allowed).await.map_err(|e| format!("{text}: {e}"))
 }

@@ -2,59 +2,68 @@
 //! waiters of `register` / `unregister` / `refresh`, and the credentials and outbound proxy
 //! that calls made from an account use.
 
-use super::{Driver, Owner, Reply};
+use super::{Answer, Owner, SessionCore};
 use crate::api::{Account, AccountId, RegistrationState, SessionEvent};
 use crate::error::SessionError;
+use rand::SeedableRng;
 use sip_dialog::register::{AccountConfig, Registration, RegistrationEvent};
 use sip_dialog::{Output, ViaTemplate};
 use sip_message::auth::Credentials;
 use sip_message::Uri;
-use std::time::Instant;
 
-/// An account the driver keeps registered.
-pub(crate) struct AccountEntry {
+/// An account the core keeps registered.
+pub(crate) struct AccountEntry<W> {
     pub(crate) account: Account,
     /// Its address of record.
     pub(crate) aor: String,
     pub(crate) credentials: Option<Credentials>,
     /// `register` waiting for the first outcome.
-    pub(crate) first: Option<Reply<AccountId>>,
+    pub(crate) first: Option<W>,
     /// `refresh_registration` waiting for the refresh's outcome.
-    pub(crate) refresh: Vec<Reply<()>>,
+    pub(crate) refresh: Vec<W>,
     /// `unregister` waiting for the binding to go.
-    pub(crate) removal: Vec<Reply<()>>,
-    /// Has it been registered at least once?
-    pub(crate) registered_once: bool,
+    pub(crate) removal: Vec<W>,
+    /// Why the last REGISTER got no response at all (no address, every target down).
+    pub(crate) local_failure: Option<String>,
 }
 
-impl Driver {
+/// What a call needs of its account.
+pub(crate) struct CallAccount {
+    pub(crate) display_name: Option<String>,
+    pub(crate) outbound_proxy: Option<String>,
+    pub(crate) credentials: Option<Credentials>,
+}
+
+impl<W> SessionCore<W> {
     pub(crate) fn default_credentials(&self) -> Option<Credentials> {
         self.cfg.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone()))
     }
 
     /// The account whose address of record `from` is (same user and host).
-    pub(crate) fn account_for(&self, from: &str) -> Option<AccountEntryView> {
+    pub(crate) fn account_for(&self, from: &str) -> Option<CallAccount> {
         let Ok(Uri::Sip(wanted)) = Uri::parse(from) else { return None };
         self.accounts.values().find_map(|a| match Uri::parse(&a.aor) {
             Ok(Uri::Sip(aor))
                 if aor.user() == wanted.user() && aor.host_str().eq_ignore_ascii_case(wanted.host_str()) =>
             {
-                Some(AccountEntryView { account: a.account.clone(), credentials: a.credentials.clone() })
+                Some(CallAccount {
+                    display_name: a.account.display_name.clone(),
+                    outbound_proxy: a.account.outbound_proxy.clone(),
+                    credentials: a.credentials.clone(),
+                })
             }
             _ => None,
         })
     }
 
-    pub(crate) fn register(&mut self, account: Account, reply: Reply<AccountId>) {
+    pub(crate) fn register(&mut self, account: Account, reply: W) {
         match self.start_registration(account) {
             Ok(id) => {
                 if let Some(a) = self.accounts.get_mut(&id) {
                     a.first = Some(reply);
                 }
             }
-            Err(e) => {
-                let _ = reply.send(Err(e));
-            }
+            Err(e) => self.reply(reply, Err(e)),
         }
     }
 
@@ -82,60 +91,66 @@ impl Driver {
         config.credentials = credentials.clone();
         let mut reg = Registration::new(config, Box::new(rand::rngs::StdRng::from_entropy()))
             .map_err(|e| SessionError::InvalidInput(e.to_string()))?;
-        reg.register(Instant::now()).map_err(|e| SessionError::Internal(e.to_string()))?;
+        reg.register(self.now)?;
         self.next_id += 1;
         let id = AccountId(self.next_id);
         self.regs.insert(id, reg);
-        self.accounts.insert(
-            id,
-            AccountEntry {
-                account,
-                aor,
-                credentials,
-                first: None,
-                refresh: Vec::new(),
-                removal: Vec::new(),
-                registered_once: false,
-            },
-        );
+        let entry = AccountEntry {
+            account,
+            aor,
+            credentials,
+            first: None,
+            refresh: Vec::new(),
+            removal: Vec::new(),
+            local_failure: None,
+        };
+        self.accounts.insert(id, entry);
         Ok(id)
     }
 
-    pub(crate) fn unregister(&mut self, id: AccountId, reply: Reply<()>) {
-        let Some(reg) = self.regs.get_mut(&id) else {
-            let _ = reply.send(Err(SessionError::NotFound(id.to_string())));
-            return;
+    pub(crate) fn unregister(&mut self, id: AccountId, reply: Option<W>) {
+        let now = self.now;
+        let result = match self.regs.get_mut(&id) {
+            None => Err(SessionError::NotFound(id.to_string())),
+            Some(reg) => reg.unregister(now).map_err(SessionError::from),
         };
-        if let Err(e) = reg.unregister(Instant::now()) {
-            let _ = reply.send(Err(SessionError::Internal(e.to_string())));
-            return;
-        }
-        if let Some(a) = self.accounts.get_mut(&id) {
-            a.removal.push(reply);
+        match (result, reply) {
+            (Ok(()), Some(w)) => {
+                if let Some(a) = self.accounts.get_mut(&id) {
+                    a.removal.push(w);
+                }
+            }
+            (Err(e), Some(w)) => self.reply(w, Err(e)),
+            _ => {}
         }
     }
 
-    pub(crate) fn refresh(&mut self, id: AccountId, reply: Reply<()>) {
-        let Some(reg) = self.regs.get_mut(&id) else {
-            let _ = reply.send(Err(SessionError::NotFound(id.to_string())));
-            return;
+    pub(crate) fn refresh(&mut self, id: AccountId, reply: W) {
+        let now = self.now;
+        let result = match self.regs.get_mut(&id) {
+            None => Err(SessionError::NotFound(id.to_string())),
+            Some(reg) => reg.register(now).map_err(SessionError::from),
         };
-        if let Err(e) = reg.register(Instant::now()) {
-            let _ = reply.send(Err(SessionError::Internal(e.to_string())));
-            return;
-        }
-        if let Some(a) = self.accounts.get_mut(&id) {
-            a.refresh.push(reply);
+        match result {
+            Ok(()) => {
+                if let Some(a) = self.accounts.get_mut(&id) {
+                    a.refresh.push(reply);
+                }
+            }
+            Err(e) => self.reply(reply, Err(e)),
         }
     }
 
-    pub(crate) fn registration_state(&self, id: AccountId) -> Result<RegistrationState, SessionError> {
-        self.regs.get(&id).map(|r| r.state().clone()).ok_or_else(|| SessionError::NotFound(id.to_string()))
+    pub(crate) fn registration_state(&self, id: AccountId) -> Result<Answer, SessionError> {
+        self.regs
+            .get(&id)
+            .map(|r| Answer::Registration(r.state().clone()))
+            .ok_or_else(|| SessionError::NotFound(id.to_string()))
     }
 
-    pub(crate) async fn registration_output(&mut self, id: AccountId, out: Output<RegistrationEvent>) {
+    pub(crate) fn registration_output(&mut self, id: AccountId, out: Output<RegistrationEvent>) {
         match out {
-            Output::Request(r) => self.send_request(r, Owner::Registrations).await,
+            Output::Request(r) => self.send_request(r, Owner::Registrations(id)),
             Output::Event(RegistrationEvent::StateChanged { to, .. }) => self.registration_changed(id, to),
             Output::Response { .. } | Output::Ack(_) => {}
         }
@@ -144,8 +159,12 @@ impl Driver {
     fn registration_changed(&mut self, id: AccountId, state: RegistrationState) {
         self.emit(SessionEvent::Registration { account: id, state: state.clone() });
         let Some(a) = self.accounts.get_mut(&id) else { return };
+        let local = a.local_failure.take();
         let failure = match &state {
             RegistrationState::AuthFailed { reason } => Some(SessionError::AuthFailed(reason.to_string())),
+            RegistrationState::Failed { .. } | RegistrationState::RetryWait { .. } if local.is_some() => {
+                local.map(SessionError::Unreachable)
+            }
             RegistrationState::Failed { last_status } | RegistrationState::RetryWait { last_status, .. } => {
                 Some(SessionError::Rejected {
                     status: last_status.as_u16(),
@@ -156,22 +175,25 @@ impl Driver {
         };
         match (&state, failure) {
             (RegistrationState::Registered { .. }, _) => {
-                a.registered_once = true;
-                if let Some(w) = a.first.take() {
-                    let _ = w.send(Ok(id));
+                let first = a.first.take();
+                let refresh: Vec<W> = a.refresh.drain(..).collect();
+                if let Some(w) = first {
+                    self.reply(w, Ok(Answer::Account(id)));
                 }
-                for w in a.refresh.drain(..) {
-                    let _ = w.send(Ok(()));
+                for w in refresh {
+                    self.reply(w, Ok(Answer::Unit));
                 }
             }
             (_, Some(err)) => {
-                for w in a.refresh.drain(..) {
-                    let _ = w.send(Err(err.clone()));
+                let refresh: Vec<W> = a.refresh.drain(..).collect();
+                let first = a.first.take();
+                for w in refresh {
+                    self.reply(w, Err(err.clone()));
                 }
-                if let Some(w) = a.first.take() {
+                if let Some(w) = first {
                     // The first attempt failed: the caller gets the error and no account to
                     // keep retrying in the background.
-                    let _ = w.send(Err(err));
+                    self.reply(w, Err(err));
                     self.forget_account(id);
                     return;
                 }
@@ -179,12 +201,7 @@ impl Driver {
                     self.forget_account(id);
                 }
             }
-            (RegistrationState::Unregistered, None) if !a.removal.is_empty() => {
-                for w in a.removal.drain(..) {
-                    let _ = w.send(Ok(()));
-                }
-                self.forget_account(id);
-            }
+            (RegistrationState::Unregistered, None) if !a.removal.is_empty() => self.forget_account(id),
             _ => {}
         }
     }
@@ -193,16 +210,8 @@ impl Driver {
         self.regs.remove(&id);
         if let Some(mut a) = self.accounts.remove(&id) {
             for w in a.removal.drain(..) {
-                let _ = w.send(Ok(()));
+                self.reply(w, Ok(Answer::Unit));
             }
         }
     }
 }
-
-/// What a call needs of its account.
-pub(crate) struct AccountEntryView {
-    pub(crate) account: Account,
-    pub(crate) credentials: Option<Credentials>,
-}
-
-use rand::SeedableRng;

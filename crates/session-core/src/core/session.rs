@@ -1,16 +1,26 @@
-//! One session's bookkeeping in the driver — its state, media and waiters — and the two
+//! One session's bookkeeping in the core — its state, media and waiters — and the two
 //! moves every call makes: changing state and ending.
 
-use super::handler::HandlerEvent;
-use super::{Driver, Reply};
+use super::media::CallSdp;
+use super::{Answer, MediaAction, SessionCore, RECENT_ENDS};
 use crate::api::{CallDirection, CallSession, EndCause, EndInfo, SessionEvent, SessionId, SessionState};
+use crate::driver::handler::HandlerEvent;
 use crate::error::SessionError;
-use crate::media::CallMedia;
 use sip_dialog::CallKey;
 use std::time::Instant;
 
-/// A call in the driver.
-pub(crate) struct Session {
+/// Where a session's media stands.
+pub(crate) enum MediaSlot {
+    /// The application supplied its own SDP: it owns the media.
+    None,
+    /// A port is being bound for it.
+    Binding,
+    /// Our stream, with its offer/answer state.
+    Ours(Box<CallSdp>),
+}
+
+/// A call in the core.
+pub(crate) struct Session<W> {
     pub(crate) id: SessionId,
     pub(crate) key: CallKey,
     /// The Call-ID of its dialog (all its forks and redirected INVITEs share the key, not
@@ -18,6 +28,8 @@ pub(crate) struct Session {
     pub(crate) call_id: String,
     /// The reason phrase of the last final failure to our INVITE.
     pub(crate) final_reason: Option<String>,
+    /// Why our INVITE got no response at all (no address, every target down).
+    pub(crate) local_failure: Option<String>,
     pub(crate) direction: CallDirection,
     pub(crate) local_uri: String,
     pub(crate) remote_uri: String,
@@ -26,8 +38,7 @@ pub(crate) struct Session {
     pub(crate) muted: bool,
     pub(crate) created_at: Instant,
     pub(crate) answered_at: Option<Instant>,
-    /// Our RTP stream; `None` when the application supplied its own SDP (it owns the media).
-    pub(crate) media: Option<CallMedia>,
+    pub(crate) media: MediaSlot,
     /// When an incoming call nobody answers is turned away (`SessionConfig::ring_timeout`,
     /// or the INVITE's Expires, RFC 3261 §13.3.1).
     pub(crate) ring_deadline: Option<Instant>,
@@ -35,24 +46,88 @@ pub(crate) struct Session {
     pub(crate) remote_offer: Option<String>,
     /// Set when we refuse the call's offer (488), so the end says so.
     pub(crate) media_failed: bool,
-    pub(crate) answer_waiters: Vec<Reply<CallSession>>,
-    pub(crate) end_waiters: Vec<Reply<EndInfo>>,
+    /// An accept waiting for the media port (`None` inside: the handler's, nobody waits).
+    pub(crate) accepting: Option<Option<W>>,
+    pub(crate) answer_waiters: Vec<W>,
+    pub(crate) end_waiters: Vec<W>,
     /// Our re-INVITE in progress: hold (true) or resume, and who waits for it.
-    pub(crate) reinvite: Option<(bool, Reply<()>)>,
+    pub(crate) reinvite: Option<(bool, W)>,
     /// A hold or resume asked for while an INVITE transaction of the peer's was still open
     /// (RFC 3261 §14.1 forbids overlapping them): sent when that one completes.
-    pub(crate) queued: Option<(bool, Reply<()>)>,
+    pub(crate) queued: Option<(bool, W)>,
 }
 
 /// A call made with `prepare_outgoing_call` and not sent yet.
-pub(crate) struct Prepared {
+pub(crate) struct Prepared<W> {
     pub(crate) from: String,
     pub(crate) to: String,
-    pub(crate) offer: String,
-    pub(crate) media: Option<CallMedia>,
+    /// The offer: the application's, or ours once the port is bound.
+    pub(crate) offer: Option<String>,
+    pub(crate) media: MediaSlot,
+    /// Who waits for the offer while the port is being bound.
+    pub(crate) waiting: Option<W>,
 }
 
-impl Session {
+impl MediaSlot {
+    pub(crate) fn is_ours(&self) -> bool {
+        !matches!(self, MediaSlot::None)
+    }
+
+    pub(crate) fn sdp(&mut self) -> Option<&mut CallSdp> {
+        match self {
+            MediaSlot::Ours(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+impl<W> Prepared<W> {
+    pub(crate) fn has_media(&self) -> bool {
+        self.media.is_ours()
+    }
+}
+
+impl<W> Session<W> {
+    /// A new session in `state`, with nothing pending.
+    pub(crate) fn new(
+        id: SessionId,
+        key: CallKey,
+        call_id: String,
+        direction: CallDirection,
+        (local_uri, remote_uri): (String, String),
+        state: SessionState,
+        now: Instant,
+    ) -> Session<W> {
+        Session {
+            id,
+            key,
+            call_id,
+            final_reason: None,
+            local_failure: None,
+            direction,
+            local_uri,
+            remote_uri,
+            state,
+            remote_hold: false,
+            muted: false,
+            created_at: now,
+            answered_at: None,
+            media: MediaSlot::None,
+            ring_deadline: None,
+            remote_offer: None,
+            media_failed: false,
+            accepting: None,
+            answer_waiters: Vec::new(),
+            end_waiters: Vec::new(),
+            reinvite: None,
+            queued: None,
+        }
+    }
+
+    pub(crate) fn has_media(&self) -> bool {
+        self.media.is_ours()
+    }
+
     pub(crate) fn snapshot(&self) -> CallSession {
         CallSession {
             id: self.id,
@@ -73,15 +148,17 @@ impl Session {
 pub(crate) fn ended_error(info: &EndInfo) -> SessionError {
     match (info.cause, info.status) {
         (EndCause::AuthFailed, _) => SessionError::AuthFailed(info.reason.clone()),
+        (EndCause::Unreachable, _) => SessionError::Unreachable(info.reason.clone()),
         (_, Some(status)) if status >= 300 => SessionError::Rejected { status, reason: info.reason.clone() },
         (EndCause::Shutdown, _) => SessionError::Closed,
         _ => SessionError::InvalidState { operation: "wait for", state: format!("ended ({info})") },
     }
 }
 
-impl Driver {
+impl<W> SessionCore<W> {
     /// Moves session `id` to `new`, telling events and the handler.
     pub(crate) fn set_state(&mut self, id: SessionId, new: SessionState) {
+        let now = self.now;
         let Some(s) = self.sessions.get_mut(&id) else { return };
         let old = s.state;
         if old == new {
@@ -94,11 +171,11 @@ impl Driver {
             }
         }
         if new == SessionState::Active && s.answered_at.is_none() {
-            s.answered_at = Some(Instant::now());
+            s.answered_at = Some(now);
         }
         tracing::debug!(session = %id, %old, %new, "state");
         self.emit(SessionEvent::StateChanged { id, old, new });
-        let _ = self.handler.send(HandlerEvent::State(id, old, new));
+        self.tell_handler(HandlerEvent::State(id, old, new));
     }
 
     /// The call is up: waiters hear it, and the handler.
@@ -106,41 +183,60 @@ impl Driver {
         self.set_state(id, SessionState::Active);
         let Some(s) = self.sessions.get_mut(&id) else { return };
         let snapshot = s.snapshot();
-        for w in s.answer_waiters.drain(..) {
-            let _ = w.send(Ok(snapshot.clone()));
+        let waiters: Vec<W> = s.answer_waiters.drain(..).collect();
+        for w in waiters {
+            self.reply(w, Ok(Answer::Session(snapshot.clone())));
         }
-        let _ = self.handler.send(HandlerEvent::Established(snapshot));
+        self.tell_handler(HandlerEvent::Established(snapshot));
     }
 
-    /// Session `id` is over: its media stops, its ports are freed, everyone waiting hears
-    /// why, and it is forgotten.
+    /// Session `id` is over: its media stops, everyone waiting hears why, and it is
+    /// forgotten.
     pub(crate) fn end_session(&mut self, id: SessionId, info: EndInfo) {
         self.set_state(id, SessionState::Terminated);
         let Some(mut s) = self.sessions.remove(&id) else { return };
         self.by_key.remove(&s.key);
-        if let Some(media) = s.media.take() {
-            media.close();
+        if let Some(at) = s.ring_deadline.take() {
+            self.ring_deadlines.remove(&(at, id));
+        }
+        if s.has_media() {
+            // A port still being bound is closed when the bind reports back (no session).
+            if matches!(s.media, MediaSlot::Ours(_)) {
+                self.media(id, MediaAction::Close);
+            }
         }
         let was_up = s.answered_at.is_some();
         let mut snapshot = s.snapshot();
         snapshot.end = Some(info.clone());
         for w in s.answer_waiters.drain(..) {
-            let _ = w.send(Err(ended_error(&info)));
+            self.reply(w, Err(ended_error(&info)));
         }
         for w in s.end_waiters.drain(..) {
-            let _ = w.send(Ok(info.clone()));
+            self.reply(w, Ok(Answer::End(info.clone())));
         }
-        for (_, w) in s.reinvite.take().into_iter().chain(s.queued.take()) {
-            let _ = w.send(Err(ended_error(&info)));
+        let pending = s.reinvite.take().into_iter().chain(s.queued.take()).map(|(_, w)| w);
+        for w in pending.chain(s.accepting.take().flatten()) {
+            self.reply(w, Err(ended_error(&info)));
         }
         tracing::debug!(session = %id, end = %info, "ended");
-        if self.recent_ends.len() == super::RECENT_ENDS {
+        if self.recent_ends.len() == RECENT_ENDS {
             self.recent_ends.pop_front();
         }
         self.recent_ends.push_back((id, info.clone()));
         self.emit(SessionEvent::Ended { id, info: info.clone() });
         let event = if was_up { HandlerEvent::Ended(snapshot, info) } else { HandlerEvent::Failed(id, info) };
-        let _ = self.handler.send(event);
+        self.tell_handler(event);
+    }
+
+    /// A prepared call dropped: its port is freed.
+    pub(crate) fn drop_prepared(&mut self, id: SessionId) {
+        let Some(p) = self.prepared.remove(&id) else { return };
+        if matches!(p.media, MediaSlot::Ours(_)) {
+            self.media(id, MediaAction::Close);
+        }
+        if let Some(w) = p.waiting {
+            self.reply(w, Err(SessionError::NotFound(id.to_string())));
+        }
     }
 
     /// How session `id` ended, if it did lately.
@@ -148,7 +244,10 @@ impl Driver {
         self.recent_ends.iter().rev().find(|(i, _)| *i == id).map(|(_, info)| info)
     }
 
-    pub(crate) fn session_mut(&mut self, id: SessionId) -> Result<&mut Session, SessionError> {
-        self.sessions.get_mut(&id).ok_or_else(|| SessionError::NotFound(id.to_string()))
+    pub(crate) fn session_mut(&mut self, id: SessionId) -> Result<&mut Session<W>, SessionError> {
+        match self.sessions.get_mut(&id) {
+            Some(s) => Ok(s),
+            None => Err(SessionError::NotFound(id.to_string())),
+        }
     }
 }

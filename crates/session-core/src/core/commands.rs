@@ -1,0 +1,198 @@
+//! The application's commands, as the core takes them, and what it answers.
+
+use super::outside::OutsideRequest;
+use super::session::ended_error;
+use super::SessionCore;
+use crate::api::{
+    Account, AccountId, CallDecision, CallSession, EndInfo, MediaInfo, PreparedCall, RegistrationState, SessionId,
+    SipResponse,
+};
+use crate::core::ResourceCounts;
+use crate::error::SessionError;
+
+/// What the application asks of the core.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Prepare {
+        from: String,
+        to: String,
+        sdp: Option<String>,
+    },
+    Initiate {
+        id: SessionId,
+    },
+    /// The handler's decision: nobody waits for its outcome.
+    Decide {
+        id: SessionId,
+        decision: CallDecision,
+    },
+    Answer {
+        id: SessionId,
+        decision: CallDecision,
+    },
+    Terminate {
+        id: SessionId,
+    },
+    Hold {
+        id: SessionId,
+        hold: bool,
+    },
+    Mute {
+        id: SessionId,
+        muted: bool,
+    },
+    Get {
+        id: SessionId,
+    },
+    List,
+    WaitAnswer {
+        id: SessionId,
+    },
+    WaitEnd {
+        id: SessionId,
+    },
+    MediaInfo {
+        id: SessionId,
+    },
+    Register {
+        account: Account,
+    },
+    Unregister {
+        id: AccountId,
+    },
+    Refresh {
+        id: AccountId,
+    },
+    RegState {
+        id: AccountId,
+    },
+    Request(OutsideRequest),
+    Counts,
+    Shutdown,
+}
+
+/// The answer to a [`Command`].
+#[derive(Debug, Clone)]
+pub(crate) enum Answer {
+    Unit,
+    Prepared(PreparedCall),
+    Session(CallSession),
+    MaybeSession(Option<CallSession>),
+    Sessions(Vec<CallSession>),
+    End(EndInfo),
+    MediaInfo(MediaInfo),
+    Account(AccountId),
+    Registration(RegistrationState),
+    Response(SipResponse),
+    Counts(ResourceCounts),
+}
+
+impl<W> SessionCore<W> {
+    pub(crate) fn command(&mut self, cmd: Command, reply: W) {
+        if self.shutdown.is_some() || self.stopped {
+            return match cmd {
+                Command::Shutdown if !self.stopped => {
+                    if let Some((_, waiters)) = self.shutdown.as_mut() {
+                        waiters.push(reply);
+                    }
+                }
+                Command::Shutdown => self.reply(reply, Ok(super::Answer::Unit)),
+                Command::Get { .. } => self.reply(reply, Ok(Answer::MaybeSession(None))),
+                Command::List => self.reply(reply, Ok(Answer::Sessions(Vec::new()))),
+                Command::Counts => self.reply(reply, Ok(Answer::Counts(self.counts()))),
+                _ => self.reply(reply, Err(SessionError::Closed)),
+            };
+        }
+        let result = match cmd {
+            Command::Prepare { from, to, sdp } => return self.prepare(from, to, sdp, reply),
+            Command::Initiate { id } => self.initiate(id),
+            Command::Decide { id, decision } => {
+                self.decide(id, decision, None);
+                Ok(Answer::Unit)
+            }
+            Command::Answer { id, decision } => return self.decide(id, decision, Some(reply)),
+            Command::Terminate { id } => self.terminate(id),
+            Command::Hold { id, hold } => return self.hold(id, hold, reply),
+            Command::Mute { id, muted } => self.mute(id, muted),
+            Command::Get { id } => Ok(Answer::MaybeSession(self.sessions.get(&id).map(|s| s.snapshot()))),
+            Command::List => {
+                let mut all: Vec<_> = self.sessions.values().map(|s| s.snapshot()).collect();
+                all.sort_by_key(|s| s.id);
+                Ok(Answer::Sessions(all))
+            }
+            Command::WaitAnswer { id } => match self.sessions.get_mut(&id) {
+                Some(s) if s.state.is_established() => Ok(Answer::Session(s.snapshot())),
+                Some(s) => return s.answer_waiters.push(reply),
+                None => Err(match self.recent_end(id) {
+                    Some(info) => ended_error(info),
+                    None => SessionError::NotFound(id.to_string()),
+                }),
+            },
+            Command::WaitEnd { id } => match self.sessions.get_mut(&id) {
+                Some(s) => return s.end_waiters.push(reply),
+                None => {
+                    self.recent_end(id).cloned().map(Answer::End).ok_or_else(|| SessionError::NotFound(id.to_string()))
+                }
+            },
+            Command::MediaInfo { id } => self.media_info(id),
+            Command::Register { account } => return self.register(account, reply),
+            Command::Unregister { id } => return self.unregister(id, Some(reply)),
+            Command::Refresh { id } => return self.refresh(id, reply),
+            Command::RegState { id } => self.registration_state(id),
+            Command::Request(req) => return self.request_outside(req, reply),
+            Command::Counts => Ok(Answer::Counts(self.counts())),
+            Command::Shutdown => return self.begin_shutdown(reply),
+        };
+        self.reply(reply, result);
+    }
+
+    fn media_info(&mut self, id: SessionId) -> Result<Answer, SessionError> {
+        let s = self.session_mut(id)?;
+        match s.media.sdp() {
+            Some(m) => Ok(Answer::MediaInfo(m.info())),
+            None => Err(SessionError::Media("this call has no media of ours".into())),
+        }
+    }
+
+    /// The error for a media query about session `id` when the driver holds no stream for
+    /// it: no such session, or no media of ours.
+    pub(crate) fn no_media_error(&self, id: SessionId) -> SessionError {
+        if self.sessions.contains_key(&id) {
+            SessionError::Media("this call has no media of ours".into())
+        } else {
+            SessionError::NotFound(id.to_string())
+        }
+    }
+
+    /// Hangs up every call and removes every binding, then stops when all are done or
+    /// after the grace at the latest (`check_shutdown`).
+    fn begin_shutdown(&mut self, reply: W) {
+        let ids: Vec<_> = self.sessions.keys().copied().collect();
+        for id in ids {
+            let _ = self.terminate(id);
+        }
+        let accounts: Vec<_> = self.accounts.keys().copied().collect();
+        for id in accounts {
+            let registered = self.regs.get(&id).is_some_and(|r| r.state().is_registered());
+            if registered {
+                self.unregister(id, None);
+            } else {
+                self.regs.remove(&id);
+                if let Some(a) = self.accounts.remove(&id) {
+                    for w in a.first.into_iter().chain(a.refresh).chain(a.removal) {
+                        self.reply(w, Err(SessionError::Closed));
+                    }
+                }
+            }
+        }
+        let prepared: Vec<_> = self.prepared.keys().copied().collect();
+        for id in prepared {
+            self.drop_prepared(id);
+        }
+        let outside: Vec<_> = self.outside.drain().map(|(_, o)| o).collect();
+        for o in outside {
+            self.reply(o.into_reply(), Err(SessionError::Closed));
+        }
+        self.shutdown = Some((self.now + self.shutdown_grace(), vec![reply]));
+    }
+}

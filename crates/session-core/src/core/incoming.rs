@@ -1,0 +1,74 @@
+//! New requests from the transaction layer: what our UAS core answers before a request
+//! reaches a call — the §8.2 screen (`screen.rs`), load shedding, OPTIONS outside dialogs.
+
+use super::{screen, SessionCore};
+use sip_message::{Method, Request, StatusCode};
+use sip_transaction::TxId;
+
+/// Retry-After (seconds) of the 503 for a call refused because the agent is full.
+const FULL_RETRY_AFTER: &str = "30";
+/// Retry-After (seconds) of the 503 for a call refused while the agent is falling behind:
+/// short, since the backlog is gone within moments.
+const BEHIND_RETRY_AFTER: &str = "5";
+
+impl<W> SessionCore<W> {
+    /// A new server transaction for `request` (`cancels`: the INVITE a CANCEL matched).
+    pub(crate) fn incoming_request(&mut self, tx: TxId, request: Request, cancels: Option<TxId>) {
+        if *request.method() != Method::Ack {
+            self.server_txs.insert(tx);
+        }
+        let in_dialog = request.headers().to().ok().is_some_and(|t| t.tag().is_some());
+        let refusal = if in_dialog {
+            screen::screen_require(&request)
+        } else if *request.method() == Method::Invite && (self.overloaded || self.is_full()) {
+            // Shed the call rather than grow, or fall further behind (RFC 3261 §21.5.4):
+            // early, before any state is made for it.
+            let retry_after = if self.overloaded { BEHIND_RETRY_AFTER } else { FULL_RETRY_AFTER };
+            tracing::debug!(%tx, overloaded = self.overloaded, "new call refused: 503");
+            request.make_response(StatusCode::SERVICE_UNAVAILABLE, None).ok().map(|mut r| {
+                r.push_header("Retry-After", retry_after);
+                r
+            })
+        } else if self.shutdown.is_some() && *request.method() == Method::Invite {
+            request.make_response(StatusCode::SERVICE_UNAVAILABLE, None).ok()
+        } else {
+            screen::screen_new(&request)
+        };
+        if let Some(response) = refusal {
+            tracing::debug!(%tx, status = response.status().as_u16(), "request refused by the UAS core");
+            return self.send_response(tx, response);
+        }
+        if let Some(other) = self.calls.handle_request(self.now, tx, request, cancels) {
+            self.outside_dialog(tx, other);
+        }
+    }
+
+    /// Has the agent as many sessions as it may hold?
+    fn is_full(&self) -> bool {
+        self.sessions.len() + self.prepared.len() >= self.cfg.max_sessions
+    }
+
+    /// A request outside any dialog that is not an INVITE: only OPTIONS passes the screen.
+    fn outside_dialog(&mut self, tx: TxId, request: Request) {
+        let response = match request.method() {
+            Method::Options => request.make_response(StatusCode::OK, None).map(|mut r| {
+                r.push_header("Allow", screen::ALLOW);
+                r.push_header("Accept", "application/sdp");
+                r.push_header("Server", self.cfg.user_agent.as_str());
+                r
+            }),
+            _ => request.make_response(StatusCode::METHOD_NOT_ALLOWED, None).map(|mut r| {
+                r.push_header("Allow", screen::ALLOW);
+                r
+            }),
+        };
+        match response {
+            Ok(r) => self.send_response(tx, r),
+            Err(e) => {
+                // A request too broken to answer: the transaction layer lets it time out.
+                tracing::debug!(error = %e, "cannot answer a request");
+                self.server_txs.remove(&tx);
+            }
+        }
+    }
+}
