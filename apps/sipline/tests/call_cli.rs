@@ -134,14 +134,16 @@ fn the_callee_hangs_up_and_trace_shows_the_messages() {
 
 #[test]
 fn a_call_nobody_takes_fails_with_the_status() {
-    // A TCP port nobody listens on: the refused connection fails the INVITE's transaction,
-    // which RFC 3261 §8.1.3.1 reports as 503. (Over UDP the same call would take Timer B,
-    // 32 s, to end with 408: Linux reports no ICMP error to an unconnected socket.)
+    // A TCP port nobody listens on: the refused connection fails the INVITE's transaction
+    // (RFC 3261 §8.1.3.1 treats it as a 503), and the end names the cause: the target and
+    // the refusal. (Over UDP the same call would take Timer B, 32 s, to end with 408: Linux
+    // reports no ICMP error to an unconnected socket.)
     let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("a free port");
     let out = sipline(&["call", &format!("sip:nobody@{addr};transport=tcp")]);
     let caller = text(&out);
     assert_eq!(out.status.code(), Some(1), "{caller}");
-    assert!(caller.contains("call failed: failed (503"), "{caller}");
+    assert!(caller.contains("call failed: unreachable: TCP:127.0.0.1:"), "{caller}");
+    assert!(caller.contains("Connection refused"), "{caller}");
 }
 
 #[test]

@@ -46,6 +46,8 @@ mod coordinator;
 mod core;
 mod driver;
 mod error;
+#[cfg(test)]
+mod sim;
 
 pub use crate::core::ResourceCounts;
 pub use api::*;

@@ -27,6 +27,10 @@ pub(crate) struct Sent {
     pub(crate) rest: Vec<Target>,
     /// The TLS name to verify on this transaction's connection.
     pub(crate) server_name: Option<String>,
+    /// The branch the owner knows the request by, when the request on the wire has
+    /// another (after a fail-over, or a CANCEL put in its INVITE's branch): responses get
+    /// it back before the owner sees them, since the dialog layer matches by branch.
+    pub(crate) owner_branch: Option<String>,
 }
 
 /// A request waiting for its destination; `owner` is `None` for an ACK (no transaction).
@@ -67,6 +71,18 @@ pub(crate) fn numeric_target(text: &str, transports: &[Transport]) -> Result<Opt
 /// The TLS name of a target: its host unless that is an address.
 fn server_name(target: &Target) -> Option<String> {
     (target.host.parse::<IpAddr>().is_err()).then(|| target.host.clone())
+}
+
+/// Puts `branch` into the top Via of `headers` in place of `wire`.
+fn restore_branch(headers: &mut sip_message::Headers, wire: &str, branch: &str) {
+    let Some(i) = headers.position(StandardHeader::Via) else { return };
+    let Some(value) = headers.get(StandardHeader::Via).map(|v| v.to_string()) else { return };
+    headers.replace_value(i, value.replacen(&format!("branch={wire}"), &format!("branch={branch}"), 1));
+}
+
+/// The top Via branch of a request.
+fn branch_of(request: &Request) -> Option<String> {
+    sip_dialog::top_branch(request.headers())
 }
 
 /// Gives `request` a fresh top Via branch (a new transaction, RFC 3263 §4.3).
@@ -125,7 +141,18 @@ impl<W> SessionCore<W> {
     }
 
     /// Sends to the first of `targets`, keeping the rest for fail-over.
-    fn send_to(&mut self, request: Request, owner: Option<Owner>, mut targets: Vec<Target>) {
+    fn send_to(&mut self, request: Request, owner: Option<Owner>, targets: Vec<Target>) {
+        self.send_as(request, owner, targets, None);
+    }
+
+    /// Like `send_to`, for a request its owner knows by `owner_branch`.
+    fn send_as(
+        &mut self,
+        request: Request,
+        owner: Option<Owner>,
+        mut targets: Vec<Target>,
+        owner_branch: Option<String>,
+    ) {
         if targets.is_empty() {
             return;
         }
@@ -139,12 +166,13 @@ impl<W> SessionCore<W> {
             Ok(tx) => {
                 tracing::trace!(%tx, to = %first, "request sent");
                 let server_name = server_name(&first);
-                self.sent.insert(tx, Sent { owner, request, target: peer, rest: targets, server_name });
+                let sent = Sent { owner, request, target: peer, rest: targets, server_name, owner_branch };
+                self.sent.insert(tx, sent);
             }
             Err(e) => {
                 tracing::debug!(to = %first, error = %e, "the transaction layer refused a request");
                 let cause = format!("{first}: {e}");
-                self.failed(owner, request, targets, TxFailure::Transport, cause);
+                self.failed(owner, request, targets, TxFailure::Transport, cause, owner_branch);
             }
         }
     }
@@ -162,11 +190,22 @@ impl<W> SessionCore<W> {
 
     /// A transaction ended without an answer from `target`: the next target, or the owner
     /// hears of it.
-    fn failed(&mut self, owner: Owner, request: Request, rest: Vec<Target>, failure: TxFailure, cause: String) {
-        if self.fail_over(owner, &request, rest) {
+    fn failed(
+        &mut self,
+        owner: Owner,
+        mut request: Request,
+        rest: Vec<Target>,
+        failure: TxFailure,
+        cause: String,
+        owner_branch: Option<String>,
+    ) {
+        if self.fail_over(owner, &request, rest, owner_branch.clone()) {
             return;
         }
         self.note_cause(owner, &request, cause);
+        if let (Some(branch), Some(wire)) = (owner_branch, branch_of(&request)) {
+            restore_branch(request.headers_mut(), &wire, &branch);
+        }
         if let Some(r) = failure_response(&request, failure) {
             self.deliver(owner, r);
         }
@@ -174,16 +213,17 @@ impl<W> SessionCore<W> {
 
     /// Sends `request` again, in a new transaction, to the next of `rest`; false if none
     /// is left (or the request cannot take a new branch).
-    fn fail_over(&mut self, owner: Owner, request: &Request, rest: Vec<Target>) -> bool {
+    fn fail_over(&mut self, owner: Owner, request: &Request, rest: Vec<Target>, owner_branch: Option<String>) -> bool {
         if rest.is_empty() || *request.method() == Method::Cancel {
             return false;
         }
+        let owner_branch = owner_branch.or_else(|| branch_of(request));
         let mut again = request.clone();
         if !renew_branch(&mut again) {
             return false;
         }
         tracing::info!(method = %request.method(), next = %rest[0], "failing over to the next target (RFC 3263 §4.3)");
-        self.send_to(again, Some(owner), rest);
+        self.send_as(again, Some(owner), rest, owner_branch);
         true
     }
 
@@ -201,14 +241,16 @@ impl<W> SessionCore<W> {
         let Some((_, s)) = invite else { return false };
         let (peer, name) = (s.target, s.server_name.clone());
         let via = s.request.headers().get(StandardHeader::Via).map(|v| v.to_string());
+        let owner_branch = branch_of(cancel);
         let mut cancel = cancel.clone();
         if let (Some(via), Some(i)) = (via, cancel.headers().position(StandardHeader::Via)) {
             cancel.headers_mut().replace_value(i, via);
         }
         match self.txs.send_request(self.now, cancel.clone(), peer) {
             Ok(tx) => {
-                self.sent
-                    .insert(tx, Sent { owner, request: cancel, target: peer, rest: Vec::new(), server_name: name });
+                let sent =
+                    Sent { owner, request: cancel, target: peer, rest: Vec::new(), server_name: name, owner_branch };
+                self.sent.insert(tx, sent);
             }
             Err(e) => tracing::debug!(error = %e, "CANCEL not sent"),
         }
@@ -264,16 +306,19 @@ impl<W> SessionCore<W> {
             Event::StrayResponse { response, .. } => {
                 self.calls.handle_response(now, response);
             }
-            Event::Response { tx, response } => {
+            Event::Response { tx, mut response } => {
                 let Some(s) = self.sent.get_mut(&tx) else { return };
-                let owner = s.owner;
+                let (owner, owner_branch) = (s.owner, s.owner_branch.clone());
                 if response.status() == StatusCode::SERVICE_UNAVAILABLE && !s.rest.is_empty() {
                     // §4.3: a 503 sends the request to the next target, in a new
                     // transaction; this one has nothing more to say to the owner.
                     let (request, rest) = (s.request.clone(), std::mem::take(&mut s.rest));
-                    if self.fail_over(owner, &request, rest) {
+                    if self.fail_over(owner, &request, rest, owner_branch.clone()) {
                         return;
                     }
+                }
+                if let (Some(branch), Some(wire)) = (owner_branch, sip_dialog::top_branch(response.headers())) {
+                    restore_branch(response.headers_mut(), &wire, &branch);
                 }
                 self.deliver(owner, response);
             }
@@ -296,7 +341,7 @@ impl<W> SessionCore<W> {
             (TxFailure::Timeout, None) => format!("{}: no response (timed out)", s.target),
             (TxFailure::Transport, None) => format!("{}: could not be reached", s.target),
         };
-        self.failed(s.owner, s.request, s.rest, failure, cause);
+        self.failed(s.owner, s.request, s.rest, failure, cause, s.owner_branch);
     }
 
     /// A response in server transaction `tx`. A final one ends our part of it.

@@ -1,0 +1,258 @@
+//! The flows every user agent must get right, each run on the simulated network, and a
+//! property run over hundreds of seeds: every call ends on both sides and every resource
+//! is released, whatever the network did.
+
+use super::{ms, Action, Conditions, Policy, World};
+use crate::api::{EndCause, SessionEvent, SessionState};
+use crate::core::Answer;
+use sip_message::Transport;
+use sip_resolve::Target;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Long enough for every transaction timer (Timer B/F/H/J, 64·T1) to run out after the
+/// scripted part.
+const SETTLE: Duration = Duration::from_secs(600);
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn causes(w: &World, node: usize) -> Vec<EndCause> {
+    w.ends(node).iter().map(|e| e.cause).collect()
+}
+
+/// The states one of `node`'s sessions went through, in order.
+fn states(w: &World, node: usize) -> Vec<SessionState> {
+    w.a(node)
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            SessionEvent::StateChanged { new, .. } => Some(*new),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Alice calls Bob, who answers after `answer`; the rest is scripted by `script`.
+fn two_agents(seed: u64, conditions: Conditions, answer: Policy) -> (World, usize, usize) {
+    let mut w = World::new(seed, conditions);
+    let alice = w.agent("alice", Policy::Ignore);
+    let bob = w.agent("bob", answer);
+    let to = w.uri(bob, "bob");
+    w.at(ms(0), alice, Action::Call { to });
+    (w, alice, bob)
+}
+
+#[test]
+fn a_call_answered_held_resumed_and_hung_up_by_the_caller() {
+    for conditions in [Conditions::perfect(), Conditions::rough()] {
+        let (mut w, alice, bob) = two_agents(7, conditions, Policy::AnswerAfter(ms(300)));
+        w.at(secs(5), alice, Action::Hold);
+        w.at(secs(10), alice, Action::Resume);
+        w.at(secs(15), alice, Action::Hangup);
+        w.run_for(SETTLE);
+        w.assert_settled();
+        assert_eq!(causes(&w, alice), [EndCause::LocalHangup]);
+        assert_eq!(causes(&w, bob), [EndCause::RemoteHangup]);
+        let seen = states(&w, alice);
+        let held = seen.iter().position(|s| *s == SessionState::OnHold).expect("held");
+        assert!(seen[held..].contains(&SessionState::Active), "resumed after the hold: {seen:?}");
+        let bob_held = w.a(bob).events.iter().any(|(_, e)| matches!(e, SessionEvent::RemoteHold { held: true, .. }));
+        assert!(bob_held, "Bob saw the hold");
+        assert!(!w.a(alice).media_started.is_empty() && !w.a(bob).media_started.is_empty(), "both streams ran");
+    }
+}
+
+#[test]
+fn the_callee_hangs_up() {
+    let (mut w, alice, bob) = two_agents(3, Conditions::rough(), Policy::AnswerAfter(ms(100)));
+    w.at(secs(3), bob, Action::Hangup);
+    w.run_for(SETTLE);
+    w.assert_settled();
+    assert_eq!(causes(&w, alice), [EndCause::RemoteHangup]);
+    assert_eq!(causes(&w, bob), [EndCause::LocalHangup]);
+}
+
+#[test]
+fn a_call_cancelled_while_ringing_ends_both_sides() {
+    let (mut w, alice, bob) = two_agents(11, Conditions::rough(), Policy::AnswerAfter(secs(30)));
+    w.at(secs(2), alice, Action::Hangup);
+    w.run_for(SETTLE);
+    w.assert_settled();
+    assert_eq!(causes(&w, alice), [EndCause::Cancelled]);
+    assert_eq!(causes(&w, bob), [EndCause::CancelledByPeer]);
+    assert!(w.a(bob).established.is_empty(), "the cancelled call was never answered");
+}
+
+#[test]
+fn a_call_nobody_answers_is_turned_away_with_480() {
+    let mut w = World::new(5, Conditions::rough());
+    let alice = w.agent("alice", Policy::Ignore);
+    let addr = SocketAddr::from(([127, 0, 0, 2], 5060));
+    let mut cfg = World::config(addr);
+    cfg.ring_timeout = secs(8);
+    let bob = w.agent_with("bob", Policy::Ignore, cfg);
+    let to = w.uri(bob, "bob");
+    w.at(ms(0), alice, Action::Call { to });
+    w.run_for(SETTLE);
+    w.assert_settled();
+    let end = &w.ends(alice)[0];
+    assert_eq!((end.cause, end.status), (EndCause::Failed, Some(480)));
+    assert_eq!(end.reason, "No Answer", "the reason phrase the callee gave");
+    let ended_at = w.a(alice).events.iter().find(|(_, e)| matches!(e, SessionEvent::Ended { .. })).map(|(t, _)| *t);
+    assert!(ended_at.is_some_and(|t| t >= secs(8) && t < secs(20)), "turned away at the ring timeout: {ended_at:?}");
+}
+
+#[test]
+fn a_rejected_call_reports_the_status() {
+    let (mut w, alice, bob) = two_agents(2, Conditions::rough(), Policy::Reject(486));
+    w.run_for(SETTLE);
+    w.assert_settled();
+    let end = &w.ends(alice)[0];
+    assert_eq!((end.cause, end.status), (EndCause::Failed, Some(486)));
+    assert_eq!(causes(&w, bob), [EndCause::Rejected]);
+}
+
+#[test]
+fn crossing_holds_resolve_the_glare() {
+    for seed in 0..20 {
+        let (mut w, alice, bob) = two_agents(seed, Conditions::rough(), Policy::AnswerAfter(ms(50)));
+        w.at(secs(3), alice, Action::Hold);
+        w.at(secs(3), bob, Action::Hold);
+        w.at(secs(20), alice, Action::Hangup);
+        w.run_for(SETTLE);
+        w.assert_settled();
+        // Both holds completed: each side went on hold (the 491 loser retried, §14.1).
+        for node in [alice, bob] {
+            assert!(states(&w, node).contains(&SessionState::OnHold), "seed {seed}: {:?}", states(&w, node));
+            let replies: Vec<_> = w.a(node).replies.values().collect();
+            assert!(
+                replies.iter().filter(|r| matches!(r, Ok(Answer::Unit))).count() >= 1,
+                "seed {seed}: hold answered"
+            );
+        }
+    }
+}
+
+#[test]
+fn registration_meets_423_and_401_then_refreshes_and_unregisters() {
+    let mut w = World::new(9, Conditions::rough());
+    let registrar = w.registrar("sim.example", "alice", "secret", 120);
+    let alice = w.agent("alice", Policy::Ignore);
+    let registrar_uri = format!("sip:{}", w.addr(registrar));
+    let register =
+        Action::Register { registrar: registrar_uri, user: "alice".into(), password: "secret".into(), expires: 60 };
+    w.at(ms(0), alice, register);
+    w.at(secs(400), alice, Action::Unregister);
+    w.run_for(SETTLE);
+    let r = w.registrar_of(registrar);
+    assert!(r.too_brief >= 1, "60 s was refused with 423");
+    assert!(r.challenges >= 1, "the REGISTER was challenged");
+    let granted: Vec<_> = r.accepted.iter().filter(|a| a.expires > 0).collect();
+    assert!(granted.len() >= 3, "refreshed before each expiry: {:?}", r.accepted);
+    assert!(granted.iter().all(|a| a.expires == 120 && a.call_id == granted[0].call_id));
+    assert!(granted.windows(2).all(|p| p[1].cseq > p[0].cseq), "CSeq rises: {:?}", r.accepted);
+    assert_eq!(r.accepted.last().map(|a| a.expires), Some(0), "the binding was removed");
+    let registered = w.a(alice).events.iter().any(|(_, e)| {
+        matches!(e, SessionEvent::Registration { state: crate::api::RegistrationState::Registered { .. }, .. })
+    });
+    assert!(registered);
+    w.assert_settled();
+}
+
+#[test]
+fn calls_and_registrations_fail_over_to_the_next_target() {
+    let mut w = World::new(4, Conditions::perfect());
+    let alice = w.agent("alice", Policy::Ignore);
+    let bob = w.agent("bob", Policy::AnswerAfter(ms(100)));
+    let registrar = w.registrar("sim.example", "alice", "secret", 60);
+    let dead = Target { transport: Transport::Udp, addr: SocketAddr::from(([127, 0, 0, 99], 5060)), host: "x".into() };
+    let target = |addr| Target { transport: Transport::Udp, addr, host: "sim.example".into() };
+    w.dns.insert("bob.example".into(), vec![dead.clone(), target(w.addr(bob))]);
+    w.dns.insert("reg.example".into(), vec![dead, target(w.addr(registrar))]);
+    w.at(ms(0), alice, Action::Call { to: "sip:bob@bob.example".into() });
+    let register = Action::Register {
+        registrar: "sip:reg.example".into(),
+        user: "alice".into(),
+        password: "secret".into(),
+        expires: 600,
+    };
+    w.at(ms(0), alice, register);
+    w.at(secs(60), alice, Action::Hangup);
+    w.at(secs(60), alice, Action::Unregister);
+    w.run_for(SETTLE);
+    w.assert_settled();
+    assert!(w.a(bob).established.len() == 1, "the call reached Bob after the first target timed out");
+    assert_eq!(causes(&w, alice), [EndCause::LocalHangup]);
+    assert!(w.registrar_of(registrar).accepted.iter().any(|a| a.expires == 600), "registered at the second target");
+}
+
+#[test]
+fn a_cancel_follows_its_invite_to_the_target_it_failed_over_to() {
+    let mut w = World::new(6, Conditions::rough());
+    let alice = w.agent("alice", Policy::Ignore);
+    let bob = w.agent("bob", Policy::AnswerAfter(secs(120)));
+    let dead = Target { transport: Transport::Udp, addr: SocketAddr::from(([127, 0, 0, 99], 5060)), host: "x".into() };
+    let bob_target = Target { transport: Transport::Udp, addr: w.addr(bob), host: "bob.example".into() };
+    w.dns.insert("bob.example".into(), vec![dead, bob_target]);
+    w.at(ms(0), alice, Action::Call { to: "sip:bob@bob.example".into() });
+    // Timer B ends the first attempt at 32 s; Bob is ringing by 40 s.
+    w.at(secs(40), alice, Action::Hangup);
+    w.run_for(SETTLE);
+    w.assert_settled();
+    assert_eq!(causes(&w, alice), [EndCause::Cancelled]);
+    assert_eq!(causes(&w, bob), [EndCause::CancelledByPeer]);
+}
+
+#[test]
+fn a_name_that_does_not_resolve_is_named_as_the_cause() {
+    let mut w = World::new(1, Conditions::perfect());
+    let alice = w.agent("alice", Policy::Ignore);
+    w.at(ms(0), alice, Action::Call { to: "sip:bob@nowhere.invalid".into() });
+    w.run_for(SETTLE);
+    w.assert_settled();
+    let end = &w.ends(alice)[0];
+    assert_eq!(end.cause, EndCause::Unreachable);
+    assert!(end.reason.contains("nowhere.invalid does not resolve"), "{}", end.reason);
+}
+
+/// One of the flows, chosen and timed by the seed.
+fn random_flow(seed: u64) -> World {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed ^ 0x5eed);
+    let answer = match rng.gen_range(0..6) {
+        0 => Policy::Reject(603),
+        1 => Policy::Ignore,
+        _ => Policy::AnswerAfter(ms(rng.gen_range(0..3000))),
+    };
+    let (mut w, alice, bob) = two_agents(seed, Conditions::rough(), answer);
+    let t = |rng: &mut rand::rngs::SmallRng| ms(rng.gen_range(0..8000));
+    for _ in 0..rng.gen_range(0..4) {
+        let who = if rng.gen_bool(0.5) { alice } else { bob };
+        let action = if rng.gen_bool(0.5) { Action::Hold } else { Action::Resume };
+        let at = t(&mut rng);
+        w.at(at, who, action);
+    }
+    let who = if rng.gen_bool(0.5) { alice } else { bob };
+    let at = t(&mut rng) + secs(2);
+    w.at(at, who, Action::Hangup);
+    // Whoever did not hang up first hangs up later, in case the first one was too early.
+    w.at(secs(200), alice, Action::Hangup);
+    w
+}
+
+#[test]
+fn over_hundreds_of_seeds_every_call_ends_on_both_sides_and_nothing_is_left() {
+    let mut calls_up = 0;
+    for seed in 0..300 {
+        let mut w = random_flow(seed);
+        w.run_for(SETTLE);
+        w.assert_settled();
+        let (alice, bob) = (0, 1);
+        assert_eq!(w.ends(alice).len(), 1, "seed {seed}: Alice made one call and it ended");
+        assert!(w.ends(bob).len() <= 1, "seed {seed}");
+        calls_up += usize::from(!w.a(alice).established.is_empty());
+    }
+    assert!(calls_up > 100, "most seeds answer the call: {calls_up}");
+}
