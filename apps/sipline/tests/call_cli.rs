@@ -146,6 +146,74 @@ fn a_call_nobody_takes_fails_with_the_status() {
     assert!(caller.contains("Connection refused"), "{caller}");
 }
 
+/// `--dns-server` on `call` and `register` (a contract): SRV records for `failover.test`
+/// name a TCP port that refuses connections first and kamailio second; registration and
+/// the call both fail over to kamailio (RFC 3263 §4.3).
+#[test]
+fn call_and_register_ask_the_dns_server_and_fail_over_past_a_dead_target() {
+    use sip_testpeers::{DnsServer, DnsZone};
+    require_peers();
+    let k =
+        Kamailio::start(KamailioOptions::new().user("alice", "alicepw").user("bob", "bobpw").domain("failover.test"))
+            .expect("kamailio");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("a free port");
+    let lo = "127.0.0.1".parse().expect("ip");
+    let zone = DnsZone::new()
+        .srv("_sip._tcp.failover.test", 10, 0, closed.port(), "first.failover.test")
+        .and_then(|z| z.srv("_sip._tcp.failover.test", 20, 0, k.port(Transport::Tcp), "second.failover.test"))
+        .expect("zone")
+        .addr("first.failover.test", lo)
+        .addr("second.failover.test", lo);
+    let dns = DnsServer::start(zone).expect("dns");
+    let dns_addr = dns.addr().to_string();
+
+    let out = sipline(&[
+        "register",
+        "--user",
+        "alice",
+        "--password",
+        "alicepw",
+        "--registrar",
+        "sip:failover.test;transport=tcp",
+        "--dns-server",
+        &dns_addr,
+        "--once",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}\n--- kamailio:\n{}", text(&out), k.log());
+    assert!(text(&out).contains("registered (expires in"), "{}", text(&out));
+
+    let mut bob = Answerer::start(&[
+        "--user",
+        "bob",
+        "--password",
+        "bobpw",
+        "--registrar",
+        &k.uri(Transport::Udp),
+        "--count",
+        "1",
+    ]);
+    bob.line("registered");
+    let out = sipline(&[
+        "call",
+        "sip:bob@failover.test;transport=tcp",
+        "--user",
+        "alice",
+        "--password",
+        "alicepw",
+        "--registrar",
+        "sip:failover.test;transport=tcp",
+        "--dns-server",
+        &dns_addr,
+        "--duration",
+        "0.5",
+    ]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{caller}\n--- kamailio:\n{}", k.log());
+    assert!(caller.contains("answered") && caller.contains("ended: hung up"), "{caller}");
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let out = sipline(&["call", "sip:x@127.0.0.1", "--duration", "-1"]);

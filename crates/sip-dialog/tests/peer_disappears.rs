@@ -167,7 +167,7 @@ impl World {
                 }
                 Some(Owner::Registration) => {
                     if let Some(reg) = n.reg.as_mut() {
-                        reg.handle_response(now, &response);
+                        reg.handle_response(now, response.clone());
                     }
                 }
                 None => {}
@@ -186,7 +186,7 @@ impl World {
                         }
                         Owner::Registration => {
                             if let Some(reg) = n.reg.as_mut() {
-                                reg.handle_response(now, &resp);
+                                reg.handle_response(now, resp.clone());
                             }
                         }
                     }

@@ -69,7 +69,7 @@ impl Reg {
     /// Delivers `resp`; returns the request sent in reaction, if any.
     fn answer(&mut self, resp: Response) -> Option<Request> {
         let before = self.sent.len();
-        assert!(self.reg.handle_response(self.now, &resp));
+        assert!(self.reg.handle_response(self.now, resp.clone()));
         self.drain();
         (self.sent.len() > before).then(|| self.last())
     }
@@ -373,7 +373,7 @@ fn responses_to_other_requests_are_not_taken() {
     let first = r.register();
     let mut other = first.make_response(StatusCode::OK, Some("x")).unwrap();
     other.headers_mut().set(H::CSeq, format!("{} REGISTER", cseq(&first) + 7));
-    assert!(!r.reg.handle_response(r.now, &other));
+    assert!(!r.reg.handle_response(r.now, other.clone()));
 }
 
 #[test]
@@ -395,7 +395,7 @@ fn several_accounts_in_one_table() {
     assert_eq!(requests.len(), 2);
     assert_ne!(requests[0].1.headers().call_id().unwrap(), requests[1].1.headers().call_id().unwrap());
     for (id, req) in &requests {
-        assert_eq!(t.handle_response(now, &ok(req, 120)), Some(*id));
+        assert_eq!(t.handle_response(now, ok(req, 120)), Some(*id));
     }
     assert!(t.iter().all(|(_, r)| r.state().is_registered()));
     assert_eq!(t.poll_timeout(), Some(now + S(60)));

@@ -49,26 +49,32 @@ impl AccountArgs {
 }
 
 /// The IP to use towards `uri` (the interface the system routes through; loopback for a
-/// loopback peer).
-pub async fn ip_towards(uri: &str) -> Option<IpAddr> {
-    let targets = resolve(uri, None, &[]).await.ok()?;
+/// loopback peer), looking names up at `dns` (the system's servers when empty).
+pub async fn ip_towards(uri: &str, dns: &[SocketAddr]) -> Option<IpAddr> {
+    let targets = resolve(uri, None, dns).await.ok()?;
     targets.first().map(|t| local_ip_towards(t.addr))
 }
 
 /// A builder listening on `listen` (or on the interface towards `towards` with a free
-/// port), printing the wire when asked.
-pub async fn builder(listen: Option<SocketAddr>, towards: Option<&str>, trace: bool) -> SessionManagerBuilder {
+/// port), asking `dns` for RFC 3263 lookups (the system's servers when empty), printing the
+/// wire when asked.
+pub async fn builder(
+    listen: Option<SocketAddr>,
+    towards: Option<&str>,
+    dns: &[SocketAddr],
+    trace: bool,
+) -> SessionManagerBuilder {
     let addr = match listen {
         Some(a) => a,
         None => {
             let ip = match towards {
-                Some(uri) => ip_towards(uri).await,
+                Some(uri) => ip_towards(uri, dns).await,
                 None => None,
             };
             SocketAddr::new(ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)), 0)
         }
     };
-    let mut b = SessionManagerBuilder::new().local_address(addr).enable_sip_client();
+    let mut b = SessionManagerBuilder::new().local_address(addr).enable_sip_client().dns_servers(dns.to_vec());
     if trace {
         b = b.wire_tap(WireTap::new(|dir, peer, bytes| {
             let arrow = match dir {

@@ -43,7 +43,7 @@ async fn run_async(args: Args) -> ExitCode {
         None => None,
     };
     let towards = args.account.registrar.clone();
-    let builder = agent::builder(args.listen, towards.as_deref(), args.account.trace)
+    let builder = agent::builder(args.listen, towards.as_deref(), &[], args.account.trace)
         .await
         .media_tone(args.tone)
         .with_handler(AcceptAll);

@@ -31,6 +31,9 @@ pub struct Args {
     /// Send a sine tone of this frequency (Hz) instead of silence.
     #[arg(long)]
     tone: Option<f32>,
+    /// Ask this DNS server (ADDR:PORT) instead of the system's, for RFC 3263 lookups.
+    #[arg(long = "dns-server")]
+    dns_server: Vec<SocketAddr>,
 }
 
 /// Runs the command.
@@ -62,7 +65,8 @@ async fn run_async(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let builder = agent::builder(args.listen, Some(&args.uri), args.account.trace).await.media_tone(args.tone);
+    let builder =
+        agent::builder(args.listen, Some(&args.uri), &args.dns_server, args.account.trace).await.media_tone(args.tone);
     let agent = match builder.build().await {
         Ok(a) => a,
         Err(e) => {

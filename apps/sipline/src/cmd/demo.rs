@@ -43,13 +43,13 @@ async fn demo(args: Args) -> Result<(), String> {
     }
     let duration = Duration::from_secs_f64(args.duration);
     let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
-    let alice = agent::builder(Some(loopback), None, args.trace)
+    let alice = agent::builder(Some(loopback), None, &[], args.trace)
         .await
         .media_tone(Some(ALICE_HZ))
         .build()
         .await
         .map_err(|e| format!("alice: {e}"))?;
-    let bob = agent::builder(Some(loopback), None, args.trace)
+    let bob = agent::builder(Some(loopback), None, &[], args.trace)
         .await
         .media_tone(Some(BOB_HZ))
         .with_handler(AcceptAll)

@@ -32,6 +32,9 @@ pub struct Args {
     /// Print every SIP message sent and received.
     #[arg(long)]
     trace: bool,
+    /// Ask this DNS server (ADDR:PORT) instead of the system's, for RFC 3263 lookups.
+    #[arg(long = "dns-server")]
+    dns_server: Vec<std::net::SocketAddr>,
 }
 
 /// Runs the command.
@@ -83,7 +86,7 @@ async fn run_async(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut builder = agent::builder(None, Some(&args.registrar), args.trace).await;
+    let mut builder = agent::builder(None, Some(&args.registrar), &args.dns_server, args.trace).await;
     if let Some(t) = args.transport {
         builder = builder.transports(&[t]);
     }

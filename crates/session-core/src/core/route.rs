@@ -80,6 +80,22 @@ fn restore_branch(headers: &mut sip_message::Headers, wire: &str, branch: &str) 
     headers.replace_value(i, value.replacen(&format!("branch={wire}"), &format!("branch={branch}"), 1));
 }
 
+/// Makes the top Via of `request` name `transport`, the one it goes out on (RFC 3261
+/// §18.1.1), keeping its branch and sent-by.
+fn set_via_transport(request: &mut Request, transport: Transport) {
+    let h = request.headers_mut();
+    let (Some(i), Some(value)) = (h.position(StandardHeader::Via), h.get(StandardHeader::Via).map(|v| v.to_string()))
+    else {
+        return;
+    };
+    let Some(rest) = value.strip_prefix("SIP/2.0/") else { return };
+    let Some(space) = rest.find(|c: char| c.is_ascii_whitespace()) else { return };
+    if rest[..space].eq_ignore_ascii_case(transport.as_str()) {
+        return;
+    }
+    h.replace_value(i, format!("SIP/2.0/{}{}", transport.as_str(), &rest[space..]));
+}
+
 /// The top Via branch of a request.
 fn branch_of(request: &Request) -> Option<String> {
     sip_dialog::top_branch(request.headers())
@@ -158,6 +174,8 @@ impl<W> SessionCore<W> {
         }
         let first = targets.remove(0);
         let peer = Peer::new(first.transport, first.addr);
+        let mut request = request;
+        set_via_transport(&mut request, first.transport);
         let Some(owner) = owner else {
             self.txs.send_stateless(peer, &Message::Request(request));
             return;
@@ -291,7 +309,7 @@ impl<W> SessionCore<W> {
                 self.calls.handle_response(self.now, response);
             }
             Owner::Registrations(_) => {
-                self.regs.handle_response(self.now, &response);
+                self.regs.handle_response(self.now, response);
             }
             Owner::Outside(id) => self.outside_response(id, response),
         }

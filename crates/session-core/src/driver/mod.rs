@@ -222,11 +222,15 @@ pub(crate) async fn resolve(
     transports: &[Transport],
 ) -> Result<Vec<sip_resolve::Target>, String> {
     let uri = Uri::parse(text).map_err(|e| format!("'{text}' is not a URI: {e}"))?;
-    let mut allowed = Transports::new(transports.iter().copied());
-    if let Uri::Sip(sip) = &uri {
-        if let Some(t) = sip.transport().and_then(|t| Transport::from_token(&t.to_ascii_uppercase())) {
-            allowed = allowed.force(t);
-        }
+    let forced = match &uri {
+        Uri::Sip(sip) => sip.transport().and_then(|t| Transport::from_token(&t.to_ascii_uppercase())),
+        _ => None,
+    };
+    // A transport the URI names can be opened even when we do not listen on it: the
+    // transport layer connects out on demand.
+    let mut allowed = Transports::new(transports.iter().copied().chain(forced));
+    if let Some(t) = forced {
+        allowed = allowed.force(t);
     }
     resolver.resolve(&uri, &allowed).await.map_err(|e| format!("{text}: {e}"))
 }

@@ -180,7 +180,8 @@ impl Registration {
 
     /// A response to a REGISTER; false if it answers none of ours (another request, or an
     /// older REGISTER).
-    pub fn handle_response(&mut self, now: Instant, response: &Response) -> bool {
+    pub fn handle_response(&mut self, now: Instant, response: Response) -> bool {
+        let response = &response;
         let h = response.headers();
         let ours = self.in_flight.as_ref().is_some_and(|f| {
             top_branch(h).as_deref() == Some(f.branch.as_str())

@@ -64,8 +64,9 @@ impl<K: Eq + Hash + Clone> Registrations<K> {
     }
 
     /// Hands a response to the registration that sent its request (each has its own
-    /// Call-ID); the account id, or `None` if none did.
-    pub fn handle_response(&mut self, now: Instant, response: &Response) -> Option<K> {
+    /// Call-ID); the account id, or `None` if none did. Takes the response by value, like
+    /// every core's input (ARCHITECTURE.md, the run-loop contract).
+    pub fn handle_response(&mut self, now: Instant, response: Response) -> Option<K> {
         let call_id = response.headers().call_id().ok()?;
         let (id, reg) = self.accounts.iter_mut().find(|(_, r)| r.call_id() == call_id)?;
         reg.handle_response(now, response).then(|| id.clone())
