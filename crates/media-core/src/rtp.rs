@@ -149,6 +149,18 @@ impl RtpPacket {
         })
     }
 
+    /// The fixed 12-byte header (RFC 3550 §5.1) of a packet with no CSRC, extension or
+    /// padding: what a sender writes before each frame without building a packet.
+    pub fn header(payload_type: u8, marker: bool, sequence: u16, timestamp: u32, ssrc: u32) -> [u8; 12] {
+        let mut h = [0u8; 12];
+        h[0] = 2 << 6;
+        h[1] = (u8::from(marker) << 7) | (payload_type & 0x7f);
+        h[2..4].copy_from_slice(&sequence.to_be_bytes());
+        h[4..8].copy_from_slice(&timestamp.to_be_bytes());
+        h[8..12].copy_from_slice(&ssrc.to_be_bytes());
+        h
+    }
+
     /// The number of bytes [`RtpPacket::write`] produces.
     pub fn encoded_len(&self) -> usize {
         FIXED_HEADER_LEN
@@ -209,6 +221,16 @@ fn padded4(len: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bare_header_is_what_write_puts_before_the_payload() {
+        let mut p = RtpPacket::new(8, 65535, 0xdead_beef, 0x0102_0304, Bytes::from_static(b"abc"));
+        p.marker = true;
+        let mut out = BytesMut::new();
+        p.write(&mut out);
+        assert_eq!(&out[..12], &RtpPacket::header(8, true, 65535, 0xdead_beef, 0x0102_0304)[..]);
+        assert_eq!(&out[12..], b"abc");
+    }
 
     #[test]
     fn round_trip_plain() {

@@ -1,8 +1,8 @@
 //! [`MediaSession`]: the tokio driver of one call's RTP stream.
 //!
 //! Owns the two UDP sockets of the stream (RTP on an even port, RTCP on the next one,
-//! RFC 3550 §11), the task that sends a 20 ms G.711 frame every 20 ms and receives what the
-//! peer sends, and the state both share: the negotiated parameters, the sender's SSRC,
+//! RFC 3550 §11), the task that receives what the peer sends, and the state it shares with
+//! the [`Pacer`] that sends a 20 ms G.711 frame every 20 ms: the negotiated parameters, the sender's SSRC,
 //! sequence number and timestamp, the receiver statistics, and the last second of decoded
 //! audio. It decides nothing about the call: what to send where comes from [`Negotiated`]
 //! (offer/answer, [`crate::negotiate`]); the RTP format and the statistics are the sans-IO
@@ -21,10 +21,10 @@ use crate::codec::Codec;
 use crate::direction::Direction;
 use crate::g711;
 use crate::negotiate::{LocalMedia, Negotiated};
+use crate::pacer::Pacer;
 use crate::rtp::RtpPacket;
 use crate::stats::ReceiverStats;
 use crate::tone::ToneGenerator;
-use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
@@ -38,7 +38,6 @@ use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 
 /// The packetization interval: one frame every 20 ms (RFC 3551 §4.5: the default for G.711).
 pub const FRAME_DURATION: Duration = Duration::from_millis(20);
@@ -171,16 +170,18 @@ struct State {
     stats: RtpStats,
     frame: Vec<i16>,
     payload: Vec<u8>,
+    /// The datagram being sent (reused: no allocation per frame).
+    datagram: Vec<u8>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     sockets: Mutex<Option<Sockets>>,
     state: Mutex<State>,
     closed: AtomicBool,
     wake: Notify,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave these counters inconsistent in a way that
     // matters more than stopping the call, so a poisoned lock is used as it is.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -190,6 +191,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// `Arc`; every method takes `&self`. Dropping it closes it.
 pub struct MediaSession {
     shared: Arc<Shared>,
+    /// The clock that sends our frames (kept alive by every stream it paces).
+    _pacer: Pacer,
     task: Mutex<Option<JoinHandle<()>>>,
     local_addr: SocketAddr,
     rtcp_addr: SocketAddr,
@@ -208,8 +211,14 @@ impl fmt::Debug for MediaSession {
 impl MediaSession {
     /// Binds an even RTP port and the RTCP port after it in the configured range, starting
     /// at a random pair so consecutive calls do not reuse a port at once, and starts the
-    /// task (which receives, and sends nothing until [`MediaSession::start`]).
+    /// task that receives; a pacer of its own sends (nothing until [`MediaSession::start`]).
     pub async fn bind(config: &MediaConfig) -> Result<MediaSession, MediaError> {
+        MediaSession::bind_paced(config, &Pacer::start()).await
+    }
+
+    /// Like [`MediaSession::bind`], with `pacer` sending the frames: one pacer serves any
+    /// number of streams with one timer (what an agent with many calls wants).
+    pub async fn bind_paced(config: &MediaConfig, pacer: &Pacer) -> Result<MediaSession, MediaError> {
         if !config.codecs.iter().any(|c| c.g711_law().is_some()) {
             return Err(MediaError::InvalidConfig("no codec this crate can send (PCMU or PCMA)".into()));
         }
@@ -259,6 +268,7 @@ impl MediaSession {
             stats: RtpStats::default(),
             frame: vec![0; FRAME_SAMPLES],
             payload: Vec::with_capacity(FRAME_SAMPLES),
+            datagram: Vec::with_capacity(12 + FRAME_SAMPLES),
         };
         let shared = Arc::new(Shared {
             sockets: Mutex::new(Some(sockets)),
@@ -267,8 +277,16 @@ impl MediaSession {
             wake: Notify::new(),
         });
         let task = tokio::spawn(run(shared.clone()));
+        pacer.add(&shared);
         tracing::debug!(%local_addr, "media session bound");
-        Ok(MediaSession { shared, task: Mutex::new(Some(task)), local_addr, rtcp_addr, codecs: config.codecs.clone() })
+        Ok(MediaSession {
+            shared,
+            _pacer: pacer.clone(),
+            task: Mutex::new(Some(task)),
+            local_addr,
+            rtcp_addr,
+            codecs: config.codecs.clone(),
+        })
     }
 
     /// Our RTP address.
@@ -392,6 +410,10 @@ enum Port {
 }
 
 impl Shared {
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     /// Polls one socket for a datagram, holding the socket lock only during the poll.
     /// `Ready(None)` once the sockets are closed.
     fn poll_recv(&self, cx: &mut Context<'_>, port: Port, buf: &mut [u8]) -> Poll<Option<io::Result<usize>>> {
@@ -410,7 +432,7 @@ impl Shared {
     }
 
     /// Sends the next frame if the stream sends; advances the RTP clock either way.
-    fn on_tick(&self, now: Instant) {
+    pub(crate) fn on_tick(&self, now: Instant) {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
         // The timestamp follows the wall clock in frames (RFC 3550 §5.1: it advances with
@@ -428,17 +450,17 @@ impl Shared {
             _ => state.payload.resize(FRAME_SAMPLES, law.silence()),
         }
         let timestamp = state.timestamp_base.wrapping_add(state.frames.wrapping_mul(FRAME_SAMPLES as u32));
-        let mut packet = RtpPacket::new(
+        let header = RtpPacket::header(
             negotiated.codec.payload_type,
+            state.marker_pending,
             state.sequence,
             timestamp,
             state.ssrc,
-            Bytes::copy_from_slice(&state.payload),
         );
-        packet.marker = state.marker_pending;
-        let mut out = BytesMut::with_capacity(packet.encoded_len());
-        packet.write(&mut out);
-        let sent = match lock(&self.sockets).as_ref().map(|s| s.rtp.try_send_to(&out, remote)) {
+        state.datagram.clear();
+        state.datagram.extend_from_slice(&header);
+        state.datagram.extend_from_slice(&state.payload);
+        let sent = match lock(&self.sockets).as_ref().map(|s| s.rtp.try_send_to(&state.datagram, remote)) {
             Some(Ok(_)) => true,
             Some(Err(e)) => {
                 // A full send buffer drops this frame; the next one goes 20 ms later.
@@ -497,15 +519,12 @@ impl Shared {
     }
 }
 
-/// The stream's task: a 20 ms tick to send, and both sockets to receive, until closed.
+/// The stream's task: both sockets to receive, until closed (the pacer sends).
 async fn run(shared: Arc<Shared>) {
-    let mut ticker = tokio::time::interval(FRAME_DURATION);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut rtp_buf = vec![0u8; RECEIVE_BUFFER];
     let mut rtcp_buf = vec![0u8; RECEIVE_BUFFER];
     while !shared.closed.load(Ordering::Acquire) {
         tokio::select! {
-            _ = ticker.tick() => shared.on_tick(Instant::now()),
             received = poll_fn(|cx| shared.poll_recv(cx, Port::Rtp, &mut rtp_buf)) => match received {
                 Some(Ok(len)) => shared.on_rtp(&rtp_buf[..len], Instant::now()),
                 Some(Err(e)) => {

@@ -96,6 +96,7 @@ impl SessionCoordinator {
             events: events.clone(),
             resolver,
             media_config: config.media.clone(),
+            pacer: media_core::Pacer::start(),
             tap: config.wire_tap.clone(),
             dropper: config.impairment.map(Dropper::new),
         };

@@ -58,6 +58,10 @@ pub struct TransportConfig {
     pub max_connections: usize,
     /// Messages that may wait to be written on one connection.
     pub send_queue: usize,
+    /// The kernel receive buffer asked for each UDP socket, in bytes (the kernel caps it at
+    /// `net.core.rmem_max`). A burst of requests that arrives while the receiver is busy
+    /// waits here instead of being dropped (and retransmitted by its sender 500 ms later).
+    pub udp_receive_buffer: usize,
 }
 
 impl Default for TransportConfig {
@@ -75,6 +79,7 @@ impl Default for TransportConfig {
             limits: Limits::default(),
             max_connections: 10_000,
             send_queue: 256,
+            udp_receive_buffer: 4 << 20,
         }
     }
 }

@@ -23,6 +23,8 @@ pub(crate) struct Inner {
     pub(crate) tls_server: Option<Arc<rustls::ServerConfig>>,
     pub(crate) local: Vec<(Transport, SocketAddr)>,
     tasks: Mutex<Vec<AbortHandle>>,
+    /// Datagrams the UDP receive loop has read in a row without finding its socket empty.
+    pub(crate) udp_backlog: std::sync::atomic::AtomicUsize,
 }
 
 impl Inner {
@@ -43,6 +45,7 @@ impl Inner {
             next_flow: AtomicU64::new(1),
             udp_v4,
             udp_v6,
+            udp_backlog: std::sync::atomic::AtomicUsize::new(0),
             tls_client,
             tls_server,
             local,

@@ -56,6 +56,10 @@ impl TransportLayer {
                         .await
                         .map_err(|e| TransportError::io(&format!("binding UDP {addr}"), &e))?;
                     let bound = socket.local_addr().map_err(|e| TransportError::io("UDP local address", &e))?;
+                    if let Err(e) = socket2::SockRef::from(&socket).set_recv_buffer_size(config.udp_receive_buffer) {
+                        // The kernel's default buffer still works; bursts may be dropped.
+                        tracing::warn!(%bound, error = %e, "could not enlarge the UDP receive buffer");
+                    }
                     local.push((transport, bound));
                     let socket = Arc::new(socket);
                     let slot = if bound.is_ipv4() { &mut udp_v4 } else { &mut udp_v6 };
@@ -86,6 +90,13 @@ impl TransportLayer {
             inner.track(h.abort_handle());
         }
         Ok((TransportLayer { inner }, rx))
+    }
+
+    /// How many datagrams the UDP receive loop has read in a row without finding its socket
+    /// empty: 0 when it keeps up, large when requests wait in the kernel's queue. A driver
+    /// uses it to tell that it is falling behind before a sender retransmits.
+    pub fn udp_backlog(&self) -> usize {
+        self.inner.udp_backlog.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The first bound address of `transport` (with the real port when 0 was asked for).

@@ -5,6 +5,7 @@ use crate::event::TransportEvent;
 use crate::inner::Inner;
 use bytes::Bytes;
 use sip_message::{parse_message_with, Peer, Transport};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::net::UdpSocket;
 
@@ -13,15 +14,35 @@ pub(crate) async fn recv_loop(inner: Arc<Inner>, socket: Arc<UdpSocket>) {
     // One buffer, reused: a datagram is at most 65,535 bytes, and each message copies out only
     // its own bytes.
     let mut buf = vec![0u8; 65_536];
+    // Datagrams read since the socket was last found empty: how far behind the kernel's
+    // queue the receiver is (`TransportLayer::udp_backlog`).
+    let mut run: usize = 0;
     loop {
-        let (n, from) = match socket.recv_from(&mut buf).await {
-            Ok(r) => r,
+        let (n, from) = match socket.try_recv_from(&mut buf) {
+            Ok(r) => {
+                run += 1;
+                inner.udp_backlog.store(run, Ordering::Relaxed);
+                r
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                run = 0;
+                inner.udp_backlog.store(0, Ordering::Relaxed);
+                if let Err(e) = socket.readable().await {
+                    tracing::debug!(error = %e, "UDP socket failed");
+                    return;
+                }
+                continue;
+            }
             Err(e) => {
                 // ICMP errors surface here on some systems; they do not end the socket.
                 tracing::debug!(error = %e, "UDP receive error");
                 continue;
             }
         };
+        if run % 64 == 0 {
+            // Let the rest of the runtime run during a long burst, as tokio's budget would.
+            tokio::task::yield_now().await;
+        }
         let data = &buf[..n];
         // RFC 5626 keep-alives over UDP are STUN; a bare CRLF datagram is a keep-alive of
         // older clients. Neither is a SIP message.

@@ -15,7 +15,7 @@ use crate::api::{RtpStats, SessionEvent, SessionId};
 use crate::core::{Answer, Command, Input, MediaAction, Output, SessionCore};
 use crate::error::SessionError;
 use handler::HandlerEvent;
-use media_core::{MediaConfig, MediaSession};
+use media_core::{MediaConfig, MediaSession, Pacer};
 use sip_endpoint::{Dropper, WireDirection, WireTap};
 use sip_message::{Transport, Uri};
 use sip_resolve::{Resolver, Transports};
@@ -31,6 +31,15 @@ type Reply<T> = oneshot::Sender<Result<T, SessionError>>;
 /// How many received messages may wait in the transport's queue before the driver counts
 /// as falling behind (the queue holds 4096): new calls are then refused with 503.
 const BEHIND_AT: usize = 512;
+/// How many datagrams may wait in the kernel's queue of the SIP socket (as the transport's
+/// receive loop finds them) before the driver counts as falling behind.
+const KERNEL_BEHIND_AT: usize = 256;
+/// How often the driver checks how late the runtime runs its tasks.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(10);
+/// A heartbeat this late means the machine has more work than it can do: the driver counts
+/// as behind until a heartbeat is on time again (under [`ON_TIME`]).
+const LATE: std::time::Duration = std::time::Duration::from_millis(50);
+const ON_TIME: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// What the coordinator's handles send to the driver.
 #[derive(Debug)]
@@ -59,6 +68,8 @@ pub(crate) struct Driver {
     pub(crate) events: broadcast::Sender<SessionEvent>,
     pub(crate) resolver: Resolver,
     pub(crate) media_config: MediaConfig,
+    /// Sends every call's frames from one 20 ms clock.
+    pub(crate) pacer: Pacer,
     pub(crate) tap: Option<WireTap>,
     pub(crate) dropper: Option<Dropper>,
 }
@@ -67,6 +78,9 @@ impl Driver {
     pub(crate) async fn run(mut self) {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel();
         let mut media: HashMap<SessionId, MediaSession> = HashMap::new();
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut late = false;
         loop {
             let wake = self.core.poll_timeout();
             let sleep = async {
@@ -110,8 +124,15 @@ impl Driver {
                     }
                 }
                 _ = sleep => self.core.handle_timeout(Instant::now()),
+                at = heartbeat.tick() => {
+                    // How late the runtime ran this task: the one measure of overload that
+                    // counts the media streams and everything else sharing the cores.
+                    let lag = Instant::now().saturating_duration_since(at.into_std());
+                    late = if late { lag > ON_TIME } else { lag > LATE };
+                }
             }
-            self.core.set_overloaded(self.transport_rx.len() > BEHIND_AT);
+            let queued = self.transport_rx.len() > BEHIND_AT || self.transport.udp_backlog() > KERNEL_BEHIND_AT;
+            self.core.set_overloaded(late || queued);
             if self.carry_out(&mut media, &done_tx) {
                 break;
             }
@@ -156,9 +177,9 @@ impl Driver {
                 }
                 Output::Resolve { query, uri } => self.spawn_resolve(query, uri, done.clone()),
                 Output::BindMedia { id } => {
-                    let (config, done) = (self.media_config.clone(), done.clone());
+                    let (config, pacer, done) = (self.media_config.clone(), self.pacer.clone(), done.clone());
                     tokio::spawn(async move {
-                        let result = MediaSession::bind(&config).await.map_err(|e| e.to_string());
+                        let result = MediaSession::bind_paced(&config, &pacer).await.map_err(|e| e.to_string());
                         let _ = done.send(Done::Bound { id, result });
                     });
                 }

@@ -37,6 +37,9 @@ pub struct Calls {
     table: DialogTable<CallKey>,
     /// The dialog ids each call has in the table.
     registered: HashMap<CallKey, Vec<DialogId>>,
+    /// The calls we answer, by Call-ID: where a merged request (§8.2.2.2) can only be, so
+    /// that checking a new INVITE costs one lookup, not a walk over every call.
+    answering: HashMap<String, Vec<CallKey>>,
     timers: BTreeSet<(Instant, CallKey)>,
     out: Outbox<CallEvent>,
     next_key: u64,
@@ -62,6 +65,7 @@ impl Calls {
             calls: HashMap::new(),
             table: DialogTable::new(),
             registered: HashMap::new(),
+            answering: HashMap::new(),
             timers: BTreeSet::new(),
             out: Outbox::default(),
             next_key: 1,
@@ -221,6 +225,7 @@ impl Calls {
         match Call::incoming(key, tx, invite.clone(), &self.cfg) {
             Ok(call) => {
                 self.table.insert_owner(call.call_id.clone(), call.local_tag.clone(), key);
+                self.answering.entry(call.call_id.clone()).or_default().push(key);
                 self.calls.insert(key, call);
                 self.out.push(Output::Event(CallEvent {
                     call: key,
@@ -243,7 +248,8 @@ impl Calls {
     fn is_merged(&self, invite: &Request) -> bool {
         let h = invite.headers();
         let (Ok(call_id), Ok(from), Ok(cseq)) = (h.call_id(), h.from(), h.cseq()) else { return false };
-        self.calls.values().any(|c| {
+        let Some(keys) = self.answering.get(call_id) else { return false };
+        keys.iter().filter_map(|k| self.calls.get(k)).any(|c| {
             let ih = c.invite.headers();
             c.invite_tx.is_some()
                 && c.call_id == call_id
@@ -482,6 +488,12 @@ impl Calls {
             let (call_id, tag) = (call.call_id.clone(), call.local_tag.clone());
             self.calls.remove(&key);
             self.table.remove_owner(&call_id, &tag);
+            if let Some(keys) = self.answering.get_mut(&call_id) {
+                keys.retain(|k| *k != key);
+                if keys.is_empty() {
+                    self.answering.remove(&call_id);
+                }
+            }
             for id in self.registered.remove(&key).unwrap_or_default() {
                 self.table.remove(&id);
             }

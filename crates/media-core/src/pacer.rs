@@ -1,0 +1,99 @@
+//! [`Pacer`]: one clock that sends the 20 ms frames of many streams.
+//!
+//! A stream sends a frame every 20 ms for its whole life. With a timer and a task wake-up per
+//! stream, a few thousand calls cost a few hundred thousand timer firings and task polls a
+//! second. A pacer keeps its streams in [`SLOTS`] groups and wakes once a millisecond to send
+//! the frames of one group: each stream still gets one frame every 20 ms, the work of a
+//! frame period is spread over it in small pieces (so nothing else on the runtime waits for
+//! thousands of sends in a row), and the cost is a thousand wake-ups a second however many
+//! streams there are. Each stream's receive side stays on its own task, which sleeps until a
+//! datagram arrives. The pacer decides nothing: what a stream sends is its own state's
+//! business (`session.rs`).
+
+use crate::session::{lock, Shared, FRAME_DURATION};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
+use tokio::time::MissedTickBehavior;
+
+/// How many groups the streams are spread over: one is sent to each millisecond.
+pub const SLOTS: usize = 20;
+
+/// A clock that sends the frames of every stream bound with it; cheap to clone. Its task
+/// runs on the tokio runtime it was started on and stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Pacer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The streams of each slot; closed or dropped ones leave at their slot's next turn.
+    slots: Mutex<Vec<Vec<Weak<Shared>>>>,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer").field("streams", &self.len()).finish()
+    }
+}
+
+impl Pacer {
+    /// Starts a pacer on the current tokio runtime. Panics outside one, as `tokio::spawn` does.
+    pub fn start() -> Pacer {
+        let inner = Arc::new(Inner { slots: Mutex::new(vec![Vec::new(); SLOTS]) });
+        tokio::spawn(run(Arc::downgrade(&inner)));
+        Pacer { inner }
+    }
+
+    /// How many streams it paces now (closed ones leave at their slot's next turn).
+    pub fn len(&self) -> usize {
+        lock(&self.inner.slots).iter().map(Vec::len).sum()
+    }
+
+    /// Does it pace no stream?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds a stream to the emptiest slot.
+    pub(crate) fn add(&self, stream: &Arc<Shared>) {
+        let mut slots = lock(&self.inner.slots);
+        if let Some(slot) = slots.iter_mut().min_by_key(|s| s.len()) {
+            slot.push(Arc::downgrade(stream));
+        }
+    }
+}
+
+/// Sends one slot's frames each millisecond (catching up on slots a late wake-up skipped)
+/// until every handle is gone.
+async fn run(inner: Weak<Inner>) {
+    let step = FRAME_DURATION / SLOTS as u32;
+    let mut ticker = tokio::time::interval(step);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let start = Instant::now();
+    let mut done: u64 = 0;
+    loop {
+        ticker.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let now = Instant::now();
+        let due = (now.saturating_duration_since(start).as_micros() / step.as_micros().max(1)) as u64 + 1;
+        // At most one period's worth: a stream never gets two frames from one wake-up.
+        let first = done.max(due.saturating_sub(SLOTS as u64));
+        for turn in first..due {
+            let slot = (turn % SLOTS as u64) as usize;
+            // The slot's list is taken out while its frames go, so a stream joining meanwhile
+            // waits for nothing.
+            let mut streams = std::mem::take(&mut lock(&inner.slots)[slot]);
+            streams.retain(|w| match w.upgrade() {
+                Some(s) if !s.is_closed() => {
+                    s.on_tick(now);
+                    true
+                }
+                _ => false,
+            });
+            let mut slots = lock(&inner.slots);
+            streams.append(&mut slots[slot]);
+            slots[slot] = streams;
+        }
+        done = due;
+    }
+}
