@@ -39,7 +39,7 @@ pub(crate) async fn recv_loop(inner: Arc<Inner>, socket: Arc<UdpSocket>) {
                 continue;
             }
         };
-        if run % 64 == 0 {
+        if run.is_multiple_of(64) {
             // Let the rest of the runtime run during a long burst, as tokio's budget would.
             tokio::task::yield_now().await;
         }
