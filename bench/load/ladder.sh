@@ -7,6 +7,8 @@
 #
 #   bench/load/ladder.sh [RATE ...]             default: 500 1000 2000 3000 4000
 #   PEERS="sipline baresip pjsip" STEP=10 HOLD_MS=1000 bench/load/ladder.sh 3000 6000
+#   MEDIA=inactive bench/load/ladder.sh ...   the offer says a=inactive: no RTP either way, so
+#                                             the figures are signalling, SDP and port binding
 #
 # Answerers:
 #   sipline   target/release/sipline answer (session-core, AcceptAll; each call binds an RTP
@@ -15,12 +17,16 @@
 #   pjsip     PJSIP 2.15 built from source by bench/load/build-pjsip.sh (PJSUA_MAX_CALLS 1024,
 #             epoll); set PJSIP_DIR to the pjproject tree it built. Without it the row says so.
 #
-# Per step it prints: calls completed and failed, sipp's retransmissions, the most calls up at
+# The calls are bench/load/uac_calls.xml: sipp's built-in UAC flow, with a 503 (an answerer
+# refusing calls it cannot take) ACKed and counted apart from failures.
+# Per step it prints: calls completed, refused and failed, sipp's retransmissions, the most calls up at
 # once, the answerer's CPU (share of one core over the step) and its peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 RATES=${*:-500 1000 2000 3000 4000}
+# A peer's own list, e.g. RATES_baresip="50 100 200": no point offering thousands a second to
+# an answerer that fails at hundreds.
 PEERS=${PEERS:-sipline baresip pjsip}
 STEP=${STEP:-10}
 HOLD_MS=${HOLD_MS:-1000}
@@ -35,6 +41,11 @@ trap cleanup EXIT
 command -v sipp >/dev/null || { echo "sipp is needed (scripts/install-peers)"; exit 1; }
 cargo build -q --release -p sipline
 tck=$(getconf CLK_TCK)
+scenario=$root/bench/load/uac_calls.xml
+if [ "${MEDIA:-}" = inactive ]; then
+    sed 's|a=rtpmap:0 PCMU/8000|a=rtpmap:0 PCMU/8000\n      a=inactive|' "$scenario" >"$out/uac_inactive.xml"
+    scenario=$out/uac_inactive.xml
+fi
 
 cpu_ticks() { # pid -> utime+stime in ticks
     awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
@@ -80,7 +91,7 @@ step() { # peer rate
     local peer=$1 rate=$2 count=$(( $2 * STEP )) before after csv=$out/$1-$2.csv
     before=$(cpu_ticks "$answerer")
     local t0=$SECONDS
-    taskset -c 0 sipp -sf "$root/bench/load/uac_calls.xml" 127.0.0.1:"$PORT" -s bob -i 127.0.0.1 -p 0 -mp 0 -m "$count" -r "$rate" \
+    taskset -c 0 sipp -sf "$scenario" 127.0.0.1:"$PORT" -s bob -i 127.0.0.1 -p 0 -mp 0 -m "$count" -r "$rate" \
         -d "$HOLD_MS" -l $(( rate * (HOLD_MS / 1000 + 3) )) -buff_size 4194304 -nostdin -trace_stat -stf "$csv" \
         -fd 1 -timeout $(( STEP + 40 ))s >/dev/null 2>&1 || true
     after=$(cpu_ticks "$answerer")
@@ -106,9 +117,10 @@ print(f"{peer:>8} {int(rate):>6}/s: {ok:>7} completed {refused:>6} refused (503)
 PY
 }
 
-echo "call-rate ladder: ${STEP} s per step, calls held ${HOLD_MS} ms; sipp on core 0, answerer on core 1"
+echo "call-rate ladder: ${STEP} s per step, calls held ${HOLD_MS} ms, media ${MEDIA:-sendrecv}; sipp on core 0, answerer on core 1"
 for peer in $PEERS; do
-    for rate in $RATES; do
+    rates_var=RATES_$peer
+    for rate in ${!rates_var:-$RATES}; do
         if ! start_answerer "$peer"; then
             case $peer in
                 pjsip) echo "   pjsip: not run (build PJSIP with bench/load/build-pjsip.sh and set PJSIP_DIR)" ;;

@@ -12,10 +12,18 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Runs `work` on a two-thread runtime (the driver, media and printing run beside the
-/// command); exit 1 when no runtime can be made.
+/// Runs `work` on a runtime sized to the CPUs this process may use (its affinity mask): one
+/// CPU gets a single-threaded runtime, since a second thread on the same core only adds
+/// wake-ups and context switches; more get a worker each, up to four. Exit 1 when no
+/// runtime can be made.
 pub fn run(command: &str, work: impl std::future::Future<Output = std::process::ExitCode>) -> std::process::ExitCode {
-    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime = if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(cpus.min(4)).enable_all().build()
+    };
+    match runtime {
         Ok(rt) => rt.block_on(work),
         Err(e) => {
             eprintln!("sipline {command}: cannot start the runtime: {e}");

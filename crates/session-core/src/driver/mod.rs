@@ -33,13 +33,13 @@ type Reply<T> = oneshot::Sender<Result<T, SessionError>>;
 const BEHIND_AT: usize = 512;
 /// How many datagrams may wait in the kernel's queue of the SIP socket (as the transport's
 /// receive loop finds them) before the driver counts as falling behind.
-const KERNEL_BEHIND_AT: usize = 256;
+const KERNEL_BEHIND_AT: usize = 512;
 /// How often the driver checks how late the runtime runs its tasks.
 const HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(10);
 /// A heartbeat this late means the machine has more work than it can do: the driver counts
 /// as behind until a heartbeat is on time again (under [`ON_TIME`]).
-const LATE: std::time::Duration = std::time::Duration::from_millis(50);
-const ON_TIME: std::time::Duration = std::time::Duration::from_millis(5);
+const LATE: std::time::Duration = std::time::Duration::from_millis(100);
+const ON_TIME: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// What the coordinator's handles send to the driver.
 #[derive(Debug)]
