@@ -3,22 +3,7 @@
 
 use std::fmt;
 
-/// The kind of failure, for callers that decide by category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCategory {
-    /// The caller's input is wrong (a URI that does not parse, a status out of range).
-    Input,
-    /// The operation does not fit the session's state (hold before answer, accept twice).
-    State,
-    /// Nothing by that id exists (any more).
-    NotFound,
-    /// The network or the peer failed (unreachable, timeout, an error response).
-    Network,
-    /// A local resource ran out (no free media port) or could not be set up.
-    Resource,
-    /// The stack has shut down.
-    Closed,
-}
+pub use sip_message::ErrorCategory;
 
 /// A session-layer error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,23 +60,19 @@ impl From<sip_dialog::DialogError> for SessionError {
 }
 
 impl SessionError {
-    /// The category of the error.
+    /// The category of the error, shared by every sipline crate; a wrapped error keeps
+    /// the category of the error it wraps.
     pub fn category(&self) -> ErrorCategory {
         match self {
             SessionError::InvalidInput(_) | SessionError::SipClientDisabled => ErrorCategory::Input,
             SessionError::InvalidState { .. } => ErrorCategory::State,
             SessionError::NotFound(_) => ErrorCategory::NotFound,
-            SessionError::Unreachable(_)
-            | SessionError::Timeout
-            | SessionError::Rejected { .. }
-            | SessionError::AuthFailed(_) => ErrorCategory::Network,
+            SessionError::Unreachable(_) | SessionError::Timeout | SessionError::Rejected { .. } => {
+                ErrorCategory::Network
+            }
+            SessionError::AuthFailed(_) => ErrorCategory::Security,
             SessionError::Media(_) | SessionError::Internal(_) => ErrorCategory::Resource,
-            SessionError::Signaling(e) => match e.category() {
-                sip_dialog::ErrorCategory::State => ErrorCategory::State,
-                sip_dialog::ErrorCategory::NotFound => ErrorCategory::NotFound,
-                sip_dialog::ErrorCategory::Random => ErrorCategory::Resource,
-                sip_dialog::ErrorCategory::Malformed | sip_dialog::ErrorCategory::Usage => ErrorCategory::Input,
-            },
+            SessionError::Signaling(e) => e.category(),
             SessionError::Closed => ErrorCategory::Closed,
         }
     }
@@ -153,9 +134,24 @@ mod tests {
         assert!(!SessionError::Rejected { status: 404, reason: "Not Found".into() }.is_recoverable());
         assert!(!SessionError::AuthFailed("wrong password".into()).is_recoverable());
         assert_eq!(SessionError::Closed.category(), ErrorCategory::Closed);
+        assert_eq!(SessionError::AuthFailed("wrong password".into()).category(), ErrorCategory::Security);
         assert_eq!(
             SessionError::InvalidState { operation: "hold", state: "ringing".into() }.to_string(),
             "cannot hold a session that is ringing"
         );
+    }
+
+    #[test]
+    fn a_wrapped_error_keeps_its_category_and_its_source() {
+        use std::error::Error;
+        let inner = sip_dialog::DialogError::Build(sip_message::BuildError::RandomUnavailable);
+        let wrapped = SessionError::from(inner.clone());
+        assert_eq!(wrapped.category(), inner.category());
+        assert_eq!(wrapped.category(), ErrorCategory::Resource);
+        assert!(wrapped.is_recoverable(), "the random source may come back");
+        let source = wrapped.source().expect("the dialog error is the source");
+        assert_eq!(source.to_string(), inner.to_string());
+        // State problems of the dialog layer read as the session's own.
+        assert_eq!(SessionError::from(sip_dialog::DialogError::InviteInProgress).category(), ErrorCategory::State);
     }
 }

@@ -5,20 +5,7 @@ use sip_message::auth::AuthError;
 use sip_message::{BuildError, ParseError};
 use std::fmt;
 
-/// The broad kind of a [`DialogError`], so a caller can map it to a reaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCategory {
-    /// A message lacks something the operation needs, or it does not parse.
-    Malformed,
-    /// The call or registration is not in a state that allows the operation.
-    State,
-    /// The caller asked for something this layer does not do (a method, a status code).
-    Usage,
-    /// Nothing with this identifier exists (any more).
-    NotFound,
-    /// The operating system's random source failed.
-    Random,
-}
+pub use sip_message::ErrorCategory;
 
 /// Why an operation of the dialog layer failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,10 +35,9 @@ impl DialogError {
     pub fn category(&self) -> ErrorCategory {
         match self {
             DialogError::Invalid(_) | DialogError::Missing(_) => ErrorCategory::Malformed,
-            DialogError::Build(BuildError::RandomUnavailable) | DialogError::Auth(AuthError::Random) => {
-                ErrorCategory::Random
-            }
-            DialogError::Build(_) | DialogError::Unsupported(_) | DialogError::Auth(_) => ErrorCategory::Usage,
+            DialogError::Build(e) => e.category(),
+            DialogError::Auth(e) => e.category(),
+            DialogError::Unsupported(_) => ErrorCategory::Input,
             DialogError::InvalidState(_) | DialogError::InviteInProgress => ErrorCategory::State,
             DialogError::NotFound => ErrorCategory::NotFound,
         }
@@ -60,7 +46,7 @@ impl DialogError {
     /// Would the same operation succeed later? True when only the state is in the way (an
     /// INVITE in progress ends) or the random source failed (it may recover).
     pub fn is_recoverable(&self) -> bool {
-        matches!(self, DialogError::InviteInProgress) || self.category() == ErrorCategory::Random
+        matches!(self, DialogError::InviteInProgress) || self.category() == ErrorCategory::Resource
     }
 }
 
@@ -119,7 +105,7 @@ mod tests {
         assert_eq!(DialogError::InviteInProgress.category(), ErrorCategory::State);
         assert!(DialogError::InviteInProgress.is_recoverable());
         assert!(!DialogError::NotFound.is_recoverable());
-        assert_eq!(DialogError::Build(BuildError::RandomUnavailable).category(), ErrorCategory::Random);
+        assert_eq!(DialogError::Build(BuildError::RandomUnavailable).category(), ErrorCategory::Resource);
         assert!(DialogError::Build(BuildError::RandomUnavailable).is_recoverable());
         assert_eq!(DialogError::Missing("a To tag").to_string(), "the message lacks a To tag");
     }

@@ -45,6 +45,12 @@ pub struct ParseError {
 }
 
 impl ParseError {
+    /// Always [`ErrorCategory::Malformed`](crate::ErrorCategory::Malformed): the bytes are
+    /// not the SIP they claim to be.
+    pub fn category(&self) -> crate::ErrorCategory {
+        crate::ErrorCategory::Malformed
+    }
+
     /// A syntax error at `offset`, expecting `expected`.
     pub fn syntax(offset: usize, expected: &'static str) -> ParseError {
         ParseError { kind: ErrorKind::Syntax { expected }, offset, context: None }

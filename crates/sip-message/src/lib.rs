@@ -32,6 +32,7 @@
 
 pub mod auth;
 pub mod build;
+mod category;
 mod error;
 pub mod header;
 mod message;
@@ -48,6 +49,7 @@ pub mod uri;
 mod version;
 
 pub use build::{BuildError, RequestBuilder};
+pub use category::ErrorCategory;
 pub use error::{ErrorKind, ParseError};
 pub use header::{Header, HeaderName, Headers, StandardHeader};
 pub use message::{Message, Request, Response};

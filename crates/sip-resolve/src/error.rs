@@ -3,22 +3,7 @@
 use sip_message::Transport;
 use std::fmt;
 
-/// The broad class of a [`ResolveError`]: what the caller should do about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCategory {
-    /// The request cannot be served as asked: the URI, the transports offered, or the order of
-    /// calls on a [`Plan`](crate::Plan). Retrying the same call fails the same way.
-    Input,
-    /// DNS answered, and the answer is that there is nowhere to send (no such domain, or no
-    /// usable record). Retrying immediately gives the same answer.
-    NotFound,
-    /// DNS did not answer usefully (time-out, SERVFAIL, network error) and nothing usable was
-    /// found elsewhere. A later retry may succeed.
-    Dns,
-    /// The resolver could not be set up (for example, the system configuration is unreadable).
-    Config,
-}
+pub use sip_message::ErrorCategory;
 
 /// Why a SIP URI could not be turned into targets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,15 +71,17 @@ impl ResolveError {
             | ResolveError::NoUsableTransport
             | ResolveError::Unfinished => ErrorCategory::Input,
             ResolveError::NotFound { .. } => ErrorCategory::NotFound,
-            ResolveError::LookupFailed { .. } => ErrorCategory::Dns,
-            ResolveError::Config { .. } => ErrorCategory::Config,
+            // DNS itself did not answer usefully (time-out, SERVFAIL): the network's doing.
+            ResolveError::LookupFailed { .. } => ErrorCategory::Network,
+            // The resolver could not be set up (the system configuration is unreadable).
+            ResolveError::Config { .. } => ErrorCategory::Input,
         }
     }
 
     /// Would repeating the resolution later help? Only when DNS itself failed: a time-out or
     /// a server failure may pass. A negative answer or a bad request will not change by retrying.
     pub fn is_recoverable(&self) -> bool {
-        self.category() == ErrorCategory::Dns
+        matches!(self, ResolveError::LookupFailed { .. })
     }
 }
 
@@ -130,7 +117,7 @@ mod tests {
     #[test]
     fn only_dns_failures_are_recoverable() {
         let dns = ResolveError::LookupFailed { name: "example.test".into(), reason: "timed out".into() };
-        assert_eq!(dns.category(), ErrorCategory::Dns);
+        assert_eq!(dns.category(), ErrorCategory::Network);
         assert!(dns.is_recoverable());
         for e in [
             ResolveError::NotFound { name: "example.test".into() },

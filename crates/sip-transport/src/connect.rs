@@ -1,6 +1,6 @@
 //! Outgoing connections: TCP, then TLS and/or the WebSocket handshake, then the flow's loop.
 
-use crate::error::{ErrorCategory, TransportError};
+use crate::error::{TransportError, TransportErrorKind};
 use crate::flow::Outgoing;
 use crate::inner::Inner;
 use crate::stream::{run_stream, Role};
@@ -46,7 +46,7 @@ pub(crate) async fn connect_and_run(
         Ok(Err(error)) => return fail(&inner, flow, peer, &mut rx, error),
         Err(_) => {
             let error = TransportError::new(
-                ErrorCategory::Network,
+                TransportErrorKind::Network,
                 format!("connecting to {peer} timed out after {timeout:?}"),
             );
             return fail(&inner, flow, peer, &mut rx, error);
@@ -91,7 +91,7 @@ async fn establish(inner: &Inner, peer: Peer, server_name: &str) -> Result<Conn,
         }
         Transport::Udp | Transport::Sctp => {
             return Err(TransportError::new(
-                ErrorCategory::Config,
+                TransportErrorKind::Config,
                 format!("{} is not a connection transport here", peer.transport),
             ))
         }

@@ -2,9 +2,12 @@
 
 use std::fmt;
 
-/// The broad class of a transport failure, for deciding what to do about it.
+use sip_message::ErrorCategory;
+
+/// What failed in the transport, in its own terms ([`TransportError::category`] gives the
+/// classification every sipline error shares).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCategory {
+pub enum TransportErrorKind {
     /// The network refused or dropped the connection or datagram (retrying another target or
     /// later may help).
     Network,
@@ -23,28 +26,40 @@ pub enum ErrorCategory {
 /// A transport failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportError {
-    category: ErrorCategory,
+    kind: TransportErrorKind,
     message: String,
 }
 
 impl TransportError {
     /// A new error.
-    pub fn new(category: ErrorCategory, message: impl Into<String>) -> TransportError {
-        TransportError { category, message: message.into() }
+    pub fn new(kind: TransportErrorKind, message: impl Into<String>) -> TransportError {
+        TransportError { kind, message: message.into() }
     }
 
     pub(crate) fn io(what: &str, e: &std::io::Error) -> TransportError {
-        TransportError::new(ErrorCategory::Network, format!("{what}: {e}"))
+        TransportError::new(TransportErrorKind::Network, format!("{what}: {e}"))
     }
 
-    /// The class of failure.
+    /// What failed, in the transport's terms.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+
+    /// The shared classification: a TLS failure is [`ErrorCategory::Security`], a bound hit
+    /// [`ErrorCategory::Resource`], a bad configuration [`ErrorCategory::Input`], the rest
+    /// [`ErrorCategory::Network`].
     pub fn category(&self) -> ErrorCategory {
-        self.category
+        match self.kind {
+            TransportErrorKind::Network | TransportErrorKind::WebSocket => ErrorCategory::Network,
+            TransportErrorKind::Tls => ErrorCategory::Security,
+            TransportErrorKind::Limit => ErrorCategory::Resource,
+            TransportErrorKind::Config => ErrorCategory::Input,
+        }
     }
 
     /// Can trying again (another target, a new connection, later) help?
     pub fn is_recoverable(&self) -> bool {
-        matches!(self.category, ErrorCategory::Network | ErrorCategory::Limit)
+        matches!(self.kind, TransportErrorKind::Network | TransportErrorKind::Limit)
     }
 }
 

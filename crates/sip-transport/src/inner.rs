@@ -92,7 +92,7 @@ impl Inner {
             self.send_failed(
                 token,
                 peer,
-                TransportError::new(crate::ErrorCategory::Network, format!("connection closed: {reason}")),
+                TransportError::new(crate::TransportErrorKind::Network, format!("connection closed: {reason}")),
             );
         }
         tracing::debug!(%peer, %reason, "flow closed");

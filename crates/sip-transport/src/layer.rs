@@ -2,7 +2,7 @@
 
 use crate::config::TransportConfig;
 use crate::connect::connect_and_run;
-use crate::error::{ErrorCategory, TransportError};
+use crate::error::{TransportError, TransportErrorKind};
 use crate::event::TransportEvent;
 use crate::inner::Inner;
 use crate::{listen, tls, udp};
@@ -42,7 +42,10 @@ impl TransportLayer {
         let tls_server = match (&config.server_identity, needs_identity) {
             (Some(id), _) => Some(tls::server_config(id)?),
             (None, true) => {
-                return Err(TransportError::new(ErrorCategory::Config, "a TLS or WSS listener needs a server identity"))
+                return Err(TransportError::new(
+                    TransportErrorKind::Config,
+                    "a TLS or WSS listener needs a server identity",
+                ))
             }
             (None, false) => None,
         };
@@ -76,7 +79,7 @@ impl TransportLayer {
                     tcp_listeners.push((transport, listener));
                 }
                 Transport::Sctp => {
-                    return Err(TransportError::new(ErrorCategory::Config, "SCTP is not supported"));
+                    return Err(TransportError::new(TransportErrorKind::Config, "SCTP is not supported"));
                 }
             }
         }
@@ -155,7 +158,7 @@ impl TransportLayer {
                         self.inner.send_failed(
                             token,
                             used,
-                            TransportError::new(ErrorCategory::Limit, "the connection's send queue is full"),
+                            TransportError::new(TransportErrorKind::Limit, "the connection's send queue is full"),
                         );
                         return used;
                     }
@@ -165,7 +168,7 @@ impl TransportLayer {
             }
         }
         if self.inner.flows().len() >= self.inner.config.max_connections {
-            self.inner.send_failed(token, to, TransportError::new(ErrorCategory::Limit, "too many connections"));
+            self.inner.send_failed(token, to, TransportError::new(TransportErrorKind::Limit, "too many connections"));
             return to;
         }
         let flow = self.inner.new_flow_id();

@@ -26,6 +26,7 @@ mod udp;
 mod ws;
 
 pub use config::{Identity, TransportConfig, TrustRoots};
-pub use error::{ErrorCategory, TransportError};
+pub use error::{TransportError, TransportErrorKind};
 pub use event::TransportEvent;
 pub use layer::TransportLayer;
+pub use sip_message::ErrorCategory;

@@ -1,13 +1,13 @@
 //! rustls configuration: what a TLS client trusts and what a TLS server presents.
 
 use crate::config::{Identity, TransportConfig, TrustRoots};
-use crate::error::{ErrorCategory, TransportError};
+use crate::error::{TransportError, TransportErrorKind};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::path::Path;
 use std::sync::Arc;
 
 fn config_error(msg: String) -> TransportError {
-    TransportError::new(ErrorCategory::Config, msg)
+    TransportError::new(TransportErrorKind::Config, msg)
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -80,7 +80,7 @@ pub(crate) fn server_config(identity: &Identity) -> Result<Arc<rustls::ServerCon
 pub(crate) fn server_name(name: &str) -> Result<ServerName<'static>, TransportError> {
     let bare = name.trim_start_matches('[').trim_end_matches(']');
     ServerName::try_from(bare.to_owned())
-        .map_err(|_| TransportError::new(ErrorCategory::Tls, format!("'{name}' is not a valid TLS server name")))
+        .map_err(|_| TransportError::new(TransportErrorKind::Tls, format!("'{name}' is not a valid TLS server name")))
 }
 
 /// Explains a failed handshake in a user's words, naming the reason (unknown issuer, wrong
@@ -91,5 +91,5 @@ pub(crate) fn handshake_error(peer: &str, e: &std::io::Error) -> TransportError 
         Some(other) => other.to_string(),
         None => e.to_string(),
     };
-    TransportError::new(ErrorCategory::Tls, format!("TLS handshake with {peer} failed: {reason}"))
+    TransportError::new(TransportErrorKind::Tls, format!("TLS handshake with {peer} failed: {reason}"))
 }

@@ -1,6 +1,6 @@
 //! UDP: one socket per address family, a receive loop, and non-blocking sends.
 
-use crate::error::{ErrorCategory, TransportError};
+use crate::error::{TransportError, TransportErrorKind};
 use crate::event::TransportEvent;
 use crate::inner::Inner;
 use bytes::Bytes;
@@ -66,7 +66,11 @@ pub(crate) fn send(inner: &Arc<Inner>, to: Peer, bytes: Bytes, token: u64) {
     let socket = if to.addr.is_ipv4() { inner.udp_v4.clone() } else { inner.udp_v6.clone() };
     let Some(socket) = socket else {
         let family = if to.addr.is_ipv4() { "IPv4" } else { "IPv6" };
-        inner.send_failed(token, to, TransportError::new(ErrorCategory::Config, format!("no {family} UDP listener")));
+        inner.send_failed(
+            token,
+            to,
+            TransportError::new(TransportErrorKind::Config, format!("no {family} UDP listener")),
+        );
         return;
     };
     match socket.try_send_to(&bytes, to.addr) {

@@ -1,7 +1,7 @@
 //! SIP over WebSocket (RFC 7118): the `sip` subprotocol handshake on both sides, and one
 //! connection's loop, where every WebSocket message carries exactly one SIP message.
 
-use crate::error::{ErrorCategory, TransportError};
+use crate::error::{TransportError, TransportErrorKind};
 use crate::event::TransportEvent;
 use crate::flow::Outgoing;
 use crate::inner::Inner;
@@ -54,7 +54,7 @@ where
     };
     tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(ws_config(inner)))
         .await
-        .map_err(|e| TransportError::new(ErrorCategory::WebSocket, format!("WebSocket handshake: {e}")))
+        .map_err(|e| TransportError::new(TransportErrorKind::WebSocket, format!("WebSocket handshake: {e}")))
 }
 
 /// Opens the WebSocket handshake with the `sip` subprotocol as a client and checks the server
@@ -63,7 +63,7 @@ pub(crate) async fn connect<S>(inner: &Inner, stream: S, url: &str) -> Result<We
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let err = |m: String| TransportError::new(ErrorCategory::WebSocket, m);
+    let err = |m: String| TransportError::new(TransportErrorKind::WebSocket, m);
     let mut req = url.into_client_request().map_err(|e| err(format!("bad WebSocket URL {url}: {e}")))?;
     req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
     let (ws, resp) = tokio_tungstenite::client_async_with_config(req, stream, Some(ws_config(inner)))
@@ -122,7 +122,7 @@ pub(crate) async fn run_ws<S>(
                     Err(_) => Message::binary(bytes),
                 };
                 if let Err(e) = sink.send(msg).await {
-                    inner.send_failed(token, peer, TransportError::new(ErrorCategory::Network, format!("WebSocket send: {e}")));
+                    inner.send_failed(token, peer, TransportError::new(TransportErrorKind::Network, format!("WebSocket send: {e}")));
                     break 'conn format!("WebSocket error: {e}");
                 }
                 last_activity = Instant::now();

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use sip_message::{Method, Peer, RequestBuilder, Transport};
-use sip_transport::{ErrorCategory, Identity, TransportConfig, TransportEvent, TransportLayer, TrustRoots};
+use sip_transport::{Identity, TransportConfig, TransportErrorKind, TransportEvent, TransportLayer, TrustRoots};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -170,7 +170,7 @@ async fn tls_failure(p: &Pki, trust: TrustRoots, server_name: Option<&str>) -> S
     loop {
         if let TransportEvent::SendFailed { token, error, .. } = next_event(&mut rx).await {
             assert_eq!(token, 77);
-            assert_eq!(error.category(), ErrorCategory::Tls);
+            assert_eq!(error.kind(), TransportErrorKind::Tls);
             assert!(!error.is_recoverable());
             return error.to_string();
         }
@@ -201,7 +201,7 @@ async fn connection_refused_is_reported() {
     loop {
         if let TransportEvent::SendFailed { token, error, .. } = next_event(&mut rx).await {
             assert_eq!(token, 5);
-            assert_eq!(error.category(), ErrorCategory::Network);
+            assert_eq!(error.kind(), TransportErrorKind::Network);
             assert!(error.is_recoverable());
             break;
         }
@@ -309,5 +309,5 @@ async fn tls_listener_requires_an_identity() {
         ..TransportConfig::default()
     };
     let err = TransportLayer::bind(cfg).await.expect_err("no identity");
-    assert_eq!(err.category(), ErrorCategory::Config);
+    assert_eq!(err.kind(), TransportErrorKind::Config);
 }

@@ -6,26 +6,7 @@
 
 use std::fmt;
 
-/// What kind of failure an [`AuthError`] is, so a caller can map it to a
-/// reaction (e.g. a UAS answers `400 Bad Request` to [`ErrorCategory::Malformed`]
-/// and a UAC gives up on [`ErrorCategory::Unsupported`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCategory {
-    /// The header value does not follow the grammar, or lacks or repeats a
-    /// parameter.
-    Malformed,
-    /// The input is well formed but asks for something this module does not
-    /// implement (another scheme, algorithm or qop).
-    Unsupported,
-    /// Well-formed credentials that do not fit the challenge they answer
-    /// (other realm, algorithm, qop, opaque or digest-uri).
-    Mismatch,
-    /// The caller asked for something impossible: an exhausted nonce-count,
-    /// an empty challenge list, an HA1 of the wrong form.
-    Usage,
-    /// The operating system's random source failed.
-    Random,
-}
+pub use crate::ErrorCategory;
 
 /// Everything that can go wrong while parsing, choosing, answering or
 /// verifying digest authentication.
@@ -101,11 +82,11 @@ impl AuthError {
             | AuthError::MissingParam { .. }
             | AuthError::InvalidParam { .. } => ErrorCategory::Malformed,
             AuthError::UnsupportedScheme | AuthError::UnsupportedAlgorithm { .. } | AuthError::UnsupportedQop => {
-                ErrorCategory::Unsupported
+                ErrorCategory::Input
             }
-            AuthError::Mismatch { .. } => ErrorCategory::Mismatch,
-            AuthError::NoChallenge | AuthError::NonceCountExhausted | AuthError::InvalidHa1 => ErrorCategory::Usage,
-            AuthError::Random => ErrorCategory::Random,
+            AuthError::Mismatch { .. } => ErrorCategory::Security,
+            AuthError::NoChallenge | AuthError::NonceCountExhausted | AuthError::InvalidHa1 => ErrorCategory::Input,
+            AuthError::Random => ErrorCategory::Resource,
         }
     }
 }
@@ -161,9 +142,9 @@ mod tests {
 
     #[test]
     fn categories() {
-        assert_eq!(AuthError::UnsupportedAlgorithm { token: "X".into() }.category(), ErrorCategory::Unsupported);
-        assert_eq!(AuthError::Mismatch { field: "realm" }.category(), ErrorCategory::Mismatch);
-        assert_eq!(AuthError::NonceCountExhausted.category(), ErrorCategory::Usage);
-        assert_eq!(AuthError::Random.category(), ErrorCategory::Random);
+        assert_eq!(AuthError::UnsupportedAlgorithm { token: "X".into() }.category(), ErrorCategory::Input);
+        assert_eq!(AuthError::Mismatch { field: "realm" }.category(), ErrorCategory::Security);
+        assert_eq!(AuthError::NonceCountExhausted.category(), ErrorCategory::Input);
+        assert_eq!(AuthError::Random.category(), ErrorCategory::Resource);
     }
 }

@@ -36,6 +36,18 @@ impl fmt::Display for BuildError {
     }
 }
 
+impl BuildError {
+    /// The random source failing is a local resource; the rest is the caller's input.
+    pub fn category(&self) -> crate::ErrorCategory {
+        match self {
+            BuildError::RandomUnavailable => crate::ErrorCategory::Resource,
+            BuildError::Invalid(_) | BuildError::Missing(_) | BuildError::NotApplicable(_) => {
+                crate::ErrorCategory::Input
+            }
+        }
+    }
+}
+
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
