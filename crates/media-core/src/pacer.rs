@@ -13,6 +13,7 @@
 use crate::session::{lock, Shared, FRAME_DURATION};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
+use tokio::sync::Notify;
 use tokio::time::MissedTickBehavior;
 
 /// How many groups the streams are spread over: one is sent to each millisecond.
@@ -28,6 +29,15 @@ pub struct Pacer {
 struct Inner {
     /// The streams of each slot; closed or dropped ones leave at their slot's next turn.
     slots: Mutex<Vec<Vec<Weak<Shared>>>>,
+    /// Wakes the clock when a stream joins an idle pacer (an idle one does not tick), and
+    /// when the last handle goes, so that the task ends.
+    joined: Arc<Notify>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.joined.notify_one();
+    }
 }
 
 impl std::fmt::Debug for Pacer {
@@ -37,10 +47,23 @@ impl std::fmt::Debug for Pacer {
 }
 
 impl Pacer {
-    /// Starts a pacer on the current tokio runtime. Panics outside one, as `tokio::spawn` does.
+    /// Starts a pacer for many streams on the current tokio runtime: [`SLOTS`] groups, a
+    /// wake-up each millisecond while any stream is paced, none while idle. Panics outside a
+    /// runtime, as `tokio::spawn` does.
     pub fn start() -> Pacer {
-        let inner = Arc::new(Inner { slots: Mutex::new(vec![Vec::new(); SLOTS]) });
-        tokio::spawn(run(Arc::downgrade(&inner)));
+        Pacer::with_slots(SLOTS)
+    }
+
+    /// A pacer for one stream: a single group, so one wake-up per frame (what
+    /// [`MediaSession::bind`](crate::MediaSession::bind) uses when no pacer is shared).
+    pub fn single() -> Pacer {
+        Pacer::with_slots(1)
+    }
+
+    fn with_slots(slots: usize) -> Pacer {
+        let joined = Arc::new(Notify::new());
+        let inner = Arc::new(Inner { slots: Mutex::new(vec![Vec::new(); slots.max(1)]), joined: joined.clone() });
+        tokio::spawn(run(Arc::downgrade(&inner), joined));
         Pacer { inner }
     }
 
@@ -60,26 +83,36 @@ impl Pacer {
         if let Some(slot) = slots.iter_mut().min_by_key(|s| s.len()) {
             slot.push(Arc::downgrade(stream));
         }
+        drop(slots);
+        self.inner.joined.notify_one();
     }
 }
 
-/// Sends one slot's frames each millisecond (catching up on slots a late wake-up skipped)
-/// until every handle is gone.
-async fn run(inner: Weak<Inner>) {
-    let step = FRAME_DURATION / SLOTS as u32;
+/// Sends one slot's frames each step (catching up on slots a late wake-up skipped) while it
+/// has streams, sleeps while it has none, and ends when every handle is gone.
+async fn run(weak: Weak<Inner>, joined: Arc<Notify>) {
+    let Some(slots) = weak.upgrade().map(|i| lock(&i.slots).len() as u64) else { return };
+    let step = FRAME_DURATION / slots as u32;
     let mut ticker = tokio::time::interval(step);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let start = Instant::now();
     let mut done: u64 = 0;
     loop {
         ticker.tick().await;
-        let Some(inner) = inner.upgrade() else { return };
+        let Some(inner) = weak.upgrade() else { return };
+        if lock(&inner.slots).iter().all(Vec::is_empty) {
+            // Idle: no wake-ups until a stream joins or the last handle goes (both notify).
+            drop(inner);
+            joined.notified().await;
+            ticker.reset();
+            continue;
+        }
         let now = Instant::now();
         let due = (now.saturating_duration_since(start).as_micros() / step.as_micros().max(1)) as u64 + 1;
         // At most one period's worth: a stream never gets two frames from one wake-up.
-        let first = done.max(due.saturating_sub(SLOTS as u64));
+        let first = done.max(due.saturating_sub(slots));
         for turn in first..due {
-            let slot = (turn % SLOTS as u64) as usize;
+            let slot = (turn % slots) as usize;
             // The slot's list is taken out while its frames go, so a stream joining meanwhile
             // waits for nothing.
             let mut streams = std::mem::take(&mut lock(&inner.slots)[slot]);

@@ -213,7 +213,7 @@ impl MediaSession {
     /// at a random pair so consecutive calls do not reuse a port at once, and starts the
     /// task that receives; a pacer of its own sends (nothing until [`MediaSession::start`]).
     pub async fn bind(config: &MediaConfig) -> Result<MediaSession, MediaError> {
-        MediaSession::bind_paced(config, &Pacer::start()).await
+        MediaSession::bind_paced(config, &Pacer::single()).await
     }
 
     /// Like [`MediaSession::bind`], with `pacer` sending the frames: one pacer serves any

@@ -231,3 +231,44 @@ async fn only_negotiated_payload_types_are_accepted() {
     wait_for("the audio packet", || session.stats().packets_received == 2).await;
     assert_eq!(session.recent_audio(), vec![32124; 160]);
 }
+
+/// Many streams on one shared pacer: every one of them sends its frames at the 20 ms pace
+/// (no stream starved, none sent to twice per frame), and the pacer lets closed streams go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_pacer_sends_every_streams_frames_at_the_frame_pace() {
+    let pacer = media_core::Pacer::start();
+    let ports = range(200);
+    let mut pairs = Vec::new();
+    for _ in 0..40 {
+        let a = MediaSession::bind_paced(&config(Some(440.0), ports), &pacer).await.unwrap();
+        let b = MediaSession::bind_paced(&config(Some(1000.0), ports), &pacer).await.unwrap();
+        let (mut sdp_a, mut sdp_b) = (SdpSession::new(LOCALHOST), SdpSession::new(LOCALHOST));
+        let offer = sdp_a.offer(&a.local_media(Direction::SendRecv));
+        let (answer, at_b) = sdp_b.answer(&offer, &b.local_media(Direction::SendRecv)).unwrap();
+        a.start(&sdp_a.accept_answer(&offer, &answer).unwrap());
+        b.start(&at_b);
+        pairs.push((a, b));
+    }
+    assert_eq!(pacer.len(), 80);
+    let start = Instant::now();
+    let sent = |pairs: &[(MediaSession, MediaSession)]| -> Vec<u64> {
+        pairs.iter().flat_map(|(a, b)| [a.stats().packets_sent, b.stats().packets_sent]).collect()
+    };
+    let before = sent(&pairs);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let after = sent(&pairs);
+    let elapsed = start.elapsed().as_secs_f64();
+    // At most 50 frames a second each (a slow machine may lose ticks, never add frames), and
+    // every stream as many as the others give or take a slot's turn: none is starved.
+    let counts: Vec<u64> = before.iter().zip(&after).map(|(b, a)| a - b).collect();
+    let most = (elapsed * 50.0).ceil() as u64 + 2;
+    let (min, max) = (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
+    assert!(min >= 1 && max <= most, "frames per stream in {elapsed:.2} s: {counts:?}");
+    assert!(max - min <= 2, "every stream gets its turn: {counts:?}");
+    wait_for("every stream hears its peer", || pairs.iter().all(|(a, b)| received(a) > 10 && received(b) > 10)).await;
+    for (a, b) in &pairs {
+        a.close();
+        b.close();
+    }
+    wait_for("the pacer drops closed streams", || pacer.is_empty()).await;
+}

@@ -8,6 +8,7 @@
 //! application's (its call handler answers, rejects or ignores calls; scripted actions make
 //! calls, hang up, hold and resume). `scenarios.rs` holds the flows and the property run.
 
+mod proxy;
 mod registrar;
 mod scenarios;
 
@@ -17,6 +18,7 @@ use crate::core::{Answer, Command, Input, MediaAction, Output, SessionCore};
 use crate::driver::handler::HandlerEvent;
 use crate::error::SessionError;
 use bytes::Bytes;
+use proxy::Proxy;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use registrar::Registrar;
@@ -99,6 +101,7 @@ pub(crate) struct Agent {
 enum Node {
     Agent(Box<Agent>),
     Registrar(Box<Registrar>),
+    Proxy(Box<Proxy>),
 }
 
 struct Datagram {
@@ -205,10 +208,27 @@ impl World {
         self.nodes.len() - 1
     }
 
+    /// A forking proxy that sends each INVITE to all of `targets` at once.
+    pub(crate) fn proxy(&mut self, targets: &[usize]) -> usize {
+        let addr = self.next_addr();
+        let targets = targets.iter().map(|t| self.addr(*t)).collect();
+        self.nodes.push(Node::Proxy(Box::new(Proxy::new(addr, targets))));
+        self.by_addr.insert(addr, self.nodes.len() - 1);
+        self.nodes.len() - 1
+    }
+
+    pub(crate) fn proxy_of(&self, node: usize) -> &Proxy {
+        match &self.nodes[node] {
+            Node::Proxy(p) => p,
+            _ => panic!("node {node} is not the proxy"),
+        }
+    }
+
     pub(crate) fn addr(&self, node: usize) -> SocketAddr {
         match &self.nodes[node] {
             Node::Agent(a) => a.addr,
             Node::Registrar(r) => r.addr,
+            Node::Proxy(p) => p.addr,
         }
     }
 
@@ -219,14 +239,14 @@ impl World {
     pub(crate) fn a(&self, node: usize) -> &Agent {
         match &self.nodes[node] {
             Node::Agent(a) => a,
-            Node::Registrar(_) => panic!("node {node} is the registrar"),
+            _ => panic!("node {node} is not an agent"),
         }
     }
 
     pub(crate) fn registrar_of(&self, node: usize) -> &Registrar {
         match &self.nodes[node] {
             Node::Registrar(r) => r,
-            Node::Agent(_) => panic!("node {node} is an agent"),
+            _ => panic!("node {node} is not the registrar"),
         }
     }
 
@@ -252,6 +272,7 @@ impl World {
         let timers = self.nodes.iter().filter_map(|n| match n {
             Node::Agent(a) => a.core.poll_timeout(),
             Node::Registrar(r) => r.poll_timeout(),
+            Node::Proxy(p) => p.poll_timeout(),
         });
         [wire, script].into_iter().flatten().chain(timers).min()
     }
@@ -298,11 +319,13 @@ impl World {
             let due = match &self.nodes[i] {
                 Node::Agent(a) => a.core.poll_timeout(),
                 Node::Registrar(r) => r.poll_timeout(),
+                Node::Proxy(p) => p.poll_timeout(),
             };
             if due.is_some_and(|d| d <= now) {
                 match &mut self.nodes[i] {
                     Node::Agent(a) => a.core.handle_timeout(now),
                     Node::Registrar(r) => r.handle_timeout(now),
+                    Node::Proxy(p) => p.handle_timeout(now),
                 }
                 self.pump(i);
             }
@@ -320,6 +343,7 @@ impl World {
         match &mut self.nodes[i] {
             Node::Agent(a) => a.core.handle_input(self.now, Input::Message { message, source }),
             Node::Registrar(r) => r.handle_message(self.now, message, source),
+            Node::Proxy(p) => p.handle_message(self.now, message, source),
         }
         self.pump(i);
     }
@@ -357,7 +381,7 @@ impl World {
     fn act(&mut self, node: usize, action: Action) {
         let live = match &self.nodes[node] {
             Node::Agent(a) => a.core.sessions.keys().copied().min(),
-            Node::Registrar(_) => None,
+            _ => None,
         };
         let command = match action {
             Action::Call { to } => {
@@ -380,7 +404,7 @@ impl World {
             Action::Unregister => {
                 let id = match &self.nodes[node] {
                     Node::Agent(a) => a.core.accounts.keys().copied().next(),
-                    Node::Registrar(_) => None,
+                    _ => None,
                 };
                 match id {
                     Some(id) => Command::Unregister { id },
@@ -404,6 +428,11 @@ impl World {
                 Node::Registrar(r) => {
                     while let Some((to, bytes)) = r.poll_transmit() {
                         transmits.push((r.addr, to, bytes));
+                    }
+                }
+                Node::Proxy(p) => {
+                    while let Some((to, bytes)) = p.poll_transmit() {
+                        transmits.push((p.addr, to, bytes));
                     }
                 }
                 Node::Agent(a) => {

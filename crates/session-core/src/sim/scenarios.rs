@@ -135,6 +135,70 @@ fn crossing_holds_resolve_the_glare() {
     }
 }
 
+/// Alice calls through a forking proxy to two phones of Bob's, each answering after its
+/// own delay (or both at once). Every fork ends; Alice keeps one call.
+fn forked(seed: u64, conditions: Conditions, first: Duration, second: Duration) -> (World, usize, usize, usize, usize) {
+    let mut w = World::new(seed, conditions);
+    let alice = w.agent("alice", Policy::Ignore);
+    let bob1 = w.agent("bob1", Policy::AnswerAfter(first));
+    let bob2 = w.agent("bob2", Policy::AnswerAfter(second));
+    let proxy = w.proxy(&[bob1, bob2]);
+    let to = w.uri(proxy, "bob");
+    w.at(ms(0), alice, Action::Call { to });
+    w.at(secs(20), alice, Action::Hangup);
+    (w, alice, bob1, bob2, proxy)
+}
+
+#[test]
+fn a_forked_call_is_answered_by_one_phone_and_the_other_is_cancelled() {
+    for seed in 0..10 {
+        let (mut w, alice, bob1, bob2, _) = forked(seed, Conditions::rough(), ms(500), secs(60));
+        w.run_for(SETTLE);
+        w.assert_settled();
+        assert_eq!(causes(&w, alice), [EndCause::LocalHangup], "seed {seed}");
+        assert_eq!(causes(&w, bob1), [EndCause::RemoteHangup], "seed {seed}");
+        assert_eq!(causes(&w, bob2), [EndCause::CancelledByPeer], "seed {seed}: the proxy cancelled the other fork");
+    }
+}
+
+#[test]
+fn two_forks_answering_at_once_leave_one_call_and_end_the_other() {
+    let mut both = 0;
+    for seed in 0..20 {
+        let (mut w, alice, bob1, bob2, proxy) = forked(seed, Conditions::rough(), ms(300), ms(300));
+        w.run_for(SETTLE);
+        w.assert_settled();
+        assert_eq!(causes(&w, alice), [EndCause::LocalHangup], "seed {seed}: Alice keeps one call");
+        let ends = [causes(&w, bob1), causes(&w, bob2)];
+        let hung_up = ends.iter().filter(|c| **c == [EndCause::RemoteHangup]).count();
+        assert!(hung_up >= 1, "seed {seed}: the phone that kept the call saw Alice hang up: {ends:?}");
+        for c in &ends {
+            assert!(
+                matches!(c.as_slice(), [EndCause::RemoteHangup] | [EndCause::CancelledByPeer]),
+                "seed {seed}: {ends:?}"
+            );
+        }
+        if w.proxy_of(proxy).answered_branches == 2 {
+            // Both answered: Alice ACKed both 2xx and sent the later fork a BYE at once
+            // (RFC 3261 §13.2.2.4), so both phones see the far end hang up.
+            both += 1;
+            assert!(ends.iter().all(|c| *c == [EndCause::RemoteHangup]), "seed {seed}: {ends:?}");
+        }
+    }
+    assert!(both > 0, "some seeds had both forks answer");
+}
+
+#[test]
+fn a_forked_call_cancelled_by_the_caller_ends_every_fork() {
+    let (mut w, alice, bob1, bob2, _) = forked(8, Conditions::rough(), secs(60), secs(60));
+    w.at(secs(3), alice, Action::Hangup);
+    w.run_for(SETTLE);
+    w.assert_settled();
+    assert_eq!(causes(&w, alice), [EndCause::Cancelled]);
+    assert_eq!(causes(&w, bob1), [EndCause::CancelledByPeer]);
+    assert_eq!(causes(&w, bob2), [EndCause::CancelledByPeer]);
+}
+
 #[test]
 fn registration_meets_423_and_401_then_refreshes_and_unregisters() {
     let mut w = World::new(9, Conditions::rough());
