@@ -46,6 +46,9 @@ mod coordinator;
 mod core;
 mod driver;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(test)]
 mod sim;
 
