@@ -11,6 +11,7 @@
 mod proxy;
 mod registrar;
 mod scenarios;
+mod station;
 
 use crate::api::{CallDecision, EndInfo, SessionEvent, SessionId, SessionState};
 use crate::builder::SessionConfig;
@@ -24,6 +25,7 @@ use rand::{Rng, SeedableRng};
 use registrar::Registrar;
 use sip_message::{Peer, Transport};
 use sip_resolve::Target;
+use station::Server;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::net::SocketAddr;
@@ -227,8 +229,8 @@ impl World {
     pub(crate) fn addr(&self, node: usize) -> SocketAddr {
         match &self.nodes[node] {
             Node::Agent(a) => a.addr,
-            Node::Registrar(r) => r.addr,
-            Node::Proxy(p) => p.addr,
+            Node::Registrar(r) => r.station.addr,
+            Node::Proxy(p) => p.station.addr,
         }
     }
 
@@ -271,8 +273,8 @@ impl World {
         let script = self.script.peek().map(|Reverse((at, _))| *at);
         let timers = self.nodes.iter().filter_map(|n| match n {
             Node::Agent(a) => a.core.poll_timeout(),
-            Node::Registrar(r) => r.poll_timeout(),
-            Node::Proxy(p) => p.poll_timeout(),
+            Node::Registrar(r) => r.station.poll_timeout(),
+            Node::Proxy(p) => p.station.poll_timeout(),
         });
         [wire, script].into_iter().flatten().chain(timers).min()
     }
@@ -318,8 +320,8 @@ impl World {
         for i in 0..self.nodes.len() {
             let due = match &self.nodes[i] {
                 Node::Agent(a) => a.core.poll_timeout(),
-                Node::Registrar(r) => r.poll_timeout(),
-                Node::Proxy(p) => p.poll_timeout(),
+                Node::Registrar(r) => r.station.poll_timeout(),
+                Node::Proxy(p) => p.station.poll_timeout(),
             };
             if due.is_some_and(|d| d <= now) {
                 match &mut self.nodes[i] {
@@ -426,13 +428,13 @@ impl World {
             let elapsed = self.elapsed();
             match &mut self.nodes[i] {
                 Node::Registrar(r) => {
-                    while let Some((to, bytes)) = r.poll_transmit() {
-                        transmits.push((r.addr, to, bytes));
+                    while let Some((to, bytes)) = r.station.poll_transmit() {
+                        transmits.push((r.station.addr, to, bytes));
                     }
                 }
                 Node::Proxy(p) => {
-                    while let Some((to, bytes)) = p.poll_transmit() {
-                        transmits.push((p.addr, to, bytes));
+                    while let Some((to, bytes)) = p.station.poll_transmit() {
+                        transmits.push((p.station.addr, to, bytes));
                     }
                 }
                 Node::Agent(a) => {

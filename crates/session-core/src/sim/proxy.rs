@@ -6,11 +6,11 @@
 //! step 6). A CANCEL from upstream cancels every branch. It does not record-route, so requests
 //! inside the dialogs go from user agent to user agent.
 
-use bytes::Bytes;
+use super::station::{Server, Station};
 use sip_message::build::new_branch;
-use sip_message::{Message, Method, Peer, Request, Response, StandardHeader, Transport};
-use sip_transaction::{Config, Event, Output, TransactionLayer, TxId};
-use std::collections::{HashMap, VecDeque};
+use sip_message::{Method, Peer, Request, Response, StandardHeader, Transport};
+use sip_transaction::{Event, TxId};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -31,13 +31,11 @@ struct Fork {
 }
 
 pub(crate) struct Proxy {
-    pub(crate) addr: SocketAddr,
-    txs: TransactionLayer,
+    pub(crate) station: Station,
     targets: Vec<SocketAddr>,
     forks: Vec<Fork>,
     /// Client transaction -> the fork it belongs to.
     branch_of: HashMap<TxId, usize>,
-    transmits: VecDeque<(SocketAddr, Bytes)>,
     /// Branches that answered 2xx (each counted once; retransmissions are forwarded too).
     pub(crate) answered_branches: u32,
 }
@@ -57,53 +55,11 @@ fn strip_top_via(mut response: Response) -> Response {
 impl Proxy {
     pub(crate) fn new(addr: SocketAddr, targets: Vec<SocketAddr>) -> Proxy {
         Proxy {
-            addr,
-            txs: TransactionLayer::new(Config::default()),
+            station: Station::new(addr),
             targets,
             forks: Vec::new(),
             branch_of: HashMap::new(),
-            transmits: VecDeque::new(),
             answered_branches: 0,
-        }
-    }
-
-    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        self.txs.poll_timeout()
-    }
-
-    pub(crate) fn handle_timeout(&mut self, now: Instant) {
-        self.txs.handle_timeout(now);
-        self.drain(now);
-    }
-
-    pub(crate) fn handle_message(&mut self, now: Instant, message: Message, source: Peer) {
-        self.txs.handle_message(now, message, source);
-        self.drain(now);
-    }
-
-    pub(crate) fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
-        self.transmits.pop_front()
-    }
-
-    fn drain(&mut self, now: Instant) {
-        while let Some(out) = self.txs.poll_output() {
-            match out {
-                Output::Transmit { to, bytes, .. } => self.transmits.push_back((to.addr, bytes)),
-                Output::Event(Event::Request { tx, request, cancels, .. }) => match request.method() {
-                    Method::Invite => self.fork(now, tx, request),
-                    Method::Cancel => self.cancel(now, tx, &request, cancels),
-                    _ => {
-                        if let Ok(r) = request.make_response(sip_message::StatusCode::NOT_IMPLEMENTED, None) {
-                            let _ = self.txs.respond(now, tx, r);
-                        }
-                    }
-                },
-                Output::Event(Event::Response { tx, response }) => self.response(now, tx, response),
-                Output::Event(Event::Timeout { tx }) | Output::Event(Event::TransportError { tx }) => {
-                    self.branch_ended(now, tx, None)
-                }
-                Output::Event(_) => {}
-            }
         }
     }
 
@@ -113,10 +69,10 @@ impl Proxy {
         for target in self.targets.clone() {
             let Ok(branch) = new_branch() else { continue };
             let mut request = invite.clone();
-            let via = format!("SIP/2.0/UDP {};branch={branch}", self.addr);
+            let via = format!("SIP/2.0/UDP {};branch={branch}", self.station.addr);
             request.headers_mut().push_front(StandardHeader::Via, via);
             let to = Peer::new(Transport::Udp, target);
-            if let Ok(tx) = self.txs.send_request(now, request.clone(), to) {
+            if let Ok(tx) = self.station.txs.send_request(now, request.clone(), to) {
                 self.branch_of.insert(tx, index);
                 fork.branches.push(Branch { tx, invite: request, to, ended: false });
             }
@@ -140,7 +96,7 @@ impl Proxy {
                 self.cancel_pending(now, index, Some(tx));
                 self.mark_ended(index, tx);
             }
-            let _ = self.txs.respond(now, upstream, strip_top_via(response));
+            let _ = self.station.txs.respond(now, upstream, strip_top_via(response));
             return;
         }
         self.branch_ended(now, tx, Some(response));
@@ -170,7 +126,7 @@ impl Proxy {
         let upstream = fork.upstream;
         let best = fork.best_failure.take();
         if let Some(r) = best {
-            let _ = self.txs.respond(now, upstream, strip_top_via(r));
+            let _ = self.station.txs.respond(now, upstream, strip_top_via(r));
         }
     }
 
@@ -184,7 +140,7 @@ impl Proxy {
             .collect();
         for (invite, to) in pending {
             if let Ok(cancel) = invite.cancel() {
-                let _ = self.txs.send_request(now, cancel, to);
+                let _ = self.station.txs.send_request(now, cancel, to);
             }
         }
     }
@@ -192,11 +148,34 @@ impl Proxy {
     /// A CANCEL from upstream: 200 for it, and every branch cancelled (§16.10).
     fn cancel(&mut self, now: Instant, tx: TxId, cancel: &Request, cancels: Option<TxId>) {
         if let Ok(ok) = cancel.make_response(sip_message::StatusCode::OK, None) {
-            let _ = self.txs.respond(now, tx, ok);
+            let _ = self.station.txs.respond(now, tx, ok);
         }
         let Some(upstream) = cancels else { return };
         if let Some(index) = self.forks.iter().position(|f| f.upstream == upstream) {
             self.cancel_pending(now, index, None);
+        }
+    }
+}
+
+impl Server for Proxy {
+    fn station(&mut self) -> &mut Station {
+        &mut self.station
+    }
+
+    fn on_event(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::Request { tx, request, cancels, .. } => match request.method() {
+                Method::Invite => self.fork(now, tx, request),
+                Method::Cancel => self.cancel(now, tx, &request, cancels),
+                _ => {
+                    if let Ok(r) = request.make_response(sip_message::StatusCode::NOT_IMPLEMENTED, None) {
+                        let _ = self.station.txs.respond(now, tx, r);
+                    }
+                }
+            },
+            Event::Response { tx, response } => self.response(now, tx, response),
+            Event::Timeout { tx } | Event::TransportError { tx } => self.branch_ended(now, tx, None),
+            _ => {}
         }
     }
 }

@@ -3,11 +3,10 @@
 //! digest challenge (401) for a REGISTER without valid credentials, 200 with the granted
 //! Contact expiry otherwise. It keeps the REGISTERs it accepted, for the tests to read.
 
-use bytes::Bytes;
+use super::station::{Server, Station};
 use sip_message::auth::{Authorization, DigestServer, Secret, Verdict, VerifyRequest};
-use sip_message::{Message, Method, Peer, Request, StandardHeader, StatusCode};
-use sip_transaction::{Config, Event, Output, TransactionLayer, TxId};
-use std::collections::VecDeque;
+use sip_message::{Method, Request, StandardHeader, StatusCode};
+use sip_transaction::{Event, TxId};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -21,8 +20,7 @@ pub(crate) struct Accepted {
 }
 
 pub(crate) struct Registrar {
-    pub(crate) addr: SocketAddr,
-    txs: TransactionLayer,
+    pub(crate) station: Station,
     digest: DigestServer,
     user: String,
     password: String,
@@ -31,7 +29,6 @@ pub(crate) struct Registrar {
     pub(crate) challenges: u32,
     pub(crate) too_brief: u32,
     pub(crate) accepted: Vec<Accepted>,
-    transmits: VecDeque<(SocketAddr, Bytes)>,
 }
 
 /// The lifetime a REGISTER asks for: its Contact's expires parameter, else its Expires.
@@ -45,8 +42,7 @@ fn asked_expires(request: &Request) -> Option<u32> {
 impl Registrar {
     pub(crate) fn new(addr: SocketAddr, realm: &str, user: &str, password: &str, min_expires: u32) -> Registrar {
         Registrar {
-            addr,
-            txs: TransactionLayer::new(Config::default()),
+            station: Station::new(addr),
             digest: DigestServer::new(realm),
             user: user.to_owned(),
             password: password.to_owned(),
@@ -55,35 +51,6 @@ impl Registrar {
             challenges: 0,
             too_brief: 0,
             accepted: Vec::new(),
-            transmits: VecDeque::new(),
-        }
-    }
-
-    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        self.txs.poll_timeout()
-    }
-
-    pub(crate) fn handle_timeout(&mut self, now: Instant) {
-        self.txs.handle_timeout(now);
-        self.drain(now);
-    }
-
-    pub(crate) fn handle_message(&mut self, now: Instant, message: Message, source: Peer) {
-        self.txs.handle_message(now, message, source);
-        self.drain(now);
-    }
-
-    pub(crate) fn poll_transmit(&mut self) -> Option<(SocketAddr, Bytes)> {
-        self.transmits.pop_front()
-    }
-
-    fn drain(&mut self, now: Instant) {
-        while let Some(out) = self.txs.poll_output() {
-            match out {
-                Output::Transmit { to, bytes, .. } => self.transmits.push_back((to.addr, bytes)),
-                Output::Event(Event::Request { tx, request, .. }) => self.request(now, tx, &request),
-                Output::Event(_) => {}
-            }
         }
     }
 
@@ -105,7 +72,7 @@ impl Registrar {
     fn request(&mut self, now: Instant, tx: TxId, request: &Request) {
         if *request.method() != Method::Register {
             if let Ok(r) = request.make_response(StatusCode::METHOD_NOT_ALLOWED, None) {
-                let _ = self.txs.respond(now, tx, r);
+                let _ = self.station.txs.respond(now, tx, r);
             }
             return;
         }
@@ -142,7 +109,19 @@ impl Registrar {
             })
         };
         if let Ok(r) = response {
-            let _ = self.txs.respond(now, tx, r);
+            let _ = self.station.txs.respond(now, tx, r);
+        }
+    }
+}
+
+impl Server for Registrar {
+    fn station(&mut self) -> &mut Station {
+        &mut self.station
+    }
+
+    fn on_event(&mut self, now: Instant, event: Event) {
+        if let Event::Request { tx, request, .. } = event {
+            self.request(now, tx, &request);
         }
     }
 }
