@@ -280,6 +280,11 @@ impl<W> SessionCore<W> {
         self.overloaded = overloaded;
     }
 
+    /// No call alive or being prepared (the driver stops measuring its load then).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.sessions.is_empty() && self.prepared.is_empty()
+    }
+
     pub(crate) fn new_id(&mut self) -> SessionId {
         self.next_id += 1;
         SessionId(self.next_id)

@@ -81,7 +81,18 @@ impl Driver {
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut late = false;
+        // No heartbeat while no call is alive: an idle agent does not wake 100 times a second.
+        let mut was_idle = true;
         loop {
+            let idle = self.core.is_idle();
+            if idle != was_idle {
+                if !idle {
+                    // A fresh start, or the first tick would report the whole idle time as lag.
+                    heartbeat.reset();
+                }
+                late = false;
+                was_idle = idle;
+            }
             let wake = self.core.poll_timeout();
             let sleep = async {
                 match wake {
@@ -124,7 +135,7 @@ impl Driver {
                     }
                 }
                 _ = sleep => self.core.handle_timeout(Instant::now()),
-                at = heartbeat.tick() => {
+                at = heartbeat.tick(), if !idle => {
                     // How late the runtime ran this task: the one measure of overload that
                     // counts the media streams and everything else sharing the cores.
                     let lag = Instant::now().saturating_duration_since(at.into_std());
