@@ -3,7 +3,7 @@
 
 use crate::api::*;
 use crate::builder::SessionConfig;
-use crate::core::{Answer, Command, ResourceCounts, SessionCore};
+use crate::core::{Answer, Command, Counters, ResourceCounts, SessionCore};
 use crate::driver::handler::HandlerRunner;
 use crate::driver::{Driver, Request};
 use crate::error::SessionError;
@@ -130,6 +130,17 @@ impl SessionCoordinator {
     pub async fn resource_counts(&self) -> ResourceCounts {
         self.ask(Command::Counts, |a| match a {
             Answer::Counts(c) => Some(c),
+            _ => None,
+        })
+        .await
+        .unwrap_or_default()
+    }
+
+    /// What it has turned away or dropped since it started: datagrams that were not SIP,
+    /// messages it could not use, calls refused because it was behind or full.
+    pub async fn counters(&self) -> Counters {
+        self.ask(Command::Counters, |a| match a {
+            Answer::Counters(c) => Some(c),
             _ => None,
         })
         .await

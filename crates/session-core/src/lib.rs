@@ -52,7 +52,7 @@ pub mod fuzzing;
 #[cfg(test)]
 mod sim;
 
-pub use crate::core::ResourceCounts;
+pub use crate::core::{Counters, ResourceCounts};
 pub use api::*;
 pub use builder::{SessionConfig, SessionManagerBuilder};
 pub use coordinator::SessionCoordinator;

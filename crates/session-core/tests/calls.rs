@@ -382,6 +382,7 @@ async fn a_full_agent_sheds_new_calls_with_503() {
         Err(SessionError::Rejected { status: 503, .. }) => {}
         other => panic!("expected 503 from a full agent, got {other:?}"),
     }
+    assert_eq!(bob.counters().await.refused_full, 1, "the refusal is counted");
     alice.terminate_session(first.id).await.expect("cancel the first");
     alice.wait_for_end(first.id).await.expect("ended");
     all_released(&alice).await;

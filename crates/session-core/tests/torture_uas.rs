@@ -87,3 +87,40 @@ async fn application_layer_torture_cases_get_their_answers() {
     }
     all_released(&agent).await;
 }
+
+/// What cannot be SIP is dropped and counted, never answered and never a panic; a response
+/// to no request of ours is dropped and counted too; the agent goes on serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_stray_responses_are_dropped_and_counted() {
+    let agent = agent(DeferAll, None).await;
+    let target = agent.local_sip_addr();
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let me = socket.local_addr().expect("addr");
+    for junk in [&b"\x16\x03\x01 not sip at all"[..], b"INVITE\r\n\r\n", b"SIP/2.0 99999 Nope\r\n\r\n"] {
+        socket.send_to(junk, target).expect("send");
+    }
+    // A 180 for a transaction we never started (a stray 2xx would be ACKed and ended, RFC
+    // 6026; anything else is dropped, RFC 3261 §18.1.2).
+    let stray = format!(
+        "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP {target};branch=z9hG4bKnobody\r\nFrom: <sip:a@{me}>;tag=1\r\n\
+         To: <sip:b@{target}>;tag=2\r\nCall-ID: stray\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+    );
+    socket.send_to(stray.as_bytes(), target).expect("send");
+    let counters = eventually("the garbage counted", || async {
+        let c = agent.counters().await;
+        (c.unparsable >= 3 && c.dropped >= 1).then_some(c)
+    })
+    .await;
+    assert_eq!((counters.refused_full, counters.refused_overloaded), (0, 0), "{counters:?}");
+    // Still serving: an OPTIONS gets its 200.
+    let options = with_our_via("zeromf.dat", me, 99);
+    let status = tokio::task::spawn_blocking(move || {
+        socket.send_to(&options, target).expect("send");
+        status_of(&socket)
+    })
+    .await
+    .expect("the exchange");
+    assert_eq!(status, 200);
+    all_released(&agent).await;
+}

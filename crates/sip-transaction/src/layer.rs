@@ -80,6 +80,8 @@ pub struct TransactionLayer {
     servers: HashMap<ServerKey, TxId>,
     timers: BinaryHeap<Reverse<(Instant, TxId)>>,
     out: Outbox,
+    /// Responses dropped because they belong to no transaction of ours.
+    dropped: u64,
 }
 
 impl TransactionLayer {
@@ -92,6 +94,7 @@ impl TransactionLayer {
             clients: HashMap::new(),
             servers: HashMap::new(),
             timers: BinaryHeap::new(),
+            dropped: 0,
             out: Outbox::default(),
         }
     }
@@ -237,6 +240,12 @@ impl TransactionLayer {
         self.timers.peek().map(|Reverse((at, _))| *at)
     }
 
+    /// How many responses it has dropped because they belonged to no transaction of ours
+    /// (RFC 3261 §18.1.2: a stray response other than an INVITE's 2xx is discarded).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
     /// The next output, if any.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.items.pop_front()
@@ -272,6 +281,7 @@ impl TransactionLayer {
             Ok(k) => k,
             Err(e) => {
                 tracing::debug!(%source, error = %e, "dropping a response that names no transaction");
+                self.dropped += 1;
                 return;
             }
         };
@@ -282,6 +292,7 @@ impl TransactionLayer {
                 self.out.event(Event::StrayResponse { response, source });
             } else {
                 tracing::debug!(%source, status = response.status().as_u16(), "dropping a stray response");
+                self.dropped += 1;
             }
             return;
         };

@@ -25,6 +25,8 @@ pub(crate) struct Inner {
     tasks: Mutex<Vec<AbortHandle>>,
     /// Datagrams the UDP receive loop has read in a row without finding its socket empty.
     pub(crate) udp_backlog: std::sync::atomic::AtomicUsize,
+    /// Datagrams and WebSocket messages dropped because they were not SIP.
+    pub(crate) unparsable: std::sync::atomic::AtomicU64,
 }
 
 impl Inner {
@@ -46,6 +48,7 @@ impl Inner {
             udp_v4,
             udp_v6,
             udp_backlog: std::sync::atomic::AtomicUsize::new(0),
+            unparsable: std::sync::atomic::AtomicU64::new(0),
             tls_client,
             tls_server,
             local,

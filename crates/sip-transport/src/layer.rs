@@ -102,6 +102,11 @@ impl TransportLayer {
         self.inner.udp_backlog.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many datagrams and WebSocket messages were dropped because they were not SIP.
+    pub fn unparsable(&self) -> u64 {
+        self.inner.unparsable.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The first bound address of `transport` (with the real port when 0 was asked for).
     pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
         self.inner.local.iter().find(|(t, _)| *t == transport).map(|(_, a)| *a)

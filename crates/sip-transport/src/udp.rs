@@ -56,7 +56,10 @@ pub(crate) async fn recv_loop(inner: Arc<Inner>, socket: Arc<UdpSocket>) {
                     return;
                 }
             }
-            Err(e) => tracing::debug!(%source, error = %e, "dropping an unparsable datagram"),
+            Err(e) => {
+                inner.unparsable.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%source, error = %e, "dropping an unparsable datagram");
+            }
         }
     }
 }

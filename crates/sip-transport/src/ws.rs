@@ -112,7 +112,10 @@ pub(crate) async fn run_ws<S>(
                             break 'conn "the transport was shut down".to_owned();
                         }
                     }
-                    Err(e) => tracing::debug!(%peer, error = %e, "dropping an unparsable WebSocket message"),
+                    Err(e) => {
+                        inner.unparsable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        tracing::debug!(%peer, error = %e, "dropping an unparsable WebSocket message")
+                    }
                 }
             }
             out = rx.recv() => {

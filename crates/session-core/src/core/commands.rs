@@ -68,6 +68,7 @@ pub(crate) enum Command {
     },
     Request(OutsideRequest),
     Counts,
+    Counters,
     Shutdown,
 }
 
@@ -85,6 +86,7 @@ pub(crate) enum Answer {
     Registration(RegistrationState),
     Response(SipResponse),
     Counts(ResourceCounts),
+    Counters(super::Counters),
 }
 
 impl<W> SessionCore<W> {
@@ -100,6 +102,7 @@ impl<W> SessionCore<W> {
                 Command::Get { .. } => self.reply(reply, Ok(Answer::MaybeSession(None))),
                 Command::List => self.reply(reply, Ok(Answer::Sessions(Vec::new()))),
                 Command::Counts => self.reply(reply, Ok(Answer::Counts(self.counts()))),
+                Command::Counters => self.reply(reply, Ok(Answer::Counters(self.counters()))),
                 _ => self.reply(reply, Err(SessionError::Closed)),
             };
         }
@@ -141,6 +144,7 @@ impl<W> SessionCore<W> {
             Command::RegState { id } => self.registration_state(id),
             Command::Request(req) => return self.request_outside(req, reply),
             Command::Counts => Ok(Answer::Counts(self.counts())),
+            Command::Counters => Ok(Answer::Counters(self.counters())),
             Command::Shutdown => return self.begin_shutdown(reply),
         };
         self.reply(reply, result);

@@ -24,6 +24,11 @@ impl<W> SessionCore<W> {
             // Shed the call rather than grow, or fall further behind (RFC 3261 §21.5.4):
             // early, before any state is made for it.
             let retry_after = if self.overloaded { BEHIND_RETRY_AFTER } else { FULL_RETRY_AFTER };
+            if self.overloaded {
+                self.counters.refused_overloaded += 1;
+            } else {
+                self.counters.refused_full += 1;
+            }
             tracing::debug!(%tx, overloaded = self.overloaded, "new call refused: 503");
             request.make_response(StatusCode::SERVICE_UNAVAILABLE, None).ok().map(|mut r| {
                 r.push_header("Retry-After", retry_after);
@@ -67,6 +72,7 @@ impl<W> SessionCore<W> {
             Err(e) => {
                 // A request too broken to answer: the transaction layer lets it time out.
                 tracing::debug!(error = %e, "cannot answer a request");
+                self.counters.dropped += 1;
                 self.server_txs.remove(&tx);
             }
         }

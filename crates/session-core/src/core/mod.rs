@@ -126,6 +126,21 @@ pub struct ResourceCounts {
     pub registrations: usize,
 }
 
+/// What a coordinator has turned away or dropped since it started, for metrics and for
+/// tests that prove bad input was seen and not silently lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Datagrams and WebSocket messages that were not SIP (dropped by the transport).
+    pub unparsable: u64,
+    /// SIP messages the user agent could not use and dropped: a response to no request of
+    /// ours, a request too broken to answer.
+    pub dropped: u64,
+    /// New calls refused with 503 because the agent was falling behind.
+    pub refused_overloaded: u64,
+    /// New calls refused with 503 because the agent held `max_sessions` sessions.
+    pub refused_full: u64,
+}
+
 /// Who sent a request, so its responses find their way back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Owner {
@@ -168,6 +183,7 @@ pub(crate) struct SessionCore<W> {
     pub(crate) ring_deadlines: BTreeSet<(Instant, SessionId)>,
     /// Is the driver falling behind (its receive queue deep)? New calls get 503 then.
     pub(crate) overloaded: bool,
+    pub(crate) counters: Counters,
     pub(crate) next_id: u64,
     pub(crate) shutdown: Option<(Instant, Vec<W>)>,
     pub(crate) stopped: bool,
@@ -213,6 +229,7 @@ impl<W> SessionCore<W> {
             recent_ends: VecDeque::new(),
             ring_deadlines: BTreeSet::new(),
             overloaded: false,
+            counters: Counters::default(),
             next_id: 0,
             shutdown: None,
             stopped: false,
@@ -278,6 +295,11 @@ impl<W> SessionCore<W> {
             tracing::debug!(overloaded, "load state changed");
         }
         self.overloaded = overloaded;
+    }
+
+    /// Its counters, with the responses the transaction layer dropped.
+    pub(crate) fn counters(&self) -> Counters {
+        Counters { dropped: self.counters.dropped + self.txs.dropped(), ..self.counters }
     }
 
     /// No call alive or being prepared (the driver stops measuring its load then).

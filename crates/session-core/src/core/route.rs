@@ -322,7 +322,9 @@ impl<W> SessionCore<W> {
             Event::Request { tx, request, cancels, .. } => self.incoming_request(tx, request, cancels),
             Event::Ack { request, .. } => self.calls.handle_ack(now, request),
             Event::StrayResponse { response, .. } => {
-                self.calls.handle_response(now, response);
+                if !self.calls.handle_response(now, response) {
+                    self.counters.dropped += 1;
+                }
             }
             Event::Response { tx, mut response } => {
                 let Some(s) = self.sent.get_mut(&tx) else { return };

@@ -218,6 +218,11 @@ impl Driver {
                             c.media_streams = media.len();
                             Ok(Answer::Counts(c))
                         }
+                        // What the transport dropped is the transport's to count.
+                        Ok(Answer::Counters(mut c)) => {
+                            c.unparsable = self.transport.unparsable();
+                            Ok(Answer::Counters(c))
+                        }
                         other => other,
                     };
                     let _ = to.send(result);
