@@ -317,3 +317,18 @@ fn a_2xx_after_the_call_is_gone_gets_ack_and_bye_once() {
     assert!(requests(&out).is_empty());
     assert!(sim.calls.is_empty());
 }
+
+/// A key reserved before the INVITE exists names the call from then on; a key no one
+/// reserved, or one a call already has, is refused.
+#[test]
+fn a_reserved_key_starts_the_call_it_names() {
+    let mut calls = sip_dialog::Calls::new(alice_config(), seeded(1));
+    let now = std::time::Instant::now();
+    let key = calls.reserve_key();
+    calls.invite_as(now, key, alice_invite(), None).expect("the reserved key starts a call");
+    assert!(calls.state(key).is_some(), "the call is known by the reserved key");
+    assert!(calls.invite_as(now, key, alice_invite(), None).is_err(), "a key in use is refused");
+    let unreserved = sip_dialog::CallKey(key.0 + 100);
+    assert!(calls.invite_as(now, unreserved, alice_invite(), None).is_err(), "an unreserved key is refused");
+    assert_ne!(calls.reserve_key(), key, "keys are not handed out twice");
+}

@@ -4,7 +4,7 @@
 //! 480 for a call nobody answers, the 488 for an offer we cannot answer, the answers to
 //! requests inside a dialog, and the §14.1 queue of our re-INVITE behind the peer's.
 
-use super::session::{MediaSlot, Prepared, Session};
+use super::session::{id_of, key_of, MediaSlot, Prepared, Session};
 use super::{screen, Answer, MediaAction, Output, SessionCore};
 use crate::api::{
     CallDecision, CallDirection, EndCause, EndInfo, IncomingCall, PreparedCall, SessionEvent, SessionId, SessionState,
@@ -80,10 +80,11 @@ impl<W> SessionCore<W> {
         if let CallEventKind::Incoming { invite } = event.kind {
             return self.incoming_call(event.call, invite);
         }
-        let Some(&id) = self.by_key.get(&event.call) else {
+        let id = id_of(event.call);
+        if !self.sessions.contains_key(&id) {
             tracing::debug!(call = %event.call, "event for a call with no session");
             return;
-        };
+        }
         match event.kind {
             CallEventKind::Progress { response, .. } => {
                 let status = response.status().as_u16();
@@ -126,7 +127,7 @@ impl<W> SessionCore<W> {
                     _ => StatusCode::NOT_IMPLEMENTED,
                 };
                 if let Some(s) = self.sessions.get(&id) {
-                    let _ = self.calls.respond(self.now, s.key, tx, status, None);
+                    let _ = self.calls.respond(self.now, s.key(), tx, status, None);
                 }
             }
             CallEventKind::Terminated { reason } => {
@@ -206,7 +207,7 @@ impl<W> SessionCore<W> {
     fn peer_reinvite(&mut self, id: SessionId, tx: sip_transaction::TxId, request: &Request) {
         let now = self.now;
         let Some(s) = self.sessions.get_mut(&id) else { return };
-        let key = s.key;
+        let key = s.key();
         let Some(media) = s.media.sdp() else {
             let _ = self.calls.respond(now, key, tx, StatusCode::NOT_ACCEPTABLE_HERE, None);
             return;
@@ -233,7 +234,7 @@ impl<W> SessionCore<W> {
 
     /// A new INVITE made call `key`: a session for it, 180 Ringing, and the handler asked.
     fn incoming_call(&mut self, key: sip_dialog::CallKey, invite: Request) {
-        let id = self.new_id();
+        let id = id_of(key);
         let now = self.now;
         let h = invite.headers();
         // §13.3.1: the caller's Expires bounds how long it waits; ours bounds the rest.
@@ -253,11 +254,10 @@ impl<W> SessionCore<W> {
         };
         let uris = (uri_of(&to), uri_of(&from));
         let mut session =
-            Session::new(id, key, call.call_id.clone(), CallDirection::Incoming, uris, SessionState::Incoming, now);
+            Session::new(id, call.call_id.clone(), CallDirection::Incoming, uris, SessionState::Incoming, now);
         session.remote_offer = call.sdp.clone();
         session.ring_deadline = Some(ring_at);
         self.sessions.insert(id, session);
-        self.by_key.insert(key, id);
         if let Err(e) = self.calls.progress(now, key, StatusCode::RINGING, None) {
             tracing::debug!(session = %id, error = %e, "180 not sent");
         }
@@ -276,7 +276,7 @@ impl<W> SessionCore<W> {
             self.ring_deadlines.remove(&(at, id));
             let Some(s) = self.sessions.get_mut(&id) else { continue };
             s.ring_deadline = None;
-            let key = s.key;
+            let key = s.key();
             tracing::debug!(session = %id, "nobody answered: 480");
             let reason = Some("No Answer".to_owned());
             if let Err(e) = self.calls.reject_with(now, key, StatusCode::TEMPORARILY_UNAVAILABLE, reason, Vec::new()) {
@@ -295,7 +295,7 @@ impl<W> SessionCore<W> {
                 let state = if s.accepting.is_some() { "being answered".to_owned() } else { s.state.to_string() };
                 return Err(SessionError::InvalidState { operation: "answer", state });
             }
-            let key = s.key;
+            let key = s.key();
             match decision {
                 CallDecision::Defer => Ok(true),
                 CallDecision::Accept(Some(sdp)) => {
@@ -388,7 +388,7 @@ impl<W> SessionCore<W> {
         let now = self.now;
         let codecs = self.cfg.media.codecs.clone();
         let Some(s) = self.sessions.get_mut(&id) else { return };
-        let key = s.key;
+        let key = s.key();
         let reply = s.accepting.take().flatten();
         let mut media = CallSdp::new(addr, codecs);
         let outcome = match s.remote_offer.clone() {
@@ -441,7 +441,8 @@ impl<W> SessionCore<W> {
                 return self.reply(reply, Err(SessionError::InvalidInput(p)));
             }
         }
-        let id = self.new_id();
+        // The dialog layer's key for the call to be, so the call has one id from now on.
+        let id = id_of(self.calls.reserve_key());
         match sdp {
             Some(offer) => {
                 let prepared = PreparedCall { id, from: from.clone(), to: to.clone(), sdp_offer: offer.clone() };
@@ -497,8 +498,8 @@ impl<W> SessionCore<W> {
             Some(a) => a.credentials.clone(),
             None => self.default_credentials(),
         };
-        let key = match self.calls.invite(self.now, invite, credentials) {
-            Ok(k) => k,
+        match self.calls.invite_as(self.now, key_of(id), invite, credentials) {
+            Ok(()) => {}
             Err(e) => {
                 self.prepared.insert(id, p);
                 self.drop_prepared(id);
@@ -506,11 +507,10 @@ impl<W> SessionCore<W> {
             }
         };
         let mut session =
-            Session::new(id, key, call_id, CallDirection::Outgoing, (p.from, p.to), SessionState::Initiating, self.now);
+            Session::new(id, call_id, CallDirection::Outgoing, (p.from, p.to), SessionState::Initiating, self.now);
         session.media = p.media;
         let snapshot = session.snapshot();
         self.sessions.insert(id, session);
-        self.by_key.insert(key, id);
         Ok(Answer::Session(snapshot))
     }
 
@@ -520,7 +520,7 @@ impl<W> SessionCore<W> {
             return Ok(Answer::Unit);
         }
         let s = self.session_mut(id)?;
-        let (key, state) = (s.key, s.state);
+        let (key, state) = (s.key(), s.state);
         if state == SessionState::Terminating {
             return Ok(Answer::Unit);
         }
@@ -566,7 +566,7 @@ impl<W> SessionCore<W> {
             if s.reinvite.is_some() {
                 return Err(SessionError::InvalidState { operation: "re-INVITE", state: "re-negotiating".into() });
             }
-            let key = s.key;
+            let key = s.key();
             let media =
                 s.media.sdp().ok_or_else(|| SessionError::Media("the application owns this call's media".into()))?;
             let offer = media.offer_hold(hold);

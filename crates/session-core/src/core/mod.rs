@@ -49,7 +49,7 @@ use media_core::Negotiated;
 use outside::Outside;
 use route::{Pending, Sent};
 use session::Prepared;
-use sip_dialog::{CallConfig, CallKey, Calls, Registrations, ViaTemplate};
+use sip_dialog::{CallConfig, Calls, Registrations, ViaTemplate};
 use sip_message::{Message, Peer};
 use sip_resolve::Target;
 use sip_transaction::{TransactionLayer, TxId};
@@ -164,7 +164,6 @@ pub(crate) struct SessionCore<W> {
     pub(crate) regs: Registrations<AccountId>,
     pub(crate) accounts: HashMap<AccountId, AccountEntry<W>>,
     pub(crate) sessions: HashMap<SessionId, Session<W>>,
-    pub(crate) by_key: HashMap<CallKey, SessionId>,
     pub(crate) prepared: HashMap<SessionId, Prepared<W>>,
     /// Our client transactions: who sent each, and the targets left to try.
     pub(crate) sent: HashMap<TxId, Sent>,
@@ -219,7 +218,6 @@ impl<W> SessionCore<W> {
             regs: Registrations::new(),
             accounts: HashMap::new(),
             sessions: HashMap::new(),
-            by_key: HashMap::new(),
             prepared: HashMap::new(),
             sent: HashMap::new(),
             resolving: HashMap::new(),
@@ -305,11 +303,6 @@ impl<W> SessionCore<W> {
     /// No call alive or being prepared (the driver stops measuring its load then).
     pub(crate) fn is_idle(&self) -> bool {
         self.sessions.is_empty() && self.prepared.is_empty()
-    }
-
-    pub(crate) fn new_id(&mut self) -> SessionId {
-        self.next_id += 1;
-        SessionId(self.next_id)
     }
 
     pub(crate) fn emit(&mut self, event: SessionEvent) {

@@ -21,8 +21,8 @@ pub(crate) enum MediaSlot {
 
 /// A call in the core.
 pub(crate) struct Session<W> {
+    /// The call's one id: the dialog layer knows it as `CallKey(id.0)` ([`Session::key`]).
     pub(crate) id: SessionId,
-    pub(crate) key: CallKey,
     /// The Call-ID of its dialog (all its forks and redirected INVITEs share the key, not
     /// always the Call-ID: a redirect keeps it, RFC 3261 §8.1.3.4).
     pub(crate) call_id: String,
@@ -91,7 +91,6 @@ impl<W> Session<W> {
     /// A new session in `state`, with nothing pending.
     pub(crate) fn new(
         id: SessionId,
-        key: CallKey,
         call_id: String,
         direction: CallDirection,
         (local_uri, remote_uri): (String, String),
@@ -100,7 +99,6 @@ impl<W> Session<W> {
     ) -> Session<W> {
         Session {
             id,
-            key,
             call_id,
             final_reason: None,
             local_failure: None,
@@ -128,6 +126,11 @@ impl<W> Session<W> {
         self.media.is_ours()
     }
 
+    /// The call's key in the dialog layer: the same number as its id.
+    pub(crate) fn key(&self) -> CallKey {
+        key_of(self.id)
+    }
+
     pub(crate) fn snapshot(&self) -> CallSession {
         CallSession {
             id: self.id,
@@ -142,6 +145,16 @@ impl<W> Session<W> {
             end: None,
         }
     }
+}
+
+/// The dialog layer's key of call `id` (one number names a call from the API down).
+pub(crate) fn key_of(id: SessionId) -> CallKey {
+    CallKey(id.0)
+}
+
+/// The session of the dialog layer's call `key`.
+pub(crate) fn id_of(key: CallKey) -> SessionId {
+    SessionId(key.0)
 }
 
 /// The error a waiter gets when the call ended before what it waited for.
@@ -195,7 +208,6 @@ impl<W> SessionCore<W> {
     pub(crate) fn end_session(&mut self, id: SessionId, info: EndInfo) {
         self.set_state(id, SessionState::Terminated);
         let Some(mut s) = self.sessions.remove(&id) else { return };
-        self.by_key.remove(&s.key);
         if let Some(at) = s.ring_deadline.take() {
             self.ring_deadlines.remove(&(at, id));
         }

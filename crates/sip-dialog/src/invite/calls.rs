@@ -148,15 +148,38 @@ impl Calls {
         invite: Request,
         credentials: Option<Credentials>,
     ) -> Result<CallKey, DialogError> {
-        let key = self.new_key();
+        let key = self.reserve_key();
+        self.invite_as(now, key, invite, credentials)?;
+        Ok(key)
+    }
+
+    /// A key no call has, for a call about to be made: the caller can name the call (bind
+    /// its media, answer its application) before the INVITE exists, and then start it with
+    /// [`Self::invite_as`]. Keys of incoming calls come from the same sequence, so the two
+    /// never meet.
+    pub fn reserve_key(&mut self) -> CallKey {
+        self.new_key()
+    }
+
+    /// Like [`Self::invite`], for a key from [`Self::reserve_key`]; refused for a key a call
+    /// already has.
+    pub fn invite_as(
+        &mut self,
+        now: Instant,
+        key: CallKey,
+        invite: Request,
+        credentials: Option<Credentials>,
+    ) -> Result<(), DialogError> {
+        if self.calls.contains_key(&key) || key.0 >= self.next_key {
+            return Err(DialogError::InvalidState("that call key is in use or was never reserved"));
+        }
         let call = Call::outgoing(key, invite, credentials)?;
         self.table.insert_owner(call.call_id.clone(), call.local_tag.clone(), key);
         self.calls.insert(key, call);
         self.with_call(now, key, |c, ctx| {
             c.send_initial(ctx);
             Ok(())
-        })?;
-        Ok(key)
+        })
     }
 
     /// A request from the transaction layer (`Event::Request`). Returns it back when it is
