@@ -62,8 +62,7 @@ impl SessionCoordinator {
         for t in &config.transports {
             tc.listen.push((*t, config.local_address));
         }
-        let (transport, transport_rx) =
-            TransportLayer::bind(tc).await.map_err(|e| SessionError::Unreachable(e.to_string()))?;
+        let (transport, transport_rx) = TransportLayer::bind(tc).await.map_err(SessionError::Transport)?;
         let bound = transport
             .local_addr(config.transports[0])
             .ok_or_else(|| SessionError::Internal("the transport did not report its address".into()))?;

@@ -20,8 +20,11 @@ pub enum SessionError {
     },
     /// No session, account or call by that id.
     NotFound(String),
-    /// The destination could not be resolved or reached.
-    Unreachable(String),
+    /// The request reached nobody: its destination did not resolve, or every target
+    /// refused it or never answered (the cause is the [`source`](std::error::Error::source)).
+    Unreachable(Unreachable),
+    /// Our own transports failed (a listening address in use, a socket error).
+    Transport(sip_transport::TransportError),
     /// No answer in time.
     Timeout,
     /// The peer answered with a failure.
@@ -43,6 +46,74 @@ pub enum SessionError {
     Signaling(sip_dialog::DialogError),
     /// Something underneath failed: the layer and its message.
     Internal(String),
+}
+
+/// Why a request reached nobody.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreachable {
+    /// Where it was going: the URI it was resolved from, or the last target tried.
+    pub destination: String,
+    /// What happened there.
+    pub cause: UnreachableCause,
+}
+
+/// What stopped a request before any response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnreachableCause {
+    /// RFC 3263 found nowhere to send it (no such name, no usable record, DNS failing).
+    Resolve(sip_resolve::ResolveError),
+    /// The transport could not deliver it (a refused connection, a TLS failure, ...).
+    Transport(sip_transport::TransportError),
+    /// No response came in time (Timer B or F, 64·T1).
+    Timeout,
+    /// It cannot be routed as it is: the reason says why (not a sip:/sips: URI, ...).
+    Unroutable(String),
+}
+
+impl Unreachable {
+    /// The shared category: the resolver's or the transport's, a time-out is the network's,
+    /// an unroutable URI the caller's input.
+    pub fn category(&self) -> ErrorCategory {
+        match &self.cause {
+            UnreachableCause::Resolve(e) => e.category(),
+            UnreachableCause::Transport(e) => e.category(),
+            UnreachableCause::Timeout => ErrorCategory::Network,
+            UnreachableCause::Unroutable(_) => ErrorCategory::Input,
+        }
+    }
+
+    /// Can trying again help? After a time-out or a failure DNS or the network may get
+    /// over, yes; for a name that does not exist or a URI that cannot be routed, no.
+    pub fn is_recoverable(&self) -> bool {
+        match &self.cause {
+            UnreachableCause::Resolve(e) => e.is_recoverable(),
+            UnreachableCause::Transport(e) => e.is_recoverable(),
+            UnreachableCause::Timeout => true,
+            UnreachableCause::Unroutable(_) => false,
+        }
+    }
+}
+
+impl fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.cause {
+            UnreachableCause::Resolve(e) => write!(f, "{}: {e}", self.destination),
+            UnreachableCause::Transport(e) => write!(f, "{}: {e}", self.destination),
+            UnreachableCause::Timeout => write!(f, "{}: no response (timed out)", self.destination),
+            UnreachableCause::Unroutable(why) => write!(f, "{}: {why}", self.destination),
+        }
+    }
+}
+
+impl std::error::Error for Unreachable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            UnreachableCause::Resolve(e) => Some(e),
+            UnreachableCause::Transport(e) => Some(e),
+            UnreachableCause::Timeout | UnreachableCause::Unroutable(_) => None,
+        }
+    }
 }
 
 impl From<sip_dialog::DialogError> for SessionError {
@@ -67,9 +138,9 @@ impl SessionError {
             SessionError::InvalidInput(_) | SessionError::SipClientDisabled => ErrorCategory::Input,
             SessionError::InvalidState { .. } => ErrorCategory::State,
             SessionError::NotFound(_) => ErrorCategory::NotFound,
-            SessionError::Unreachable(_) | SessionError::Timeout | SessionError::Rejected { .. } => {
-                ErrorCategory::Network
-            }
+            SessionError::Unreachable(u) => u.category(),
+            SessionError::Transport(e) => e.category(),
+            SessionError::Timeout | SessionError::Rejected { .. } => ErrorCategory::Network,
             SessionError::AuthFailed(_) => ErrorCategory::Security,
             SessionError::Media(_) | SessionError::Internal(_) => ErrorCategory::Resource,
             SessionError::Signaling(e) => e.category(),
@@ -82,7 +153,9 @@ impl SessionError {
     /// wrong credentials and a closed stack cannot.
     pub fn is_recoverable(&self) -> bool {
         match self {
-            SessionError::Timeout | SessionError::Unreachable(_) => true,
+            SessionError::Timeout => true,
+            SessionError::Unreachable(u) => u.is_recoverable(),
+            SessionError::Transport(e) => e.is_recoverable(),
             SessionError::Rejected { status, .. } => matches!(status, 408 | 480 | 486 | 491 | 500..=599),
             SessionError::Media(_) => true,
             SessionError::Signaling(e) => e.is_recoverable(),
@@ -99,7 +172,8 @@ impl fmt::Display for SessionError {
                 write!(f, "cannot {operation} a session that is {state}")
             }
             SessionError::NotFound(what) => write!(f, "{what} not found"),
-            SessionError::Unreachable(m) => write!(f, "unreachable: {m}"),
+            SessionError::Unreachable(u) => write!(f, "unreachable: {u}"),
+            SessionError::Transport(e) => write!(f, "transport: {e}"),
             SessionError::Timeout => f.write_str("timed out"),
             SessionError::Rejected { status, reason } => write!(f, "rejected with {status} {reason}"),
             SessionError::AuthFailed(m) => write!(f, "authentication failed: {m}"),
@@ -118,6 +192,8 @@ impl std::error::Error for SessionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             SessionError::Signaling(e) => Some(e),
+            SessionError::Unreachable(u) => Some(u),
+            SessionError::Transport(e) => Some(e),
             _ => None,
         }
     }

@@ -69,7 +69,7 @@ fn drain(core: &mut SessionCore<u64>, now: Instant, port: &mut u16, accepted: &m
                     follow.push(Input::MediaBound { id, result: Ok(([127, 0, 0, 1], *port).into()) });
                 }
                 Output::Resolve { query, .. } => {
-                    follow.push(Input::Resolved { query, result: Err("no DNS in the fuzzer".into()) })
+                    follow.push(Input::Resolved { query, result: Err(crate::error::UnreachableCause::Timeout) })
                 }
                 Output::Handler(HandlerEvent::Incoming(call)) => {
                     *accepted += 1;

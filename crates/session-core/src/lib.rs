@@ -56,7 +56,7 @@ pub use crate::core::{Counters, ResourceCounts};
 pub use api::*;
 pub use builder::{SessionConfig, SessionManagerBuilder};
 pub use coordinator::SessionCoordinator;
-pub use error::{ErrorCategory, SessionError};
+pub use error::{ErrorCategory, SessionError, Unreachable, UnreachableCause};
 pub use media_core::{Codec, MediaConfig};
 pub use sip_endpoint::{WireDirection, WireTap};
 pub use sip_message::Transport;

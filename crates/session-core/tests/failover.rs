@@ -104,7 +104,11 @@ async fn a_call_to_a_name_that_does_not_resolve_says_so() {
     assert_eq!(end.cause, EndCause::Unreachable, "{end}");
     assert!(end.reason.contains("nowhere.invalid"), "{end}");
     let err = alice.wait_for_answer(call.id, PATIENCE).await.expect_err("no answer");
-    assert!(matches!(err, session_core::SessionError::Unreachable(_)), "{err}");
-    assert!(err.is_recoverable());
+    let session_core::SessionError::Unreachable(unreachable) = &err else { panic!("{err}") };
+    assert!(matches!(unreachable.cause, session_core::UnreachableCause::Resolve(_)), "{unreachable:?}");
+    // A name that does not exist will not exist on a second try either.
+    assert_eq!(err.category(), session_core::ErrorCategory::NotFound, "{err}");
+    assert!(!err.is_recoverable());
+    assert!(std::error::Error::source(&err).is_some(), "the resolver's error is the source");
     all_released(&alice).await;
 }

@@ -101,6 +101,8 @@ pub struct EndInfo {
     pub status: Option<u16>,
     /// A readable reason ("Busy Here", "remote hung up", ...).
     pub reason: String,
+    /// For [`EndCause::Unreachable`]: what stopped the INVITE, typed.
+    pub unreachable: Option<crate::error::Unreachable>,
 }
 
 impl fmt::Display for EndInfo {

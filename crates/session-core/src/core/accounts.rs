@@ -24,7 +24,7 @@ pub(crate) struct AccountEntry<W> {
     /// `unregister` waiting for the binding to go.
     pub(crate) removal: Vec<W>,
     /// Why the last REGISTER got no response at all (no address, every target down).
-    pub(crate) local_failure: Option<String>,
+    pub(crate) local_failure: Option<crate::error::Unreachable>,
 }
 
 /// What a call needs of its account.

@@ -40,7 +40,7 @@ fn end_info(reason: &EndReason) -> EndInfo {
         EndReason::DialogFailed { status } => (EndCause::DialogFailed, Some(status.as_u16()), phrase(*status)),
         EndReason::AuthFailed { reason } => (EndCause::AuthFailed, None, reason.to_string()),
     };
-    EndInfo { cause, status, reason }
+    EndInfo { cause, status, reason, unreachable: None }
 }
 
 /// The user part of a URI, for our Contact.
@@ -144,9 +144,10 @@ impl<W> SessionCore<W> {
         let mut info = end_info(reason);
         let Some(s) = self.sessions.get_mut(&id) else { return info };
         if let EndReason::Failed { .. } = reason {
-            if let Some(cause) = s.local_failure.take() {
+            if let Some(unreachable) = s.local_failure.take() {
                 info.cause = EndCause::Unreachable;
-                info.reason = cause;
+                info.reason = unreachable.to_string();
+                info.unreachable = Some(unreachable);
             } else if let Some(phrase) = s.final_reason.take().filter(|p| !p.is_empty()) {
                 info.reason = phrase;
             }

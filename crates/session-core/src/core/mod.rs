@@ -42,7 +42,7 @@ pub(crate) use session::Session;
 use crate::api::{AccountId, EndInfo, SessionEvent, SessionId};
 use crate::builder::SessionConfig;
 use crate::driver::handler::HandlerEvent;
-use crate::error::SessionError;
+use crate::error::{SessionError, UnreachableCause};
 use accounts::AccountEntry;
 use bytes::Bytes;
 use media_core::Negotiated;
@@ -66,11 +66,11 @@ pub(crate) enum Input<W> {
     /// A message arrived from `source`.
     Message { message: Message, source: Peer },
     /// A send with this token (a transaction's) failed in the transport.
-    SendFailed { token: u64, error: String },
+    SendFailed { token: u64, error: sip_transport::TransportError },
     /// The application asks for something; the answer goes back to `reply`.
     Command { command: Command, reply: W },
     /// The answer to [`Output::Resolve`]: targets in the order RFC 3263 tries them.
-    Resolved { query: u64, result: Result<Vec<Target>, String> },
+    Resolved { query: u64, result: Result<Vec<Target>, UnreachableCause> },
     /// The answer to [`Output::BindMedia`]: the stream's RTP address.
     MediaBound { id: SessionId, result: Result<SocketAddr, String> },
 }
@@ -174,7 +174,7 @@ pub(crate) struct SessionCore<W> {
     /// Server transactions we have not sent a final response in yet.
     pub(crate) server_txs: HashSet<TxId>,
     /// The last transport failure of each client transaction, to name the cause.
-    pub(crate) send_errors: HashMap<TxId, String>,
+    pub(crate) send_errors: HashMap<TxId, sip_transport::TransportError>,
     /// How the last sessions ended (at most [`RECENT_ENDS`]), so that waiting on a call that
     /// has just ended still says why.
     pub(crate) recent_ends: VecDeque<(SessionId, EndInfo)>,
@@ -323,11 +323,13 @@ impl<W> SessionCore<W> {
 
     /// Carries the layers' outputs through until all are quiet: transmissions go out,
     /// events and requests of one layer become inputs of another.
+    ///
+    /// One output of the dialog layer at a time, with what it made the transaction layer
+    /// send moved out right after it: outputs leave in the order they were caused (the ACK
+    /// of a 2xx before the reply that tells the application the call is answered).
     fn pump(&mut self) {
         loop {
-            let mut busy = false;
             while let Some(out) = self.txs.poll_output() {
-                busy = true;
                 match out {
                     sip_transaction::Output::Transmit { to, bytes, tx } => {
                         let server_name = tx.and_then(|t| self.sent.get(&t)).and_then(|s| s.server_name.clone());
@@ -336,15 +338,11 @@ impl<W> SessionCore<W> {
                     sip_transaction::Output::Event(e) => self.transaction_event(e),
                 }
             }
-            while let Some(out) = self.calls.poll_output() {
-                busy = true;
+            if let Some(out) = self.calls.poll_output() {
                 self.call_output(out);
-            }
-            while let Some((id, out)) = self.regs.poll_output() {
-                busy = true;
+            } else if let Some((id, out)) = self.regs.poll_output() {
                 self.registration_output(id, out);
-            }
-            if !busy {
+            } else {
                 break;
             }
         }
@@ -380,7 +378,8 @@ impl<W> SessionCore<W> {
         let Some((_, waiters)) = self.shutdown.take() else { return };
         let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
         for id in ids {
-            let info = EndInfo { cause: crate::api::EndCause::Shutdown, status: None, reason: "shut down".to_owned() };
+            let reason = "shut down".to_owned();
+            let info = EndInfo { cause: crate::api::EndCause::Shutdown, status: None, reason, unreachable: None };
             self.end_session(id, info);
         }
         let prepared: Vec<SessionId> = self.prepared.keys().copied().collect();

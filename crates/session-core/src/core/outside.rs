@@ -20,7 +20,7 @@ pub(crate) struct Outside<W> {
     /// Has a challenge been answered already? A second one is final.
     answered_challenge: bool,
     /// Why the request got no response at all.
-    pub(crate) local_failure: Option<String>,
+    pub(crate) local_failure: Option<crate::error::Unreachable>,
     reply: W,
 }
 

@@ -10,6 +10,7 @@
 //! the failure. A CANCEL goes where its INVITE went, in the INVITE's branch (§9.1).
 
 use super::{Output, Owner, SessionCore};
+use crate::error::{Unreachable, UnreachableCause};
 use sip_dialog::{failure_response, TxFailure, ViaTemplate};
 use sip_message::header::typed::Route;
 use sip_message::{Message, Method, Peer, Request, Response, StandardHeader, StatusCode, Transport, Uri};
@@ -139,20 +140,24 @@ impl<W> SessionCore<W> {
                 self.resolving.insert(query, Pending { owner, request });
                 self.out.push_back(Output::Resolve { query, uri: text });
             }
-            Err(e) => self.unroutable(owner, &request, e),
+            Err(e) => {
+                let cause = Unreachable { destination: text, cause: UnreachableCause::Unroutable(e) };
+                self.unroutable(owner, &request, cause)
+            }
         }
     }
 
     /// The targets of a request waiting for them, or why there are none.
-    pub(crate) fn resolved(&mut self, query: u64, result: Result<Vec<Target>, String>) {
+    pub(crate) fn resolved(&mut self, query: u64, result: Result<Vec<Target>, UnreachableCause>) {
         let Some(p) = self.resolving.remove(&query) else { return };
+        let destination = destination_uri(&p.request);
         match result {
             Ok(targets) if !targets.is_empty() => self.send_to(p.request, p.owner, targets),
             Ok(_) => {
-                let cause = format!("{}: the name has no address", destination_uri(&p.request));
-                self.unroutable(p.owner, &p.request, cause)
+                let cause = UnreachableCause::Unroutable("the name has no address".into());
+                self.unroutable(p.owner, &p.request, Unreachable { destination, cause })
             }
-            Err(e) => self.unroutable(p.owner, &p.request, e),
+            Err(cause) => self.unroutable(p.owner, &p.request, Unreachable { destination, cause }),
         }
     }
 
@@ -189,7 +194,10 @@ impl<W> SessionCore<W> {
             }
             Err(e) => {
                 tracing::debug!(to = %first, error = %e, "the transaction layer refused a request");
-                let cause = format!("{first}: {e}");
+                let cause = Unreachable {
+                    destination: first.to_string(),
+                    cause: UnreachableCause::Unroutable(format!("the transaction layer refused it: {e}")),
+                };
                 self.failed(owner, request, targets, TxFailure::Transport, cause, owner_branch);
             }
         }
@@ -197,7 +205,7 @@ impl<W> SessionCore<W> {
 
     /// A request that cannot be sent anywhere: its owner hears a 503 standing for it, with
     /// the cause kept for the application.
-    fn unroutable(&mut self, owner: Option<Owner>, request: &Request, cause: String) {
+    fn unroutable(&mut self, owner: Option<Owner>, request: &Request, cause: Unreachable) {
         tracing::info!(%cause, method = %request.method(), "no destination for a request");
         let Some(owner) = owner else { return };
         self.note_cause(owner, request, cause);
@@ -214,7 +222,7 @@ impl<W> SessionCore<W> {
         mut request: Request,
         rest: Vec<Target>,
         failure: TxFailure,
-        cause: String,
+        cause: Unreachable,
         owner_branch: Option<String>,
     ) {
         if self.fail_over(owner, &request, rest, owner_branch.clone()) {
@@ -277,7 +285,7 @@ impl<W> SessionCore<W> {
 
     /// Keeps why a request failed before any response, so the end of its call or the
     /// error of its registration names it.
-    fn note_cause(&mut self, owner: Owner, request: &Request, cause: String) {
+    fn note_cause(&mut self, owner: Owner, request: &Request, cause: Unreachable) {
         match owner {
             Owner::Calls => {
                 if *request.method() != Method::Invite {
@@ -357,10 +365,11 @@ impl<W> SessionCore<W> {
     fn transaction_failed(&mut self, tx: TxId, failure: TxFailure) {
         let Some(s) = self.sent.remove(&tx) else { return };
         let cause = match (failure, self.send_errors.remove(&tx)) {
-            (_, Some(error)) => format!("{}: {error}", s.target),
-            (TxFailure::Timeout, None) => format!("{}: no response (timed out)", s.target),
-            (TxFailure::Transport, None) => format!("{}: could not be reached", s.target),
+            (_, Some(error)) => UnreachableCause::Transport(error),
+            (TxFailure::Timeout, None) => UnreachableCause::Timeout,
+            (TxFailure::Transport, None) => UnreachableCause::Unroutable("the transport could not send it".into()),
         };
+        let cause = Unreachable { destination: s.target.to_string(), cause };
         self.failed(s.owner, s.request, s.rest, failure, cause, s.owner_branch);
     }
 

@@ -29,7 +29,7 @@ pub(crate) struct Session<W> {
     /// The reason phrase of the last final failure to our INVITE.
     pub(crate) final_reason: Option<String>,
     /// Why our INVITE got no response at all (no address, every target down).
-    pub(crate) local_failure: Option<String>,
+    pub(crate) local_failure: Option<crate::error::Unreachable>,
     pub(crate) direction: CallDirection,
     pub(crate) local_uri: String,
     pub(crate) remote_uri: String,
@@ -161,7 +161,10 @@ pub(crate) fn id_of(key: CallKey) -> SessionId {
 pub(crate) fn ended_error(info: &EndInfo) -> SessionError {
     match (info.cause, info.status) {
         (EndCause::AuthFailed, _) => SessionError::AuthFailed(info.reason.clone()),
-        (EndCause::Unreachable, _) => SessionError::Unreachable(info.reason.clone()),
+        (EndCause::Unreachable, _) => match &info.unreachable {
+            Some(u) => SessionError::Unreachable(u.clone()),
+            None => SessionError::Internal(info.reason.clone()),
+        },
         (_, Some(status)) if status >= 300 => SessionError::Rejected { status, reason: info.reason.clone() },
         (EndCause::Shutdown, _) => SessionError::Closed,
         _ => SessionError::InvalidState { operation: "wait for", state: format!("ended ({info})") },

@@ -13,7 +13,7 @@ pub(crate) mod handler;
 
 use crate::api::{RtpStats, SessionEvent, SessionId};
 use crate::core::{Answer, Command, Input, MediaAction, Output, SessionCore};
-use crate::error::SessionError;
+use crate::error::{SessionError, UnreachableCause};
 use handler::HandlerEvent;
 use media_core::{MediaConfig, MediaSession, Pacer};
 use sip_endpoint::{Dropper, WireDirection, WireTap};
@@ -54,7 +54,7 @@ pub(crate) enum Request {
 
 /// Work that finished on another task.
 enum Done {
-    Resolved { query: u64, result: Result<Vec<sip_resolve::Target>, String> },
+    Resolved { query: u64, result: Result<Vec<sip_resolve::Target>, UnreachableCause> },
     Bound { id: SessionId, result: Result<MediaSession, String> },
 }
 
@@ -165,7 +165,7 @@ impl Driver {
             }
             TransportEvent::SendFailed { token, error, to } => {
                 tracing::debug!(%to, %error, token, "a send failed");
-                self.core.handle_input(now, Input::SendFailed { token, error: error.to_string() });
+                self.core.handle_input(now, Input::SendFailed { token, error });
             }
             TransportEvent::FlowClosed { .. } => {}
         }
@@ -257,8 +257,8 @@ pub(crate) async fn resolve(
     resolver: &Resolver,
     text: &str,
     transports: &[Transport],
-) -> Result<Vec<sip_resolve::Target>, String> {
-    let uri = Uri::parse(text).map_err(|e| format!("'{text}' is not a URI: {e}"))?;
+) -> Result<Vec<sip_resolve::Target>, UnreachableCause> {
+    let uri = Uri::parse(text).map_err(|e| UnreachableCause::Unroutable(format!("not a URI: {e}")))?;
     let forced = match &uri {
         Uri::Sip(sip) => sip.transport().and_then(|t| Transport::from_token(&t.to_ascii_uppercase())),
         _ => None,
@@ -269,5 +269,5 @@ pub(crate) async fn resolve(
     if let Some(t) = forced {
         allowed = allowed.force(t);
     }
-    resolver.resolve(&uri, &allowed).await.map_err(|e| format!("{text}: {e}"))
+    resolver.resolve(&uri, &allowed).await.map_err(UnreachableCause::Resolve)
 }

@@ -17,7 +17,7 @@ use crate::api::{CallDecision, EndInfo, SessionEvent, SessionId, SessionState};
 use crate::builder::SessionConfig;
 use crate::core::{Answer, Command, Input, MediaAction, Output, SessionCore};
 use crate::driver::handler::HandlerEvent;
-use crate::error::SessionError;
+use crate::error::{SessionError, UnreachableCause};
 use bytes::Bytes;
 use proxy::Proxy;
 use rand::rngs::SmallRng;
@@ -545,10 +545,11 @@ impl World {
 }
 
 /// The simulated DNS: the targets of the URI's host, if the world knows it.
-fn resolve_sim(dns: &HashMap<String, Vec<Target>>, uri: &str) -> Result<Vec<Target>, String> {
+fn resolve_sim(dns: &HashMap<String, Vec<Target>>, uri: &str) -> Result<Vec<Target>, UnreachableCause> {
     let host = match sip_message::Uri::parse(uri) {
         Ok(sip_message::Uri::Sip(s)) => s.host_str().to_owned(),
-        _ => return Err(format!("'{uri}' is not a SIP URI")),
+        _ => return Err(UnreachableCause::Unroutable("not a SIP URI".into())),
     };
-    dns.get(&host).cloned().ok_or_else(|| format!("{uri}: the name {host} does not resolve"))
+    let not_found = || UnreachableCause::Resolve(sip_resolve::ResolveError::NotFound { name: host.clone() });
+    dns.get(&host).cloned().ok_or_else(not_found)
 }

@@ -278,7 +278,12 @@ fn a_name_that_does_not_resolve_is_named_as_the_cause() {
     w.assert_settled();
     let end = &w.ends(alice)[0];
     assert_eq!(end.cause, EndCause::Unreachable);
-    assert!(end.reason.contains("nowhere.invalid does not resolve"), "{}", end.reason);
+    assert!(end.reason.contains("nowhere.invalid"), "{}", end.reason);
+    let cause = end.unreachable.as_ref().map(|u| &u.cause);
+    assert!(
+        matches!(cause, Some(crate::error::UnreachableCause::Resolve(sip_resolve::ResolveError::NotFound { .. }))),
+        "{cause:?}"
+    );
 }
 
 /// One of the flows, chosen and timed by the seed.
