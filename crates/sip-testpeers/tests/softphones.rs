@@ -54,8 +54,13 @@ fn baresip_calls_pjsua_through_kamailio() {
     baresip.wait_for(EventKind::Ringing, STEP).unwrap();
     pjsua.answer(200).unwrap();
     pjsua.wait_for(EventKind::Established, STEP).unwrap();
-    baresip.wait_for(EventKind::Established, STEP).unwrap();
-    baresip.wait_for(EventKind::RtpStarted, STEP).unwrap();
+    // baresip reports its RTP starting and the call established in either order (the
+    // answer's SDP can start the stream first): wait for both, whichever comes first.
+    let mut pending = vec![EventKind::Established, EventKind::RtpStarted];
+    while !pending.is_empty() {
+        let seen = baresip.wait_until(STEP, |e| pending.contains(&e.kind())).unwrap();
+        pending.retain(|k| *k != seen.kind());
+    }
     let before_hold = pjsua_rtp_both_ways(&pjsua, MIN_PACKETS);
 
     pjsua.hold().unwrap();
