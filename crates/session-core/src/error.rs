@@ -36,8 +36,9 @@ pub enum SessionError {
     },
     /// Authentication failed (wrong credentials, or none for a challenge).
     AuthFailed(String),
-    /// Media could not be set up (no free port, no common codec, a bad SDP).
-    Media(String),
+    /// Media could not be set up or used: no free port, a bad SDP, no common codec, or a
+    /// call whose media is not ours (the [`source`](std::error::Error::source) says which).
+    Media(MediaFailure),
     /// The SIP client side (register, OPTIONS, raw requests) was not enabled in the builder.
     SipClientDisabled,
     /// The coordinator has shut down.
@@ -46,6 +47,56 @@ pub enum SessionError {
     Signaling(sip_dialog::DialogError),
     /// Something underneath failed: the layer and its message.
     Internal(String),
+}
+
+/// What went wrong with a call's media.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MediaFailure {
+    /// No RTP/RTCP port pair could be bound (media-core's error).
+    Bind(media_core::MediaError),
+    /// The peer's SDP does not parse.
+    Sdp(media_core::SdpError),
+    /// The offer or answer cannot be accepted, e.g. no codec in common (RFC 3264: 488).
+    Negotiation(media_core::NegotiationError),
+    /// The call carries no media of ours: the application supplied its own SDP.
+    NotOurs,
+}
+
+impl MediaFailure {
+    /// The shared category: a port range used up is a resource, a bad SDP malformed, a
+    /// refused offer the peer's (network), media that is not ours the call's state.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            MediaFailure::Bind(e) if e.is_recoverable() => ErrorCategory::Resource,
+            MediaFailure::Bind(_) => ErrorCategory::Input,
+            MediaFailure::Sdp(_) => ErrorCategory::Malformed,
+            MediaFailure::Negotiation(_) => ErrorCategory::Network,
+            MediaFailure::NotOurs => ErrorCategory::State,
+        }
+    }
+}
+
+impl fmt::Display for MediaFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MediaFailure::Bind(e) => write!(f, "{e}"),
+            MediaFailure::Sdp(e) => write!(f, "bad SDP: {e}"),
+            MediaFailure::Negotiation(e) => write!(f, "{e}"),
+            MediaFailure::NotOurs => f.write_str("this call has no media of ours (the application owns it)"),
+        }
+    }
+}
+
+impl std::error::Error for MediaFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            MediaFailure::Bind(e) => Some(e),
+            MediaFailure::Sdp(e) => Some(e),
+            MediaFailure::Negotiation(e) => Some(e),
+            MediaFailure::NotOurs => None,
+        }
+    }
 }
 
 /// Why a request reached nobody.
@@ -142,7 +193,8 @@ impl SessionError {
             SessionError::Transport(e) => e.category(),
             SessionError::Timeout | SessionError::Rejected { .. } => ErrorCategory::Network,
             SessionError::AuthFailed(_) => ErrorCategory::Security,
-            SessionError::Media(_) | SessionError::Internal(_) => ErrorCategory::Resource,
+            SessionError::Media(m) => m.category(),
+            SessionError::Internal(_) => ErrorCategory::Resource,
             SessionError::Signaling(e) => e.category(),
             SessionError::Closed => ErrorCategory::Closed,
         }
@@ -157,7 +209,8 @@ impl SessionError {
             SessionError::Unreachable(u) => u.is_recoverable(),
             SessionError::Transport(e) => e.is_recoverable(),
             SessionError::Rejected { status, .. } => matches!(status, 408 | 480 | 486 | 491 | 500..=599),
-            SessionError::Media(_) => true,
+            SessionError::Media(MediaFailure::Bind(e)) => e.is_recoverable(),
+            SessionError::Media(_) => false,
             SessionError::Signaling(e) => e.is_recoverable(),
             _ => false,
         }
@@ -193,6 +246,7 @@ impl std::error::Error for SessionError {
         match self {
             SessionError::Signaling(e) => Some(e),
             SessionError::Unreachable(u) => Some(u),
+            SessionError::Media(m) => Some(m),
             SessionError::Transport(e) => Some(e),
             _ => None,
         }

@@ -32,12 +32,17 @@
 //! ## What lives where
 //!
 //! - `api/`: the public traits and values.
-//! - `builder.rs`, `coordinator.rs`: configuration and the handle; the handle only sends
-//!   commands to the driver (and sends requests outside calls itself).
-//! - `driver/`: the one task that owns all calls and registrations — it carries out what
-//!   the sans-IO layers decide and never decides protocol matters itself.
-//! - `screen.rs`: the UAS checks of RFC 3261 §8.2 (405, 416, 420, 415, 406, 501).
-//! - `media.rs`: the seam to `media-core`; the only place that reads or writes SDP.
+//! - `builder.rs`, `coordinator.rs`: configuration and the handle; every call of the handle
+//!   is a command to the driver and its answer.
+//! - `core/`: the sans-IO `SessionCore`, which owns the transaction layer, the dialogs, the
+//!   calls, the registrations and each call's offer/answer, and makes every protocol
+//!   decision (the §8.2 screen, load shedding, ring timeouts, RFC 3263 fail-over, ...):
+//!   inputs with `now` in, outputs out, no tokio, clock or socket.
+//! - `driver/`: the one task that does the IO: sockets, RTP streams, DNS lookups and media
+//!   binds (spawned, their results fed back as inputs), the clock. It decides nothing.
+//!
+//! Errors are [`SessionError`]s with a shared [`ErrorCategory`]; what was turned away or
+//! dropped is in [`SessionCoordinator::counters`].
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod api;
@@ -56,7 +61,7 @@ pub use crate::core::{Counters, ResourceCounts};
 pub use api::*;
 pub use builder::{SessionConfig, SessionManagerBuilder};
 pub use coordinator::SessionCoordinator;
-pub use error::{ErrorCategory, SessionError, Unreachable, UnreachableCause};
+pub use error::{ErrorCategory, MediaFailure, SessionError, Unreachable, UnreachableCause};
 pub use media_core::{Codec, MediaConfig};
 pub use sip_endpoint::{WireDirection, WireTap};
 pub use sip_message::Transport;

@@ -212,6 +212,31 @@ async fn an_offer_without_a_common_codec_gets_488() {
     all_released(&bob).await;
 }
 
+/// The application answering an offer it cannot meet gets the negotiation's own error, typed,
+/// as the source; the caller gets the 488.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answering_an_offer_without_a_common_codec_gives_the_typed_media_error() {
+    let alice = agent_with_codecs(DeferAll, vec![Codec::PCMA]).await;
+    let bob = agent_with_codecs(DeferAll, vec![Codec::PCMU]).await;
+    let mut bob_events = bob.subscribe_events();
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None).await.expect("call");
+    let incoming = next_event(&mut bob_events, "the call at bob", |e| match e {
+        SessionEvent::IncomingCall { id, .. } => Some(*id),
+        _ => None,
+    })
+    .await;
+    let err = bob.accept_incoming_call(incoming, None).await.expect_err("no common codec");
+    assert!(matches!(err, SessionError::Media(session_core::MediaFailure::Negotiation(_))), "{err:?}");
+    assert!(std::error::Error::source(&err).is_some(), "{err}");
+    assert!(!err.is_recoverable(), "the same offer will not do better");
+    match alice.wait_for_answer(call.id, PATIENCE).await {
+        Err(SessionError::Rejected { status: 488, .. }) => {}
+        other => panic!("expected 488, got {other:?}"),
+    }
+    all_released(&alice).await;
+    all_released(&bob).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_sides_holding_at_once_resolve_the_glare() {
     let alice = agent(DeferAll, None).await;

@@ -343,7 +343,7 @@ impl<W> SessionCore<W> {
 
     /// A port was bound (or not) for session `id`: a prepared call gets its offer, an
     /// incoming call its answer; a port nobody needs any more is closed.
-    pub(crate) fn media_bound(&mut self, id: SessionId, result: Result<SocketAddr, String>) {
+    pub(crate) fn media_bound(&mut self, id: SessionId, result: Result<SocketAddr, media_core::MediaError>) {
         if let Some(p) = self.prepared.get_mut(&id) {
             if matches!(p.media, MediaSlot::Binding) {
                 match result {
@@ -360,7 +360,7 @@ impl<W> SessionCore<W> {
                     Err(e) => {
                         let waiting = self.prepared.remove(&id).and_then(|p| p.waiting);
                         if let Some(w) = waiting {
-                            self.reply(w, Err(SessionError::Media(e)));
+                            self.reply(w, Err(SessionError::Media(crate::error::MediaFailure::Bind(e))));
                         }
                     }
                 }
@@ -375,7 +375,7 @@ impl<W> SessionCore<W> {
                 let Some(s) = self.sessions.get_mut(&id) else { return };
                 s.media = MediaSlot::None;
                 if let Some(Some(w)) = s.accepting.take() {
-                    self.reply(w, Err(SessionError::Media(e)));
+                    self.reply(w, Err(SessionError::Media(crate::error::MediaFailure::Bind(e))));
                 }
             }
             (false, Ok(_)) => self.media(id, MediaAction::Close),
@@ -568,8 +568,7 @@ impl<W> SessionCore<W> {
                 return Err(SessionError::InvalidState { operation: "re-INVITE", state: "re-negotiating".into() });
             }
             let key = s.key();
-            let media =
-                s.media.sdp().ok_or_else(|| SessionError::Media("the application owns this call's media".into()))?;
+            let media = s.media.sdp().ok_or(SessionError::Media(crate::error::MediaFailure::NotOurs))?;
             let offer = media.offer_hold(hold);
             if let Err(e) = self.calls.reinvite(now, key, Some(Body::sdp(offer))) {
                 if let Some(m) = self.sessions.get_mut(&id).and_then(|s| s.media.sdp()) {

@@ -154,7 +154,7 @@ impl<W> SessionCore<W> {
         let s = self.session_mut(id)?;
         match s.media.sdp() {
             Some(m) => Ok(Answer::MediaInfo(m.info())),
-            None => Err(SessionError::Media("this call has no media of ours".into())),
+            None => Err(SessionError::Media(crate::error::MediaFailure::NotOurs)),
         }
     }
 
@@ -162,7 +162,7 @@ impl<W> SessionCore<W> {
     /// it: no such session, or no media of ours.
     pub(crate) fn no_media_error(&self, id: SessionId) -> SessionError {
         if self.sessions.contains_key(&id) {
-            SessionError::Media("this call has no media of ours".into())
+            SessionError::Media(crate::error::MediaFailure::NotOurs)
         } else {
             SessionError::NotFound(id.to_string())
         }

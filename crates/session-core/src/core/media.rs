@@ -8,7 +8,7 @@
 //! SIP (bodies in, bodies out) nor sockets: the port it describes was bound by the driver.
 
 use crate::api::MediaInfo;
-use crate::error::SessionError;
+use crate::error::{MediaFailure, SessionError};
 use media_core::{Codec, Direction, LocalMedia, Negotiated, SdpSession, SessionDescription};
 use std::net::SocketAddr;
 
@@ -39,8 +39,12 @@ pub(crate) struct Applied {
     pub(crate) start: Negotiated,
 }
 
-fn media_error(e: impl std::fmt::Display) -> SessionError {
-    SessionError::Media(e.to_string())
+fn sdp_error(e: media_core::SdpError) -> SessionError {
+    SessionError::Media(MediaFailure::Sdp(e))
+}
+
+fn negotiation_error(e: media_core::NegotiationError) -> SessionError {
+    SessionError::Media(MediaFailure::Negotiation(e))
 }
 
 impl CallSdp {
@@ -92,9 +96,9 @@ impl CallSdp {
 
     /// Answers the peer's offer. The error is for a 488.
     pub(crate) fn answer(&mut self, offer: &str) -> Result<(String, Applied), SessionError> {
-        let parsed = SessionDescription::parse(offer).map_err(media_error)?;
+        let parsed = SessionDescription::parse(offer).map_err(sdp_error)?;
         let local = self.local_media(if self.local_hold { Direction::SendOnly } else { Direction::SendRecv });
-        let (answer, negotiated) = self.sdp.answer(&parsed, &local).map_err(media_error)?;
+        let (answer, negotiated) = self.sdp.answer(&parsed, &local).map_err(negotiation_error)?;
         let text = answer.to_string();
         self.remote_sdp = Some(offer.to_owned());
         self.local_sdp = Some(text.clone());
@@ -106,8 +110,8 @@ impl CallSdp {
     /// retransmitted 2xx) changes nothing.
     pub(crate) fn accept_answer(&mut self, answer: &str) -> Result<Option<Applied>, SessionError> {
         let Some(offer) = self.pending_offer.take() else { return Ok(None) };
-        let parsed = SessionDescription::parse(answer).map_err(media_error)?;
-        let negotiated = self.sdp.accept_answer(&offer, &parsed).map_err(media_error)?;
+        let parsed = SessionDescription::parse(answer).map_err(sdp_error)?;
+        let negotiated = self.sdp.accept_answer(&offer, &parsed).map_err(negotiation_error)?;
         self.remote_sdp = Some(answer.to_owned());
         Ok(Some(self.apply(negotiated, false)))
     }

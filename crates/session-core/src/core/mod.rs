@@ -72,7 +72,7 @@ pub(crate) enum Input<W> {
     /// The answer to [`Output::Resolve`]: targets in the order RFC 3263 tries them.
     Resolved { query: u64, result: Result<Vec<Target>, UnreachableCause> },
     /// The answer to [`Output::BindMedia`]: the stream's RTP address.
-    MediaBound { id: SessionId, result: Result<SocketAddr, String> },
+    MediaBound { id: SessionId, result: Result<SocketAddr, media_core::MediaError> },
 }
 
 /// What the driver must do to a call's RTP stream.

@@ -55,7 +55,7 @@ pub(crate) enum Request {
 /// Work that finished on another task.
 enum Done {
     Resolved { query: u64, result: Result<Vec<sip_resolve::Target>, UnreachableCause> },
-    Bound { id: SessionId, result: Result<MediaSession, String> },
+    Bound { id: SessionId, result: Result<MediaSession, media_core::MediaError> },
 }
 
 /// Everything the driver task owns.
@@ -190,7 +190,7 @@ impl Driver {
                 Output::BindMedia { id } => {
                     let (config, pacer, done) = (self.media_config.clone(), self.pacer.clone(), done.clone());
                     tokio::spawn(async move {
-                        let result = MediaSession::bind_paced(&config, &pacer).await.map_err(|e| e.to_string());
+                        let result = MediaSession::bind_paced(&config, &pacer).await;
                         let _ = done.send(Done::Bound { id, result });
                     });
                 }
