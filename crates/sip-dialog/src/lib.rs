@@ -74,6 +74,11 @@
 //!   [`failure_response`] of the remembered request. `Event::Terminated`: forget it.
 //! - Sleep until the earliest `poll_timeout` of all parts; call each `handle_timeout`.
 //! - The driver may rewrite the top Via's transport and sent-by; it must keep the branch.
+//!   A driver that sends a request again in a new transaction (RFC 3263 fail-over to the
+//!   next target, with a new branch) gives its responses back with the branch this layer
+//!   made, since calls and registrations match responses by it (session-core's route.rs).
+//! - session-core names calls before their INVITE exists with [`Calls::reserve_key`] and
+//!   [`Calls::invite_as`], so one number is the call's id in both layers.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod auth;
