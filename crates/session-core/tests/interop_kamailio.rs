@@ -167,3 +167,29 @@ async fn an_outbound_proxy_carries_calls_to_a_bare_domain_and_refresh_on_demand(
     all_released(&alice).await;
     all_released(&bob).await;
 }
+
+/// Requests outside calls answer the proxy's challenge with the same digest code as calls
+/// and registrations (sip-dialog's `Authenticator`): right credentials get through to Bob,
+/// wrong ones give the caller kamailio's 407 back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_outside_calls_answer_the_proxy_challenge() {
+    require_peers();
+    let kamailio =
+        Kamailio::start(KamailioOptions::new().user("alice", "alicepw").user("bob", "bobpw").challenge_requests(true))
+            .expect("kamailio");
+    let bob = agent(AcceptAll, None).await;
+    let bob_id = bob.register(account(&kamailio, "bob", "bobpw", 300)).await.expect("bob registers");
+    let target = format!("sip:bob@127.0.0.1:{}", kamailio.port(Transport::Udp));
+
+    let alice = builder().from_uri("sip:alice@127.0.0.1").credentials("alice", "alicepw").build().await.expect("alice");
+    let answer = alice.send_options(&target).await.expect("OPTIONS answered");
+    assert_eq!(answer.status, 200, "Bob answers once the 407 is answered:\n{}", answer.raw);
+
+    let wrong = builder().from_uri("sip:alice@127.0.0.1").credentials("alice", "nope").build().await.expect("agent");
+    let answer = wrong.send_options(&target).await.expect("OPTIONS answered");
+    assert_eq!(answer.status, 407, "{}", answer.raw);
+
+    bob.unregister(bob_id).await.expect("bob unregisters");
+    all_released(&bob).await;
+    all_released(&alice).await;
+}

@@ -47,12 +47,13 @@ impl fmt::Display for AuthFailure {
 }
 
 /// One header line of credentials.
-pub(crate) type AuthHeader = (StandardHeader, String);
+pub type AuthHeader = (StandardHeader, String);
 
 /// The digest state of one user agent usage: which realms challenged, and whether the request
-/// in flight answered a challenge or only reused a cached one.
+/// in flight answered a challenge or only reused a cached one. Calls and registrations use
+/// one each; a user agent's requests outside dialogs (OPTIONS, MESSAGE) can too.
 #[derive(Debug, Clone)]
-pub(crate) struct Authenticator {
+pub struct Authenticator {
     client: DigestClient,
     credentials: Option<Credentials>,
     /// Realms answered so far and the header their credentials go in.
@@ -63,13 +64,15 @@ pub(crate) struct Authenticator {
 }
 
 impl Authenticator {
-    pub(crate) fn new(credentials: Option<Credentials>) -> Authenticator {
+    /// No challenge answered yet; `credentials` answer the ones that come (none: every
+    /// challenge fails with [`AuthFailure::NoCredentials`]).
+    pub fn new(credentials: Option<Credentials>) -> Authenticator {
         Authenticator { client: DigestClient::new(), credentials, realms: Vec::new(), fresh: Vec::new(), in_a_row: 0 }
     }
 
     /// Credentials for a new request from the challenges already answered (RFC 3261 §22.3:
     /// each use of a nonce increments its nonce-count).
-    pub(crate) fn preauthorize(&mut self, method: &str, uri: &str, body: &[u8]) -> Vec<AuthHeader> {
+    pub fn preauthorize(&mut self, method: &str, uri: &str, body: &[u8]) -> Vec<AuthHeader> {
         self.fresh.clear();
         self.cached(method, uri, body, &[])
     }
@@ -98,7 +101,7 @@ impl Authenticator {
     /// credentials are wrong (RFC 7616 §3.3: a server that merely wants a new nonce says
     /// `stale=true`, which is answered silently). Credentials that were only pre-authorized
     /// from a cached challenge get one fresh answer first.
-    pub(crate) fn answer(
+    pub fn answer(
         &mut self,
         response: &Response,
         method: &str,
@@ -139,7 +142,7 @@ impl Authenticator {
     }
 
     /// The request was accepted: the next challenge starts a new count.
-    pub(crate) fn succeeded(&mut self) {
+    pub fn succeeded(&mut self) {
         self.in_a_row = 0;
         self.fresh.clear();
     }
@@ -147,7 +150,7 @@ impl Authenticator {
 
 /// Replaces the credentials headers of `request` with `headers`, placed before
 /// Content-Length.
-pub(crate) fn set_credentials(request: &mut sip_message::Request, headers: Vec<AuthHeader>) {
+pub fn set_credentials(request: &mut sip_message::Request, headers: Vec<AuthHeader>) {
     let h = request.headers_mut();
     h.remove_all(StandardHeader::Authorization);
     h.remove_all(StandardHeader::ProxyAuthorization);

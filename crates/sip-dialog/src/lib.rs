@@ -93,7 +93,7 @@ mod random;
 pub mod register;
 mod via;
 
-pub use auth::AuthFailure;
+pub use auth::{set_credentials, AuthFailure, AuthHeader, Authenticator};
 pub use body::Body;
 pub use dialog::{Dialog, DialogId, DialogState, DialogTable, RequestRoute, Role};
 pub use error::{DialogError, ErrorCategory};

@@ -37,6 +37,7 @@ mod session;
 
 pub(crate) use commands::{Answer, Command};
 pub(crate) use outside::OutsideRequest;
+pub(crate) use route::transports_for;
 pub(crate) use session::Session;
 
 use crate::api::{AccountId, EndInfo, SessionEvent, SessionId};

@@ -1,12 +1,14 @@
 //! Requests outside dialogs that the application makes (OPTIONS, MESSAGE, INFO, ...): built,
-//! routed like any request, one digest challenge answered (RFC 3261 §22.2), the final
+//! routed like any request, digest challenges answered by sip-dialog's `Authenticator` (RFC
+//! 3261 §22.2, stale nonces of RFC 7616, as calls and registrations answer them), the final
 //! response handed back.
 
 use super::{Answer, Owner, SessionCore};
 use crate::api::SipResponse;
 use crate::error::SessionError;
-use sip_message::auth::{Challenge, Credentials, DigestClient};
-use sip_message::{Method, Request, RequestBuilder, Response, StandardHeader, StatusCode};
+use sip_dialog::{set_credentials, AuthFailure, Authenticator};
+use sip_message::auth::Credentials;
+use sip_message::{Method, Request, RequestBuilder, Response, StatusCode};
 
 /// A request outside dialogs in flight.
 pub(crate) struct Outside<W> {
@@ -17,8 +19,8 @@ pub(crate) struct Outside<W> {
     call_id: String,
     from_tag: String,
     cseq: u32,
-    /// Has a challenge been answered already? A second one is final.
-    answered_challenge: bool,
+    /// The digest answers: a wrong password or endless challenges end it.
+    auth: Authenticator,
     /// Why the request got no response at all.
     pub(crate) local_failure: Option<crate::error::Unreachable>,
     reply: W,
@@ -44,15 +46,6 @@ pub(crate) fn to_sip_response(r: &Response) -> SipResponse {
     }
 }
 
-fn first_challenge(response: &Response) -> Option<(StandardHeader, Challenge)> {
-    let h = response.headers();
-    if response.status() == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
-        h.proxy_authenticate().find_map(Result::ok).map(|c| (StandardHeader::ProxyAuthorization, c))
-    } else {
-        h.www_authenticate().find_map(Result::ok).map(|c| (StandardHeader::Authorization, c))
-    }
-}
-
 impl<W> SessionCore<W> {
     /// Starts an outside request; `reply` hears its final response.
     pub(crate) fn request_outside(&mut self, req: OutsideRequest, reply: W) {
@@ -64,6 +57,7 @@ impl<W> SessionCore<W> {
             Ok(ids) => ids,
             Err(e) => return self.reply(reply, Err(SessionError::Internal(e.to_string()))),
         };
+        let credentials = self.cfg.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone()));
         let o = Outside {
             method: req.method,
             uri: req.uri,
@@ -72,11 +66,11 @@ impl<W> SessionCore<W> {
             call_id,
             from_tag,
             cseq: 1,
-            answered_challenge: false,
+            auth: Authenticator::new(credentials),
             local_failure: None,
             reply,
         };
-        match self.build_outside(&o, None) {
+        match self.build_outside(&o) {
             Ok(request) => {
                 self.next_id += 1;
                 let id = self.next_id;
@@ -87,7 +81,7 @@ impl<W> SessionCore<W> {
         }
     }
 
-    fn build_outside(&self, o: &Outside<W>, auth: Option<(StandardHeader, String)>) -> Result<Request, SessionError> {
+    fn build_outside(&self, o: &Outside<W>) -> Result<Request, SessionError> {
         let local = format!("sip:sipline@{}", self.advertised);
         let from = self.cfg.from_uri.clone().unwrap_or_else(|| local.clone());
         let transport = self.cfg.transports.first().copied().unwrap_or(sip_message::Transport::Udp);
@@ -104,48 +98,46 @@ impl<W> SessionCore<W> {
         for (n, v) in &o.headers {
             b = b.header(n.as_str(), v.clone());
         }
-        if let Some((h, v)) = auth {
-            b = b.header(h, v);
-        }
         if let Some((ct, bytes)) = &o.body {
             b = b.body(ct.clone(), bytes.clone());
         }
         b.build().map_err(|e| SessionError::InvalidInput(e.to_string()))
     }
 
-    /// A final response (or the 408/503 standing for none) to outside request `id`.
+    /// A final response (or the 408/503 standing for none) to outside request `id`: a
+    /// challenge is answered and the request sent again; anything else goes to the caller.
     pub(crate) fn outside_response(&mut self, id: u64, response: Response) {
         if !response.status().is_final() {
             return;
         }
         let Some(mut o) = self.outside.remove(&id) else { return };
+        if let Some(cause) = o.local_failure.take() {
+            return self.reply(o.reply, Err(SessionError::Unreachable(cause)));
+        }
         let challenged =
             matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::PROXY_AUTHENTICATION_REQUIRED);
-        let creds = self.cfg.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone()));
-        let (true, false, Some(creds)) = (challenged, o.answered_challenge, creds) else {
-            let result = match o.local_failure.take() {
-                Some(cause) => Err(SessionError::Unreachable(cause)),
-                None => Ok(Answer::Response(to_sip_response(&response))),
-            };
-            return self.reply(o.reply, result);
-        };
-        let authorization = first_challenge(&response)
-            .ok_or_else(|| SessionError::AuthFailed("no digest challenge we can answer".into()))
-            .and_then(|(header, challenge)| {
-                let body = o.body.as_ref().map(|(_, b)| b.as_slice()).unwrap_or(&[]);
-                DigestClient::new()
-                    .respond(&challenge, &creds, o.method.as_str(), &o.uri, body)
-                    .map(|a| (header, a.to_string()))
-                    .map_err(|e| SessionError::AuthFailed(e.to_string()))
-            });
-        o.cseq += 1;
-        o.answered_challenge = true;
-        match authorization.and_then(|auth| self.build_outside(&o, Some(auth))) {
-            Ok(request) => {
-                self.outside.insert(id, o);
-                self.send_request(request, Owner::Outside(id));
+        if !challenged {
+            o.auth.succeeded();
+            return self.reply(o.reply, Ok(Answer::Response(to_sip_response(&response))));
+        }
+        let body = o.body.as_ref().map(|(_, b)| b.clone()).unwrap_or_default();
+        match o.auth.answer(&response, o.method.as_str(), &o.uri, &body) {
+            Ok(headers) => {
+                o.cseq += 1;
+                match self.build_outside(&o) {
+                    Ok(mut request) => {
+                        set_credentials(&mut request, headers);
+                        self.outside.insert(id, o);
+                        self.send_request(request, Owner::Outside(id));
+                    }
+                    Err(e) => self.reply(o.reply, Err(e)),
+                }
             }
-            Err(e) => self.reply(o.reply, Err(e)),
+            // Nothing in the challenge this stack can answer.
+            Err(AuthFailure::Unsupported(e)) => self.reply(o.reply, Err(SessionError::AuthFailed(e.to_string()))),
+            // No credentials, wrong ones, or a server that never accepts: the caller sees
+            // the server's last answer.
+            Err(_) => self.reply(o.reply, Ok(Answer::Response(to_sip_response(&response)))),
         }
     }
 }

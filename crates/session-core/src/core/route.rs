@@ -1,8 +1,9 @@
 //! Where requests go, and what comes back from the transaction layer.
 //!
 //! A request the dialog layer (or an outside request) wants sent goes to the URI of its
-//! first Route, else its Request-URI (RFC 3263). A numeric URI needs no lookup; any other
-//! becomes an [`Output::Resolve`] and waits for [`Input::Resolved`](super::Input). The
+//! first Route, else its Request-URI (RFC 3263, by sip-resolve's sans-IO `Plan`). An
+//! IP-literal URI needs no lookup; any other becomes an [`Output::Resolve`] and waits for
+//! [`Input::Resolved`](super::Input). The
 //! targets come back in the order RFC 3263 tries them (SRV priority and weight), and the
 //! request goes to the first; when its transaction times out, fails in the transport, or
 //! is answered 503, the same request goes to the next target in a new transaction (RFC
@@ -14,9 +15,9 @@ use crate::error::{Unreachable, UnreachableCause};
 use sip_dialog::{failure_response, TxFailure, ViaTemplate};
 use sip_message::header::typed::Route;
 use sip_message::{Message, Method, Peer, Request, Response, StandardHeader, StatusCode, Transport, Uri};
-use sip_resolve::Target;
+use sip_resolve::{IpFamilies, Plan, Target, Transports};
 use sip_transaction::{Event, TxId};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 /// A request in a client transaction of ours.
 pub(crate) struct Sent {
@@ -49,24 +50,22 @@ fn destination_uri(request: &Request) -> String {
     }
 }
 
-/// The one target of a URI with a numeric host and a port (no DNS to ask), `Ok(None)` when
-/// it needs a lookup, or why it cannot be routed at all.
-pub(crate) fn numeric_target(text: &str, transports: &[Transport]) -> Result<Option<Target>, String> {
-    let uri = Uri::parse(text).map_err(|e| format!("'{text}' is not a URI: {e}"))?;
-    let Uri::Sip(sip) = &uri else { return Err(format!("cannot route to '{text}': not a sip: or sips: URI")) };
-    let host = sip.host_str().trim_start_matches('[').trim_end_matches(']');
-    let (Ok(ip), Some(port)) = (host.parse::<IpAddr>(), sip.port()) else { return Ok(None) };
-    let forced = sip.transport().and_then(|t| Transport::from_token(&t.to_ascii_uppercase()));
-    // The URI's transport, else TLS for sips:, else UDP if we use it, else the transport we
-    // use (RFC 3263 §4.1 picks among those the client supports).
-    let default = match transports.first() {
-        _ if sip.is_secure() => Transport::Tls,
-        _ if transports.contains(&Transport::Udp) => Transport::Udp,
-        Some(t) => *t,
-        None => Transport::Udp,
+/// The transports a request to `uri` may go over: the ones we use, plus the one the URI
+/// names and TLS for a `sips:` URI, since the transport layer opens connections out on
+/// demand whatever it listens on.
+pub(crate) fn transports_for(uri: &Uri<'_>, ours: &[Transport]) -> Transports {
+    let (forced, secure) = match uri {
+        Uri::Sip(sip) => {
+            (sip.transport().and_then(|t| Transport::from_token(&t.to_ascii_uppercase())), sip.is_secure())
+        }
+        _ => (None, false),
     };
-    let transport = forced.unwrap_or(default);
-    Ok(Some(Target { transport, addr: SocketAddr::new(ip, port), host: ip.to_string() }))
+    let secure = secure.then_some(Transport::Tls);
+    let mut transports = Transports::new(ours.iter().copied().chain(forced).chain(secure));
+    if let Some(t) = forced {
+        transports = transports.force(t);
+    }
+    transports
 }
 
 /// The TLS name of a target: its host unless that is an address.
@@ -130,19 +129,28 @@ impl<W> SessionCore<W> {
         self.route(ack, None);
     }
 
+    /// RFC 3263 by sip-resolve's sans-IO `Plan`: an IP-literal URI is a target at once; a
+    /// name becomes an [`Output::Resolve`] for the driver to look up.
     fn route(&mut self, request: Request, owner: Option<Owner>) {
         let text = destination_uri(&request);
-        match numeric_target(&text, &self.cfg.transports) {
-            Ok(Some(target)) => self.send_to(request, owner, vec![target]),
+        let planned = match Uri::parse(&text) {
+            Err(e) => Err(UnreachableCause::Unroutable(format!("not a URI: {e}"))),
+            Ok(uri) => Plan::from_uri(&uri, &transports_for(&uri, &self.cfg.transports), IpFamilies::default())
+                .map_err(UnreachableCause::Resolve)
+                .map(|plan| plan.is_finished().then(|| plan.finish())),
+        };
+        match planned {
+            Ok(Some(Ok(targets))) => self.send_to(request, owner, targets),
+            Ok(Some(Err(e))) | Err(UnreachableCause::Resolve(e)) => {
+                let cause = Unreachable { destination: text, cause: UnreachableCause::Resolve(e) };
+                self.unroutable(owner, &request, cause)
+            }
+            Err(cause) => self.unroutable(owner, &request, Unreachable { destination: text, cause }),
             Ok(None) => {
                 self.next_id += 1;
                 let query = self.next_id;
                 self.resolving.insert(query, Pending { owner, request });
                 self.out.push_back(Output::Resolve { query, uri: text });
-            }
-            Err(e) => {
-                let cause = Unreachable { destination: text, cause: UnreachableCause::Unroutable(e) };
-                self.unroutable(owner, &request, cause)
             }
         }
     }

@@ -18,7 +18,7 @@ use handler::HandlerEvent;
 use media_core::{MediaConfig, MediaSession, Pacer};
 use sip_endpoint::{Dropper, WireDirection, WireTap};
 use sip_message::{Transport, Uri};
-use sip_resolve::{Resolver, Transports};
+use sip_resolve::Resolver;
 use sip_transport::{TransportEvent, TransportLayer};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -259,15 +259,6 @@ pub(crate) async fn resolve(
     transports: &[Transport],
 ) -> Result<Vec<sip_resolve::Target>, UnreachableCause> {
     let uri = Uri::parse(text).map_err(|e| UnreachableCause::Unroutable(format!("not a URI: {e}")))?;
-    let forced = match &uri {
-        Uri::Sip(sip) => sip.transport().and_then(|t| Transport::from_token(&t.to_ascii_uppercase())),
-        _ => None,
-    };
-    // A transport the URI names can be opened even when we do not listen on it: the
-    // transport layer connects out on demand.
-    let mut allowed = Transports::new(transports.iter().copied().chain(forced));
-    if let Some(t) = forced {
-        allowed = allowed.force(t);
-    }
+    let allowed = crate::core::transports_for(&uri, transports);
     resolver.resolve(&uri, &allowed).await.map_err(UnreachableCause::Resolve)
 }
