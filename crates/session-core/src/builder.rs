@@ -15,7 +15,7 @@ use std::time::Duration;
 /// The settings of a coordinator (see the builder's methods for each).
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// The SIP listening address (all `transports` bind it).
+    /// The SIP listening address (all `transports` bind it); port 0 picks a free one.
     pub local_address: SocketAddr,
     /// The address put in Via and Contact when `local_address` is a wildcard; found from the
     /// routing table when `None`.
@@ -53,7 +53,7 @@ pub struct SessionConfig {
 impl Default for SessionConfig {
     fn default() -> SessionConfig {
         SessionConfig {
-            local_address: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5060),
+            local_address: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
             public_ip: None,
             transports: vec![Transport::Udp],
             media: MediaConfig {
@@ -105,7 +105,9 @@ impl Default for SessionManagerBuilder {
 }
 
 impl SessionManagerBuilder {
-    /// The defaults: UDP on 0.0.0.0:5060, RTP ports 10000–20000, PCMU/PCMA, silence, T1
+    /// The defaults: UDP on a free port of every interface (0.0.0.0:0, so a second agent or
+    /// a local PBX on 5060 is no collision; an agent others must find at a known port sets
+    /// [`Self::local_address`]), RTP ports 10000–20000, PCMU/PCMA, silence, T1
     /// 500 ms, every incoming call deferred to the application.
     pub fn new() -> SessionManagerBuilder {
         SessionManagerBuilder { config: SessionConfig::default(), handler: HandlerRunner::new(DeferAll) }

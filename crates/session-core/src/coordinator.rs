@@ -86,19 +86,17 @@ impl SessionCoordinator {
         handler.start(handler_rx, requests.downgrade());
         let instance = format!("urn:uuid:{}", instance_uuid());
         let core = SessionCore::new(config.clone(), advertised, instance, rng, Instant::now());
-        let driver = Driver {
+        let driver = Driver::new(
             core,
-            transport,
-            transport_rx,
-            requests: requests_rx,
-            handler: handler_tx,
-            events: events.clone(),
+            (transport, transport_rx),
+            requests_rx,
+            handler_tx,
+            events.clone(),
             resolver,
-            media_config: config.media.clone(),
-            pacer: media_core::Pacer::start(),
-            tap: config.wire_tap.clone(),
-            dropper: config.impairment.map(Dropper::new),
-        };
+            config.media.clone(),
+            config.wire_tap.clone(),
+            config.impairment.map(Dropper::new),
+        );
         tokio::spawn(driver.run());
         Ok(Arc::new(SessionCoordinator { requests, events, config, advertised }))
     }
@@ -217,9 +215,19 @@ impl SessionControl for SessionCoordinator {
         to: &str,
         sdp: Option<String>,
     ) -> Result<CallSession, SessionError> {
+        self.create_outgoing_call_with(from, to, CallOptions { sdp, headers: Vec::new() }).await
+    }
+
+    async fn create_outgoing_call_with(
+        &self,
+        from: &str,
+        to: &str,
+        options: CallOptions,
+    ) -> Result<CallSession, SessionError> {
         let (from, to) = (from.to_owned(), to.to_owned());
+        let CallOptions { sdp, headers } = options;
         let prepared = self
-            .ask(Command::Prepare { from, to, sdp }, |a| match a {
+            .ask(Command::Prepare { from, to, sdp, headers }, |a| match a {
                 Answer::Prepared(p) => Some(p),
                 _ => None,
             })
@@ -229,7 +237,7 @@ impl SessionControl for SessionCoordinator {
 
     async fn prepare_outgoing_call(&self, from: &str, to: &str) -> Result<PreparedCall, SessionError> {
         let (from, to) = (from.to_owned(), to.to_owned());
-        self.ask(Command::Prepare { from, to, sdp: None }, |a| match a {
+        self.ask(Command::Prepare { from, to, sdp: None, headers: Vec::new() }, |a| match a {
             Answer::Prepared(p) => Some(p),
             _ => None,
         })
@@ -293,7 +301,7 @@ impl SessionControl for SessionCoordinator {
 
     async fn wait_for_end(&self, id: SessionId) -> Result<EndInfo, SessionError> {
         self.ask(Command::WaitEnd { id }, |a| match a {
-            Answer::End(e) => Some(e),
+            Answer::End(_, e) => Some(e),
             _ => None,
         })
         .await

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use session_core::{
-    AcceptAll, CallDecision, CallHandler, Codec, DeferAll, EndCause, IncomingCall, MediaControl, SessionControl,
-    SessionError, SessionEvent, SessionState, SipClient,
+    AcceptAll, CallDecision, CallHandler, CallOptions, Codec, DeferAll, EndCause, IncomingCall, MediaControl,
+    SessionControl, SessionError, SessionEvent, SessionState, SipClient,
 };
 use std::time::Duration;
 
@@ -46,15 +46,57 @@ async fn call_answer_audio_both_ways_hang_up_and_release_everything() {
     alice.terminate_session(call.id).await.expect("hang up");
     let end = alice.wait_for_end(call.id).await.expect("ended");
     assert_eq!(end.cause, EndCause::LocalHangup);
+    // The end carries what the call was: its talk time and its stream's final counters.
+    assert!(end.talk_time.is_some_and(|t| t > Duration::ZERO), "talk time: {:?}", end.talk_time);
+    let rtp = end.rtp.expect("final RTP statistics on the end");
+    assert!(rtp.packets_sent >= 25 && rtp.packets_received >= 25, "{rtp:?}");
     let bob_end = next_event(&mut bob_events, "bob's call ends", |e| match e {
         SessionEvent::Ended { id, info } if *id == bob_id => Some(info.clone()),
         _ => None,
     })
     .await;
     assert_eq!(bob_end.cause, EndCause::RemoteHangup);
+    assert!(bob_end.rtp.is_some_and(|r| r.packets_received >= 25), "bob's end event carries his stream's counters");
     all_released(&alice).await;
     all_released(&bob).await;
     assert!(alice.get_session(call.id).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_invite_headers_reach_the_callee_and_the_answer_headers_the_caller() {
+    let alice = agent(DeferAll, None).await;
+    let bob = agent(AcceptAll, None).await;
+    let mut bob_events = bob.subscribe_events();
+    let options = CallOptions::default()
+        .header("X-Campaign", "spring-42")
+        .header("P-Asserted-Identity", "<sip:+15550100@example.com>");
+    let call =
+        alice.create_outgoing_call_with(&alice.local_uri("alice"), &bob.local_uri("bob"), options).await.expect("call");
+    let answered = alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    // The 200's headers are the caller's to read: bob's Contact is among them.
+    let bob_addr = bob.local_sip_addr().to_string();
+    assert!(answered.remote_header("contact").is_some_and(|c| c.contains(&bob_addr)), "{answered:?}");
+    let bob_id = session_reaching(&mut bob_events, SessionState::Active).await;
+    let bob_call = bob.get_session(bob_id).await.expect("bob's session");
+    assert_eq!(bob_call.remote_header("x-campaign"), Some("spring-42"));
+    assert_eq!(bob_call.remote_header("P-Asserted-Identity"), Some("<sip:+15550100@example.com>"));
+    assert_eq!(bob_call.call_id, answered.call_id);
+    alice.terminate_session(call.id).await.expect("hang up");
+    alice.wait_for_end(call.id).await.expect("ended");
+
+    // What the stack writes itself, and what is not a header, is refused before anything goes out.
+    for (name, value) in [("Call-ID", "x"), ("cseq", "1 INVITE"), ("Bad Name", "x"), ("X-Split", "a\r\nVia: evil")] {
+        let refused = alice
+            .create_outgoing_call_with(
+                &alice.local_uri("alice"),
+                &bob.local_uri("bob"),
+                CallOptions::default().header(name, value),
+            )
+            .await;
+        assert!(matches!(refused, Err(SessionError::InvalidInput(_))), "{name}: {refused:?}");
+    }
+    all_released(&alice).await;
+    all_released(&bob).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,8 +13,8 @@ mod types;
 
 pub use handler::{AcceptAll, CallHandler, DeferAll};
 pub use types::{
-    Account, AccountId, CallDecision, CallDirection, CallSession, EndCause, EndInfo, IncomingCall, MediaInfo,
-    RegistrationState, RtpStats, SessionEvent, SessionId, SessionState, SipResponse,
+    Account, AccountId, CallDecision, CallDirection, CallOptions, CallSession, EndCause, EndInfo, IncomingCall,
+    MediaInfo, RegistrationState, RtpStats, SessionEvent, SessionId, SessionState, SipResponse,
 };
 
 use crate::error::SessionError;
@@ -46,6 +46,16 @@ pub trait SessionControl {
         from: &str,
         to: &str,
         sdp: Option<String>,
+    ) -> impl Future<Output = Result<CallSession, SessionError>> + Send;
+
+    /// Calls `to` from `from` as [`Self::create_outgoing_call`] does, with `options`: our own
+    /// SDP and extra INVITE headers. A header the stack owns, a name that is not a token or
+    /// a value with a line break is refused with [`SessionError::InvalidInput`].
+    fn create_outgoing_call_with(
+        &self,
+        from: &str,
+        to: &str,
+        options: CallOptions,
     ) -> impl Future<Output = Result<CallSession, SessionError>> + Send;
 
     /// Binds the media and makes the offer of a call, without sending anything yet.

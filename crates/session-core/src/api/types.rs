@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Identifies a session (one call) for the lifetime of its coordinator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -92,8 +92,9 @@ pub enum CallDirection {
     Incoming,
 }
 
-/// Why a call ended, with the SIP status that carried it when there was one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a call ended, with the SIP status that carried it when there was one, how long it
+/// was up and what its media carried.
+#[derive(Debug, Clone, PartialEq)]
 pub struct EndInfo {
     /// The cause.
     pub cause: EndCause,
@@ -103,6 +104,18 @@ pub struct EndInfo {
     pub reason: String,
     /// For [`EndCause::Unreachable`]: what stopped the INVITE, typed.
     pub unreachable: Option<crate::error::Unreachable>,
+    /// How long the call was up, from the answer to the end; `None` if never answered.
+    pub talk_time: Option<Duration>,
+    /// The final statistics of the call's RTP stream, taken as the stream closed; `None`
+    /// when the call had no media of ours (never answered, or the application's own SDP).
+    pub rtp: Option<RtpStats>,
+}
+
+impl EndInfo {
+    /// An end for `cause` with nothing else known yet.
+    pub fn new(cause: EndCause, status: Option<u16>, reason: impl Into<String>) -> EndInfo {
+        EndInfo { cause, status, reason: reason.into(), unreachable: None, talk_time: None, rtp: None }
+    }
 }
 
 impl fmt::Display for EndInfo {
@@ -190,6 +203,19 @@ pub struct CallSession {
     pub answered_at: Option<Instant>,
     /// Why it ended, once it has.
     pub end: Option<EndInfo>,
+    /// The Call-ID of its dialog (what a PBX's logs and CDRs name it by).
+    pub call_id: String,
+    /// The peer's headers, name and value in order: those of the INVITE for a call we were
+    /// made, those of the 2xx that answered a call we made (empty until then). Call-center
+    /// applications route on P-Asserted-Identity and X- headers.
+    pub remote_headers: Vec<(String, String)>,
+}
+
+impl CallSession {
+    /// The first value of the peer's header `name` (case-insensitive).
+    pub fn remote_header(&self, name: &str) -> Option<&str> {
+        self.remote_headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 /// An INVITE that arrived, as the [`CallHandler`](crate::CallHandler) sees it.
@@ -209,6 +235,26 @@ pub struct IncomingCall {
     pub sdp: Option<String>,
     /// Every header, name and value, in order.
     pub headers: Vec<(String, String)>,
+}
+
+/// How to place a call with
+/// [`SessionControl::create_outgoing_call_with`](crate::SessionControl::create_outgoing_call_with).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    /// Our own SDP offer; `None` for the media layer's (which then runs the media).
+    pub sdp: Option<String>,
+    /// Extra headers for the INVITE, name and value, in order (`X-Campaign`,
+    /// `P-Asserted-Identity`, ...). The headers the stack owns (Via, From, To, Call-ID,
+    /// CSeq, Contact, Max-Forwards, Content-Type, Content-Length) are refused.
+    pub headers: Vec<(String, String)>,
+}
+
+impl CallOptions {
+    /// Adds header `name: value`.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> CallOptions {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
 }
 
 /// What to do with an incoming call.

@@ -40,7 +40,48 @@ fn end_info(reason: &EndReason) -> EndInfo {
         EndReason::DialogFailed { status } => (EndCause::DialogFailed, Some(status.as_u16()), phrase(*status)),
         EndReason::AuthFailed { reason } => (EndCause::AuthFailed, None, reason.to_string()),
     };
-    EndInfo { cause, status, reason, unreachable: None }
+    EndInfo::new(cause, status, reason)
+}
+
+/// The headers of an INVITE that the stack writes itself: an application's value for one of
+/// them would contradict the dialog or the framing.
+const OWNED_HEADERS: [&str; 15] = [
+    "via",
+    "v",
+    "from",
+    "f",
+    "to",
+    "t",
+    "call-id",
+    "i",
+    "cseq",
+    "contact",
+    "m",
+    "max-forwards",
+    "content-type",
+    "c",
+    "content-length",
+];
+
+/// Why an application's extra INVITE header cannot go out, if it cannot.
+fn extra_header_problem(name: &str, value: &str) -> Option<String> {
+    const SEPARATORS: &str = "()<>@,;:\\\"/[]?={} \t";
+    let token = !name.is_empty() && name.chars().all(|c| c.is_ascii_graphic() && !SEPARATORS.contains(c));
+    if !token {
+        return Some(format!("'{name}' is not a header name"));
+    }
+    if OWNED_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+        return Some(format!("{name} is written by the stack and cannot be set"));
+    }
+    if value.contains(['\r', '\n', '\0']) {
+        return Some(format!("the value of {name} contains a line break"));
+    }
+    None
+}
+
+/// Every header of a message, name and value, in order.
+fn headers_of(h: &sip_message::Headers) -> Vec<(String, String)> {
+    h.iter().map(|x| (x.name().as_str().to_owned(), x.value().to_string())).collect()
 }
 
 /// The user part of a URI, for our Contact.
@@ -101,6 +142,9 @@ impl<W> SessionCore<W> {
                 tracing::info!(session = %id, status = status.as_u16(), following = ?following, "redirected");
             }
             CallEventKind::Answered { response, .. } => {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.remote_headers = headers_of(response.headers());
+                }
                 if let Some(sdp) = sdp_of(response.body()) {
                     self.apply_answer(id, &sdp);
                 }
@@ -251,12 +295,13 @@ impl<W> SessionCore<W> {
             request_uri: invite.uri_str().to_string(),
             call_id: h.call_id().unwrap_or_default().to_owned(),
             sdp: sdp_of(invite.body()),
-            headers: h.iter().map(|x| (x.name().as_str().to_owned(), x.value().to_string())).collect(),
+            headers: headers_of(h),
         };
         let uris = (uri_of(&to), uri_of(&from));
         let mut session =
             Session::new(id, call.call_id.clone(), CallDirection::Incoming, uris, SessionState::Incoming, now);
         session.remote_offer = call.sdp.clone();
+        session.remote_headers = call.headers.clone();
         session.ring_deadline = Some(ring_at);
         self.sessions.insert(id, session);
         if let Err(e) = self.calls.progress(now, key, StatusCode::RINGING, None) {
@@ -431,7 +476,17 @@ impl<W> SessionCore<W> {
 
     /// Checks a call to be made and asks for its port (unless the application brings its
     /// own SDP): the reply comes with the offer.
-    pub(crate) fn prepare(&mut self, from: String, to: String, sdp: Option<String>, reply: W) {
+    pub(crate) fn prepare(
+        &mut self,
+        from: String,
+        to: String,
+        sdp: Option<String>,
+        headers: Vec<(String, String)>,
+        reply: W,
+    ) {
+        if let Some(problem) = headers.iter().find_map(|(n, v)| extra_header_problem(n, v)) {
+            return self.reply(reply, Err(SessionError::InvalidInput(problem)));
+        }
         for uri in [&from, &to] {
             let problem = match Uri::parse(uri) {
                 Ok(Uri::Sip(_)) | Ok(Uri::Tel(_)) => None,
@@ -447,12 +502,12 @@ impl<W> SessionCore<W> {
         match sdp {
             Some(offer) => {
                 let prepared = PreparedCall { id, from: from.clone(), to: to.clone(), sdp_offer: offer.clone() };
-                let p = Prepared { from, to, offer: Some(offer), media: MediaSlot::None, waiting: None };
+                let p = Prepared { from, to, offer: Some(offer), headers, media: MediaSlot::None, waiting: None };
                 self.prepared.insert(id, p);
                 self.reply(reply, Ok(Answer::Prepared(prepared)));
             }
             None => {
-                let p = Prepared { from, to, offer: None, media: MediaSlot::Binding, waiting: Some(reply) };
+                let p = Prepared { from, to, offer: None, headers, media: MediaSlot::Binding, waiting: Some(reply) };
                 self.prepared.insert(id, p);
                 self.out.push_back(Output::BindMedia { id });
             }
@@ -484,6 +539,9 @@ impl<W> SessionCore<W> {
             .body("application/sdp", offer.into_bytes());
         if let Some(proxy) = account.as_ref().and_then(|a| a.outbound_proxy.clone()) {
             builder = builder.header("Route", format!("<{proxy}>"));
+        }
+        for (name, value) in &p.headers {
+            builder = builder.header(name.as_str(), value.clone());
         }
         let built = builder.build().map_err(|e| SessionError::InvalidInput(e.to_string()));
         let invite = match built {

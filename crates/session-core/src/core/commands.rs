@@ -17,6 +17,7 @@ pub(crate) enum Command {
         from: String,
         to: String,
         sdp: Option<String>,
+        headers: Vec<(String, String)>,
     },
     Initiate {
         id: SessionId,
@@ -80,7 +81,8 @@ pub(crate) enum Answer {
     Session(CallSession),
     MaybeSession(Option<CallSession>),
     Sessions(Vec<CallSession>),
-    End(EndInfo),
+    /// How session `id` ended.
+    End(SessionId, EndInfo),
     MediaInfo(MediaInfo),
     Account(AccountId),
     Registration(RegistrationState),
@@ -107,7 +109,7 @@ impl<W> SessionCore<W> {
             };
         }
         let result = match cmd {
-            Command::Prepare { from, to, sdp } => return self.prepare(from, to, sdp, reply),
+            Command::Prepare { from, to, sdp, headers } => return self.prepare(from, to, sdp, headers, reply),
             Command::Initiate { id } => self.initiate(id),
             Command::Decide { id, decision } => {
                 self.decide(id, decision, None);
@@ -133,9 +135,11 @@ impl<W> SessionCore<W> {
             },
             Command::WaitEnd { id } => match self.sessions.get_mut(&id) {
                 Some(s) => return s.end_waiters.push(reply),
-                None => {
-                    self.recent_end(id).cloned().map(Answer::End).ok_or_else(|| SessionError::NotFound(id.to_string()))
-                }
+                None => self
+                    .recent_end(id)
+                    .cloned()
+                    .map(|e| Answer::End(id, e))
+                    .ok_or_else(|| SessionError::NotFound(id.to_string())),
             },
             Command::MediaInfo { id } => self.media_info(id),
             Command::Register { account } => return self.register(account, reply),

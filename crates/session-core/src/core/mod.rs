@@ -380,7 +380,7 @@ impl<W> SessionCore<W> {
         let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
         for id in ids {
             let reason = "shut down".to_owned();
-            let info = EndInfo { cause: crate::api::EndCause::Shutdown, status: None, reason, unreachable: None };
+            let info = EndInfo::new(crate::api::EndCause::Shutdown, None, reason);
             self.end_session(id, info);
         }
         let prepared: Vec<SessionId> = self.prepared.keys().copied().collect();

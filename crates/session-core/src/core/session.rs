@@ -44,6 +44,8 @@ pub(crate) struct Session<W> {
     pub(crate) ring_deadline: Option<Instant>,
     /// The offer of the INVITE we received.
     pub(crate) remote_offer: Option<String>,
+    /// The headers of the peer's INVITE, or of the 2xx that answered ours.
+    pub(crate) remote_headers: Vec<(String, String)>,
     /// Set when we refuse the call's offer (488), so the end says so.
     pub(crate) media_failed: bool,
     /// An accept waiting for the media port (`None` inside: the handler's, nobody waits).
@@ -63,6 +65,8 @@ pub(crate) struct Prepared<W> {
     pub(crate) to: String,
     /// The offer: the application's, or ours once the port is bound.
     pub(crate) offer: Option<String>,
+    /// The application's extra INVITE headers.
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) media: MediaSlot,
     /// Who waits for the offer while the port is being bound.
     pub(crate) waiting: Option<W>,
@@ -113,6 +117,7 @@ impl<W> Session<W> {
             media: MediaSlot::None,
             ring_deadline: None,
             remote_offer: None,
+            remote_headers: Vec::new(),
             media_failed: false,
             accepting: None,
             answer_waiters: Vec::new(),
@@ -143,6 +148,8 @@ impl<W> Session<W> {
             created_at: self.created_at,
             answered_at: self.answered_at,
             end: None,
+            call_id: self.call_id.clone(),
+            remote_headers: self.remote_headers.clone(),
         }
     }
 }
@@ -208,9 +215,10 @@ impl<W> SessionCore<W> {
 
     /// Session `id` is over: its media stops, everyone waiting hears why, and it is
     /// forgotten.
-    pub(crate) fn end_session(&mut self, id: SessionId, info: EndInfo) {
+    pub(crate) fn end_session(&mut self, id: SessionId, mut info: EndInfo) {
         self.set_state(id, SessionState::Terminated);
         let Some(mut s) = self.sessions.remove(&id) else { return };
+        info.talk_time = s.answered_at.map(|at| self.now.saturating_duration_since(at));
         if let Some(at) = s.ring_deadline.take() {
             self.ring_deadlines.remove(&(at, id));
         }
@@ -227,7 +235,7 @@ impl<W> SessionCore<W> {
             self.reply(w, Err(ended_error(&info)));
         }
         for w in s.end_waiters.drain(..) {
-            self.reply(w, Ok(Answer::End(info.clone())));
+            self.reply(w, Ok(Answer::End(id, info.clone())));
         }
         let pending = s.reinvite.take().into_iter().chain(s.queued.take()).map(|(_, w)| w);
         for w in pending.chain(s.accepting.take().flatten()) {

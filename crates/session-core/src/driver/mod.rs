@@ -41,6 +41,31 @@ const HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(10);
 const LATE: std::time::Duration = std::time::Duration::from_millis(100);
 const ON_TIME: std::time::Duration = std::time::Duration::from_millis(10);
 
+/// How many ended calls' final RTP statistics are kept for the end reports that follow
+/// (the core remembers as many outcomes).
+const FINAL_STATS: usize = 256;
+
+/// The final RTP statistics of the calls that ended lately: taken as each stream closes,
+/// put into the end reports (event, handler, `wait_for_end`) as they pass through the
+/// driver, since the streams are the driver's and the core never sees their counters.
+#[derive(Default)]
+struct FinalStats(std::collections::VecDeque<(SessionId, RtpStats)>);
+
+impl FinalStats {
+    fn keep(&mut self, id: SessionId, stats: RtpStats) {
+        if self.0.len() == FINAL_STATS {
+            self.0.pop_front();
+        }
+        self.0.push_back((id, stats));
+    }
+
+    fn fill(&self, id: SessionId, info: &mut crate::api::EndInfo) {
+        if info.rtp.is_none() {
+            info.rtp = self.0.iter().rev().find(|(i, _)| *i == id).map(|(_, s)| s.clone());
+        }
+    }
+}
+
 /// What the coordinator's handles send to the driver.
 #[derive(Debug)]
 pub(crate) enum Request {
@@ -72,9 +97,38 @@ pub(crate) struct Driver {
     pub(crate) pacer: Pacer,
     pub(crate) tap: Option<WireTap>,
     pub(crate) dropper: Option<Dropper>,
+    final_stats: FinalStats,
 }
 
 impl Driver {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        core: SessionCore<Waiter>,
+        (transport, transport_rx): (TransportLayer, mpsc::Receiver<TransportEvent>),
+        requests: mpsc::UnboundedReceiver<Request>,
+        handler: mpsc::UnboundedSender<HandlerEvent>,
+        events: broadcast::Sender<SessionEvent>,
+        resolver: Resolver,
+        media_config: MediaConfig,
+        tap: Option<WireTap>,
+        dropper: Option<Dropper>,
+    ) -> Driver {
+        Driver {
+            core,
+            transport,
+            transport_rx,
+            requests,
+            handler,
+            events,
+            resolver,
+            media_config,
+            pacer: Pacer::start(),
+            tap,
+            dropper,
+            final_stats: FinalStats::default(),
+        }
+    }
+
     pub(crate) async fn run(mut self) {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel();
         let mut media: HashMap<SessionId, MediaSession> = HashMap::new();
@@ -207,6 +261,7 @@ impl Driver {
                     }
                     MediaAction::Close => {
                         if let Some(m) = media.remove(&id) {
+                            self.final_stats.keep(id, m.stats());
                             m.close();
                         }
                     }
@@ -223,15 +278,30 @@ impl Driver {
                             c.unparsable = self.transport.unparsable();
                             Ok(Answer::Counters(c))
                         }
+                        Ok(Answer::End(id, mut info)) => {
+                            self.final_stats.fill(id, &mut info);
+                            Ok(Answer::End(id, info))
+                        }
                         other => other,
                     };
                     let _ = to.send(result);
                 }
-                Output::Event(e) => {
+                Output::Event(mut e) => {
+                    if let SessionEvent::Ended { id, info } = &mut e {
+                        self.final_stats.fill(*id, info);
+                    }
                     // Nobody listening is fine.
                     let _ = self.events.send(e);
                 }
-                Output::Handler(e) => {
+                Output::Handler(mut e) => {
+                    match &mut e {
+                        HandlerEvent::Ended(call, info) => {
+                            self.final_stats.fill(call.id, info);
+                            call.end = Some(info.clone());
+                        }
+                        HandlerEvent::Failed(id, info) => self.final_stats.fill(*id, info),
+                        _ => {}
+                    }
                     let _ = self.handler.send(e);
                 }
                 Output::Stopped => stopped = true,

@@ -388,7 +388,7 @@ impl World {
         let command = match action {
             Action::Call { to } => {
                 let from = self.uri(node, self.a(node).name);
-                Command::Prepare { from, to, sdp: None }
+                Command::Prepare { from, to, sdp: None, headers: Vec::new() }
             }
             Action::Hangup => match live {
                 Some(id) => Command::Terminate { id },
