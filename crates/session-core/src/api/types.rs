@@ -108,7 +108,7 @@ pub struct EndInfo {
     pub talk_time: Option<Duration>,
     /// The final statistics of the call's RTP stream, taken as the stream closed; `None`
     /// when the call had no media of ours (never answered, or the application's own SDP).
-    pub rtp: Option<RtpStats>,
+    pub rtp: Option<Box<RtpStats>>,
 }
 
 impl EndInfo {

@@ -61,7 +61,7 @@ impl FinalStats {
 
     fn fill(&self, id: SessionId, info: &mut crate::api::EndInfo) {
         if info.rtp.is_none() {
-            info.rtp = self.0.iter().rev().find(|(i, _)| *i == id).map(|(_, s)| s.clone());
+            info.rtp = self.0.iter().rev().find(|(i, _)| *i == id).map(|(_, s)| Box::new(s.clone()));
         }
     }
 }
