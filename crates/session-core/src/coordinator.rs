@@ -224,20 +224,23 @@ impl SessionControl for SessionCoordinator {
         to: &str,
         options: CallOptions,
     ) -> Result<CallSession, SessionError> {
-        let (from, to) = (from.to_owned(), to.to_owned());
-        let CallOptions { sdp, headers } = options;
-        let prepared = self
-            .ask(Command::Prepare { from, to, sdp, headers }, |a| match a {
-                Answer::Prepared(p) => Some(p),
-                _ => None,
-            })
-            .await?;
+        let prepared = self.prepare_outgoing_call_with(from, to, options).await?;
         self.initiate_prepared_call(&prepared).await
     }
 
     async fn prepare_outgoing_call(&self, from: &str, to: &str) -> Result<PreparedCall, SessionError> {
+        self.prepare_outgoing_call_with(from, to, CallOptions::default()).await
+    }
+
+    async fn prepare_outgoing_call_with(
+        &self,
+        from: &str,
+        to: &str,
+        options: CallOptions,
+    ) -> Result<PreparedCall, SessionError> {
         let (from, to) = (from.to_owned(), to.to_owned());
-        self.ask(Command::Prepare { from, to, sdp: None, headers: Vec::new() }, |a| match a {
+        let CallOptions { sdp, headers } = options;
+        self.ask(Command::Prepare { from, to, sdp, headers }, |a| match a {
             Answer::Prepared(p) => Some(p),
             _ => None,
         })

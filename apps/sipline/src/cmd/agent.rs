@@ -148,7 +148,7 @@ fn describe(e: &SessionEvent) -> Option<String> {
         SessionEvent::RemoteHold { id, held: true } => format!("{id} held by the remote side"),
         SessionEvent::RemoteHold { id, held: false } => format!("{id} resumed by the remote side"),
         SessionEvent::Ended { id, info } => format!("{id} ended: {info}"),
-        SessionEvent::Registration { account, state } => format!("{account} {}", registration(state)),
+        SessionEvent::Registration { account, state, .. } => format!("{account} {}", registration(state)),
         _ => return None,
     })
 }

@@ -65,6 +65,15 @@ pub trait SessionControl {
         to: &str,
     ) -> impl Future<Output = Result<PreparedCall, SessionError>> + Send;
 
+    /// Prepares a call as [`Self::prepare_outgoing_call`] does, with `options` (own SDP, extra
+    /// INVITE headers, checked as in [`Self::create_outgoing_call_with`]).
+    fn prepare_outgoing_call_with(
+        &self,
+        from: &str,
+        to: &str,
+        options: CallOptions,
+    ) -> impl Future<Output = Result<PreparedCall, SessionError>> + Send;
+
     /// Sends the INVITE of a prepared call.
     fn initiate_prepared_call(
         &self,

@@ -400,6 +400,8 @@ pub enum SessionEvent {
     Registration {
         /// The account.
         account: AccountId,
+        /// Its address of record (`sip:user@domain`).
+        aor: String,
         /// Its new state.
         state: RegistrationState,
     },

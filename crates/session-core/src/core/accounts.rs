@@ -157,7 +157,8 @@ impl<W> SessionCore<W> {
     }
 
     fn registration_changed(&mut self, id: AccountId, state: RegistrationState) {
-        self.emit(SessionEvent::Registration { account: id, state: state.clone() });
+        let aor = self.accounts.get(&id).map(|a| a.aor.clone()).unwrap_or_default();
+        self.emit(SessionEvent::Registration { account: id, aor, state: state.clone() });
         let Some(a) = self.accounts.get_mut(&id) else { return };
         let local = a.local_failure.take();
         let failure = match &state {
