@@ -35,6 +35,7 @@ use std::sync::Arc;
 pub struct ClientBuilder {
     config: ClientConfig,
     handler: Option<Arc<dyn DynHandler>>,
+    wire_tap: Option<crate::WireTap>,
 }
 
 impl ClientBuilder {
@@ -45,7 +46,7 @@ impl ClientBuilder {
 
     /// Starts from a whole configuration.
     pub fn from_config(config: ClientConfig) -> ClientBuilder {
-        ClientBuilder { config, handler: None }
+        ClientBuilder { config, handler: None, wire_tap: None }
     }
 
     /// Starts from a TOML file (checked at [`Self::build`]).
@@ -56,6 +57,18 @@ impl ClientBuilder {
     /// The SIP listening address (`0.0.0.0:0`, a free port, by default).
     pub fn local_address(mut self, addr: SocketAddr) -> Self {
         self.config.network.local_address = addr;
+        self
+    }
+
+    /// With a wildcard local address, listen on the interface that routes towards `uri`.
+    pub fn listen_towards(mut self, uri: impl Into<String>) -> Self {
+        self.config.network.listen_towards = Some(uri.into());
+        self
+    }
+
+    /// Sees every SIP message sent and received (a `--trace`, a capture file).
+    pub fn wire_tap(mut self, tap: crate::WireTap) -> Self {
+        self.wire_tap = Some(tap);
         self
     }
 
@@ -135,6 +148,6 @@ impl ClientBuilder {
     /// [`ClientError::Config`] naming it and the fix.
     pub async fn build(self) -> Result<Arc<ClientManager>, ClientError> {
         self.config.validate()?;
-        Ok(ClientManager::new(self.config, self.handler))
+        Ok(ClientManager::new(self.config, self.handler, self.wire_tap))
     }
 }

@@ -40,6 +40,9 @@ pub struct NetworkConfig {
     /// The SIP listening address. The default, `0.0.0.0:0`, is a free port on every
     /// interface: no collision with a local PBX or a second agent on 5060.
     pub local_address: SocketAddr,
+    /// With a wildcard `local_address`, listen only on the interface that routes towards
+    /// this URI (the registrar, the callee): loopback for a peer on loopback.
+    pub listen_towards: Option<String>,
     /// The address to advertise in Via, Contact and SDP when listening on a wildcard (found
     /// from the routing table when absent).
     pub public_ip: Option<IpAddr>,
@@ -59,6 +62,7 @@ impl Default for NetworkConfig {
     fn default() -> NetworkConfig {
         NetworkConfig {
             local_address: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+            listen_towards: None,
             public_ip: None,
             transports: vec!["udp".into()],
             user_agent: format!("sipline/{}", env!("CARGO_PKG_VERSION")),
@@ -498,6 +502,9 @@ impl ClientConfig {
             .enable_sip_client();
         if let Some(ip) = n.public_ip {
             b = b.public_ip(ip);
+        }
+        if let Some(uri) = &n.listen_towards {
+            b = b.listen_towards(uri.clone());
         }
         if let Some(ip) = self.media.ip {
             b = b.media_ip(ip);

@@ -178,12 +178,13 @@ impl fmt::Display for ClientEvent {
             ClientEvent::CallStateChanged { id, old, new } => match (old, new) {
                 (CallState::OnHold, CallState::Active) => write!(f, "{id} resumed"),
                 (_, CallState::Active) => write!(f, "{id} answered"),
-                (_, CallState::OnHold) => write!(f, "{id} on hold"),
+                (_, CallState::OnHold) => write!(f, "{id} held"),
+                (_, CallState::Terminating) => write!(f, "{id} hanging up"),
                 _ => write!(f, "{id} {new}"),
             },
             ClientEvent::CallProgress { id, status, reason } => write!(f, "{id} {status} {reason}"),
-            ClientEvent::RemoteHold { id, held: true } => write!(f, "{id} held by the far end"),
-            ClientEvent::RemoteHold { id, held: false } => write!(f, "{id} resumed by the far end"),
+            ClientEvent::RemoteHold { id, held: true } => write!(f, "{id} held by the remote side"),
+            ClientEvent::RemoteHold { id, held: false } => write!(f, "{id} resumed by the remote side"),
             ClientEvent::CallEnded { call } => {
                 write!(f, "{} ended", call.id)?;
                 if let Some(end) = &call.end {

@@ -111,6 +111,9 @@ pub use media::CodecInfo;
 pub use recovery::{retry_with_backoff, Recoverable, RetryConfig};
 pub use registrations::{describe as describe_registration, RegistrationInfo};
 
+/// Which of some frequencies dominates a block of received audio (a Goertzel filter): how a
+/// test or a bot checks that the far end's tone arrived.
+pub use session_core::dominant_tone;
 /// A registration's id.
 pub use session_core::AccountId as RegistrationId;
 /// A call's id: the same number from the client down to the dialog layer.
@@ -118,5 +121,6 @@ pub use session_core::SessionId as CallId;
 /// Where a call stands (one enum for both directions; see its transitions).
 pub use session_core::SessionState as CallState;
 pub use session_core::{
-    CallDirection, EndCause, EndInfo, ErrorCategory, MediaInfo, RegistrationState, RtpStats, WireDirection, WireTap,
+    CallDirection, EndCause, EndInfo, ErrorCategory, MediaInfo, RegistrationState, ResourceCounts, RtpStats,
+    WireDirection, WireTap,
 };

@@ -83,6 +83,7 @@ pub struct ClientManager {
     pub(crate) config: ClientConfig,
     pub(crate) shared: Arc<Shared>,
     handler: Option<Arc<dyn DynHandler>>,
+    wire_tap: Option<crate::WireTap>,
     running: Mutex<Option<Running>>,
     /// Set once stopped: a client is not started twice (its call ids would repeat).
     stopped: std::sync::atomic::AtomicBool,
@@ -111,7 +112,11 @@ impl CallHandler for Bridge {
 }
 
 impl ClientManager {
-    pub(crate) fn new(config: ClientConfig, handler: Option<Arc<dyn DynHandler>>) -> Arc<ClientManager> {
+    pub(crate) fn new(
+        config: ClientConfig,
+        handler: Option<Arc<dyn DynHandler>>,
+        wire_tap: Option<crate::WireTap>,
+    ) -> Arc<ClientManager> {
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -124,6 +129,7 @@ impl ClientManager {
             config,
             shared,
             handler,
+            wire_tap,
             running: Mutex::new(None),
             stopped: std::sync::atomic::AtomicBool::new(false),
             me: me.clone(),
@@ -164,7 +170,11 @@ impl ClientManager {
         }
         let slot = Arc::new(OnceLock::new());
         let _ = slot.set(self.me.clone());
-        let session = self.config.session_builder().with_handler(Bridge { client: slot }).build().await?;
+        let mut builder = self.config.session_builder().with_handler(Bridge { client: slot });
+        if let Some(tap) = &self.wire_tap {
+            builder = builder.wire_tap(tap.clone());
+        }
+        let session = builder.build().await?;
         let events = session.subscribe_events();
         let mut tasks = vec![tokio::spawn(pump(events, Arc::downgrade(&session), self.shared.clone()))];
         let interval = self.config.telemetry.quality_interval_ms;

@@ -17,6 +17,9 @@ use std::time::Duration;
 pub struct SessionConfig {
     /// The SIP listening address (all `transports` bind it); port 0 picks a free one.
     pub local_address: SocketAddr,
+    /// When `local_address` is a wildcard: listen on the one interface that routes towards
+    /// this URI instead (resolved at start; all interfaces when it does not resolve).
+    pub listen_towards: Option<String>,
     /// The address put in Via and Contact when `local_address` is a wildcard; found from the
     /// routing table when `None`.
     pub public_ip: Option<IpAddr>,
@@ -54,6 +57,7 @@ impl Default for SessionConfig {
     fn default() -> SessionConfig {
         SessionConfig {
             local_address: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+            listen_towards: None,
             public_ip: None,
             transports: vec![Transport::Udp],
             media: MediaConfig {
@@ -118,6 +122,13 @@ impl SessionManagerBuilder {
     pub fn local_address(mut self, addr: SocketAddr) -> Self {
         self.config.local_address = addr;
         self.config.media.ip = addr.ip();
+        self
+    }
+
+    /// With a wildcard [`Self::local_address`], listen on the interface that routes towards
+    /// `uri` (the registrar, the callee): loopback for a peer on loopback.
+    pub fn listen_towards(mut self, uri: impl Into<String>) -> Self {
+        self.config.listen_towards = Some(uri.into());
         self
     }
 

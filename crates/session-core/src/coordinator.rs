@@ -45,6 +45,13 @@ fn advertised_ip(ip: IpAddr, public: Option<IpAddr>) -> IpAddr {
     }
 }
 
+/// The local address the system would use to reach `remote` (no packet is sent).
+fn local_ip_towards(remote: SocketAddr) -> IpAddr {
+    let any: SocketAddr =
+        if remote.is_ipv4() { (Ipv4Addr::UNSPECIFIED, 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
+    UdpSocket::bind(any).and_then(|s| s.connect(remote).and_then(|_| s.local_addr())).map_or(any.ip(), |a| a.ip())
+}
+
 /// The answer a command expects, or the error for another (which would be a bug).
 fn expect<T>(answer: Answer, pick: impl FnOnce(Answer) -> Option<T>) -> Result<T, SessionError> {
     pick(answer).ok_or_else(|| SessionError::Internal("the core answered a command with another's answer".into()))
@@ -57,6 +64,24 @@ impl SessionCoordinator {
     ) -> Result<Arc<SessionCoordinator>, SessionError> {
         if config.transports.is_empty() {
             return Err(SessionError::InvalidInput("no transport to listen on".into()));
+        }
+        let resolver_config = if config.dns_servers.is_empty() {
+            ResolverConfig::system()
+        } else {
+            ResolverConfig::with_name_servers(config.dns_servers.iter().copied())
+        };
+        let resolver = Resolver::new(resolver_config).map_err(|e| SessionError::Internal(format!("DNS: {e}")))?;
+        if let (true, Some(uri)) = (config.local_address.ip().is_unspecified(), config.listen_towards.as_deref()) {
+            // One interface, the one that reaches the peer: loopback for a peer on loopback,
+            // so nothing of ours leaves the machine for a local call.
+            match crate::driver::resolve(&resolver, uri, &config.transports).await {
+                Ok(targets) => {
+                    if let Some(t) = targets.first() {
+                        config.local_address.set_ip(local_ip_towards(t.addr));
+                    }
+                }
+                Err(e) => tracing::debug!(%uri, error = ?e, "no route to pick the interface by; listening on all"),
+            }
         }
         let mut tc = TransportConfig::default();
         for t in &config.transports {
@@ -72,12 +97,6 @@ impl SessionCoordinator {
             // SDP must carry an address the peer can send to: c=0.0.0.0 means hold.
             config.media.ip = ip;
         }
-        let resolver_config = if config.dns_servers.is_empty() {
-            ResolverConfig::system()
-        } else {
-            ResolverConfig::with_name_servers(config.dns_servers.iter().copied())
-        };
-        let resolver = Resolver::new(resolver_config).map_err(|e| SessionError::Internal(format!("DNS: {e}")))?;
         let rng: Box<dyn sip_dialog::RandomSource + Send> =
             Box::new(<rand::rngs::StdRng as rand::SeedableRng>::from_entropy());
         let (requests, requests_rx) = mpsc::unbounded_channel();

@@ -1,26 +1,22 @@
-//! `sipline answer`: answers incoming calls (registering first when an account is given),
-//! keeps each until the caller hangs up (or `--hangup-after`), and exits 0 once `--count`
-//! calls have completed.
+//! `sipline answer`: an answering bot. It answers every incoming call, optionally hangs up
+//! after `--hangup-after` seconds, prints what happens, and exits 0 once `--count` answered
+//! calls have ended normally (1 on Ctrl-C or a failed registration, 2 on bad usage).
 
-use super::agent::{self, AccountArgs};
-use session_core::{AcceptAll, MediaControl, SessionControl, SessionEvent, SessionState, SipClient};
+use super::client::{self, ClientArgs, Failure};
+use client_core::{CallState, ClientEvent};
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 /// Arguments of `sipline answer`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Listen on this address (default 127.0.0.1 with a free port, printed).
-    #[arg(long)]
-    listen: Option<SocketAddr>,
     #[command(flatten)]
-    account: AccountArgs,
-    /// Exit after this many calls have completed (answered and hung up).
+    client: ClientArgs,
+    /// How many answered calls to complete before exiting.
     #[arg(long, default_value_t = 1)]
     count: u32,
-    /// Hang up each call ourselves this many seconds after answering it.
+    /// Hang up this many seconds after answering (default: wait for the caller's BYE).
     #[arg(long)]
     hangup_after: Option<f64>,
     /// Send a sine tone of this frequency (Hz) instead of silence.
@@ -30,43 +26,36 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
-    agent::run("answer", run_async(args))
+    client::run("answer", async move {
+        match answer(args).await {
+            Ok(code) => code,
+            Err(f) => f.exit("answer"),
+        }
+    })
 }
 
-async fn run_async(args: Args) -> ExitCode {
-    let hangup_after = match args.hangup_after {
-        Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(_) => {
-            eprintln!("sipline answer: --hangup-after must be a number of seconds");
-            return ExitCode::from(2);
-        }
-        None => None,
-    };
-    let towards = args.account.registrar.clone();
-    let builder = agent::builder(args.listen, towards.as_deref(), &[], args.account.trace)
-        .await
-        .media_tone(args.tone)
-        .with_handler(AcceptAll);
-    let agent = match builder.build().await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("sipline answer: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let mut events = agent.subscribe_events();
-    let printer = agent::print_events(&agent, "");
-    let mut account_id = None;
-    if let Some(account) = args.account.account() {
-        match agent::register(&agent, account).await {
-            Some(id) => account_id = Some(id),
-            None => {
-                agent.shutdown().await;
-                return ExitCode::from(1);
-            }
-        }
+async fn answer(args: Args) -> Result<ExitCode, Failure> {
+    let hangup_after = args.hangup_after.map(|s| client::seconds(s, "hangup-after")).transpose()?;
+    let mut config = args.client.config(args.client.registrar.as_deref())?;
+    config.calls.auto_answer = true;
+    if args.tone.is_some() {
+        config.media.tone_hz = args.tone;
     }
-    println!("listening on {} (call {})", agent.local_sip_addr(), agent.local_uri("sipline"));
+    args.client.serve_metrics()?;
+    let client = args.client.builder(config).build().await.map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut events = client.subscribe_events();
+    let printer = client::print_events(&client, "");
+    let registration = match client::start(&client, args.client.account()).await {
+        Ok(r) => r,
+        Err(why) => {
+            println!("{why}");
+            client::finish(client, printer).await;
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let addr = client.local_address().map_err(|e| Failure::Run(e.to_string()))?;
+    let uri = client.local_uri("sipline").map_err(|e| Failure::Run(e.to_string()))?;
+    println!("listening on {addr} (call {uri}); waiting for {} call(s)", args.count);
     let mut completed = 0u32;
     let mut answered = HashSet::new();
     let ctrl_c = tokio::signal::ctrl_c();
@@ -77,42 +66,46 @@ async fn run_async(args: Args) -> ExitCode {
         }
         tokio::select! {
             ev = events.recv() => match ev {
-                Ok(SessionEvent::StateChanged { id, new: SessionState::Active, old: SessionState::Incoming }) => {
+                Ok(ClientEvent::CallStateChanged { id, old: CallState::Incoming, new: CallState::Active }) => {
                     answered.insert(id);
-                    if let Some(after) = hangup_after {
-                        let agent = agent.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(after).await;
-                            if let Ok(stats) = agent.get_rtp_statistics(id).await {
-                                println!("{}", agent::rtp_line(id, &stats));
+                    let client = client.clone();
+                    tokio::spawn(async move {
+                        match hangup_after {
+                            Some(after) => {
+                                tokio::time::sleep(after).await;
+                                if let Ok(stats) = client.get_rtp_statistics(id).await {
+                                    println!("{}", client::rtp_line(id, &stats));
+                                }
+                                let _ = client.hangup_call(id).await;
                             }
-                            let _ = agent.terminate_session(id).await;
-                        });
-                    } else {
-                        // Report the call's RTP just before the caller is likely to hang up:
-                        // every few seconds while it lasts.
-                        let agent = agent.clone();
-                        tokio::spawn(async move {
-                            let mut tick = tokio::time::interval(Duration::from_secs(2));
-                            tick.tick().await;
-                            loop {
+                            None => {
+                                let mut tick = tokio::time::interval(Duration::from_secs(2));
                                 tick.tick().await;
-                                match agent.get_rtp_statistics(id).await {
-                                    Ok(stats) => println!("{}", agent::rtp_line(id, &stats)),
-                                    Err(_) => break,
+                                loop {
+                                    tick.tick().await;
+                                    match client.get_call(id) {
+                                        Some(c) if c.end.is_none() => {}
+                                        _ => break,
+                                    }
+                                    if let Ok(stats) = client.get_rtp_statistics(id).await {
+                                        println!("{}", client::rtp_line(id, &stats));
+                                    }
                                 }
                             }
-                        });
-                    }
+                        }
+                    });
                 }
-                Ok(SessionEvent::Ended { id, info }) => {
-                    if answered.remove(&id) && agent::ended_normally(&info) {
+                Ok(ClientEvent::CallEnded { call }) => {
+                    if answered.remove(&call.id) && call.end.as_ref().is_some_and(client::ended_normally) {
+                        if let Some(rtp) = call.final_rtp() {
+                            println!("{}", client::rtp_line(call.id, rtp));
+                        }
                         completed += 1;
                     }
                 }
                 Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break ExitCode::from(1),
+                Err(client_core::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(client_core::broadcast::error::RecvError::Closed) => break ExitCode::from(1),
             },
             _ = &mut ctrl_c => {
                 println!("stopping (Ctrl-C) after {completed} completed call(s)");
@@ -120,11 +113,9 @@ async fn run_async(args: Args) -> ExitCode {
             }
         }
     };
-    if let Some(id) = account_id {
-        let _ = agent.unregister(id).await;
+    if let Some(id) = registration {
+        let _ = client.unregister(id).await;
     }
-    agent.shutdown().await;
-    drop(agent);
-    let _ = tokio::time::timeout(Duration::from_secs(1), printer).await;
-    status
+    client::finish(client, printer).await;
+    Ok(status)
 }

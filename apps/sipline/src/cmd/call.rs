@@ -1,11 +1,12 @@
 //! `sipline call URI`: places a call (registering first when an account is given), keeps it
 //! for `--duration` seconds (optionally holding and resuming it), hangs up, and says how it
-//! went. Exit 0 only if the call was answered and ended normally.
+//! went. Exit 0 only if the call was answered and ended normally; 1 on a failed call; 2 on
+//! bad usage.
 
-use super::agent::{self, AccountArgs};
-use session_core::{MediaControl, SessionControl, SipClient};
-use std::net::SocketAddr;
+use super::client::{self, ClientArgs, Failure};
+use client_core::{CallId, ClientError, ClientManager};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Arguments of `sipline call`.
@@ -14,7 +15,7 @@ pub struct Args {
     /// Whom to call, e.g. sip:bob@127.0.0.1:5080.
     uri: String,
     #[command(flatten)]
-    account: AccountArgs,
+    client: ClientArgs,
     /// How long to keep the call up after it is answered, in seconds.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
@@ -22,115 +23,112 @@ pub struct Args {
     /// the end of --duration.
     #[arg(long)]
     hold_after: Option<f64>,
-    /// Give up if the call is not answered within this many seconds.
+    /// Give up if the call is not answered within this many seconds (the program ends then,
+    /// even when the far end never sent a provisional response).
     #[arg(long, default_value_t = 60.0)]
     answer_timeout: f64,
-    /// Listen on this address (default: a free port on the interface towards the callee).
-    #[arg(long)]
-    listen: Option<SocketAddr>,
     /// Send a sine tone of this frequency (Hz) instead of silence.
     #[arg(long)]
     tone: Option<f32>,
-    /// Ask this DNS server (ADDR:PORT) instead of the system's, for RFC 3263 lookups.
-    #[arg(long = "dns-server")]
-    dns_server: Vec<SocketAddr>,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
-    agent::run("call", run_async(args))
+    client::run("call", async move {
+        match call(args).await {
+            Ok(code) => code,
+            Err(f) => f.exit("call"),
+        }
+    })
 }
 
-fn seconds(s: f64, what: &str) -> Result<Duration, String> {
-    if s.is_finite() && s >= 0.0 {
-        Ok(Duration::from_secs_f64(s))
-    } else {
-        Err(format!("--{what} must be a number of seconds"))
+async fn call(args: Args) -> Result<ExitCode, Failure> {
+    let duration = client::seconds(args.duration, "duration")?;
+    let answer_timeout = client::seconds(args.answer_timeout, "answer-timeout")?;
+    let hold_after = args.hold_after.map(|h| client::seconds(h, "hold-after")).transpose()?;
+    let mut config = args.client.config(Some(&args.uri))?;
+    if args.tone.is_some() {
+        config.media.tone_hz = args.tone;
     }
-}
-
-async fn run_async(args: Args) -> ExitCode {
-    let (duration, answer_timeout) =
-        match (seconds(args.duration, "duration"), seconds(args.answer_timeout, "answer-timeout")) {
-            (Ok(d), Ok(t)) => (d, t),
-            (Err(e), _) | (_, Err(e)) => {
-                eprintln!("sipline call: {e}");
-                return ExitCode::from(2);
-            }
-        };
-    let hold_after = match args.hold_after.map(|h| seconds(h, "hold-after")).transpose() {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("sipline call: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let builder =
-        agent::builder(args.listen, Some(&args.uri), &args.dns_server, args.account.trace).await.media_tone(args.tone);
-    let agent = match builder.build().await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("sipline call: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let printer = agent::print_events(&agent, "");
-    let mut account_id = None;
-    let from = match args.account.account() {
-        Some(account) => {
-            let host = account.registrar.trim_start_matches("sips:").trim_start_matches("sip:").to_owned();
-            let host = host.split(';').next().unwrap_or(&host).to_owned();
-            let from = format!("sip:{}@{}", account.user, host);
-            match agent::register(&agent, account).await {
-                Some(id) => account_id = Some(id),
-                None => {
-                    agent.shutdown().await;
-                    return ExitCode::from(1);
-                }
-            }
-            from
-        }
-        None => agent.local_uri("sipline"),
-    };
-    println!("calling {} from {from}", args.uri);
-    let outcome = call(&agent, &from, &args.uri, answer_timeout, duration, hold_after).await;
-    if let Some(id) = account_id {
-        let _ = agent.unregister(id).await;
-    }
-    agent.shutdown().await;
-    drop(agent);
-    let _ = tokio::time::timeout(Duration::from_secs(1), printer).await;
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+    args.client.serve_metrics()?;
+    let client = args.client.builder(config).build().await.map_err(|e| Failure::Usage(e.to_string()))?;
+    let printer = client::print_events(&client, "");
+    let account = args.client.account();
+    let registration = match client::start(&client, account.clone()).await {
+        Ok(r) => r,
         Err(why) => {
+            println!("{why}");
+            client::finish(client, printer).await;
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let from = match &account {
+        Some(a) => a.aor(),
+        None => client.local_uri("sipline").map_err(|e| Failure::Run(e.to_string()))?,
+    };
+    println!("calling {} from {from} (waiting up to {} s for an answer)", args.uri, answer_timeout.as_secs_f64());
+    let outcome = talk(&client, &from, &args.uri, answer_timeout, duration, hold_after).await;
+    let gave_up = matches!(outcome, Err(Outcome::NoAnswer(_)));
+    if let Some(id) = registration {
+        if !gave_up {
+            let _ = client.unregister(id).await;
+        }
+    }
+    if gave_up {
+        // The INVITE may still wait for a provisional response before it can be
+        // cancelled (RFC 3261 §9.1): the program ends now rather than at timer B.
+        let _ = tokio::time::timeout(Duration::from_secs(1), client::finish(client, printer)).await;
+    } else {
+        client::finish(client, printer).await;
+    }
+    Ok(match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Outcome::Failed(why)) | Err(Outcome::NoAnswer(why)) => {
             println!("call failed: {why}");
             ExitCode::from(1)
         }
+    })
+}
+
+enum Outcome {
+    Failed(String),
+    NoAnswer(String),
+}
+
+/// The end of call `id` as the outcome of the command.
+async fn ended(client: &ClientManager, id: CallId) -> Result<(), Outcome> {
+    let call = client.wait_for_end(id).await.map_err(|e| Outcome::Failed(e.to_string()))?;
+    match call.end {
+        Some(end) if client::ended_normally(&end) => Ok(()),
+        Some(end) => Err(Outcome::Failed(end.to_string())),
+        None => Err(Outcome::Failed("ended without a reason".into())),
     }
 }
 
-async fn call(
-    agent: &session_core::SessionCoordinator,
+async fn talk(
+    client: &Arc<ClientManager>,
     from: &str,
     to: &str,
     answer_timeout: Duration,
     duration: Duration,
     hold_after: Option<Duration>,
-) -> Result<(), String> {
-    let call = agent.create_outgoing_call(from, to, None).await.map_err(|e| e.to_string())?;
-    let id = call.id;
-    if let Err(e) = agent.wait_for_answer(id, answer_timeout).await {
-        if matches!(e, session_core::SessionError::Timeout) {
-            let _ = agent.terminate_session(id).await;
+) -> Result<(), Outcome> {
+    let id = client.make_call(from, to).await.map_err(|e| Outcome::Failed(e.to_string()))?;
+    match client.wait_for_answer(id, answer_timeout).await {
+        Ok(_) => {}
+        Err(ClientError::Timeout { after, .. }) => {
+            let _ = client.hangup_call(id).await;
+            // A CANCEL ends a ringing call at once; give it a moment to say so.
+            if let Ok(Err(Outcome::Failed(why))) = tokio::time::timeout(Duration::from_secs(1), ended(client, id)).await
+            {
+                return Err(Outcome::NoAnswer(format!("no answer within {} s ({why})", after.as_secs_f64())));
+            }
+            return Err(Outcome::NoAnswer(format!("no answer within {} s", after.as_secs_f64())));
         }
-        let end = agent.wait_for_end(id).await;
-        return Err(match end {
-            Ok(info) => info.to_string(),
-            Err(_) => e.to_string(),
-        });
+        Err(_) => return ended(client, id).await,
     }
-    let ended = agent.wait_for_end(id);
-    tokio::pin!(ended);
+    let end = ended(client, id);
+    tokio::pin!(end);
     let answered = tokio::time::Instant::now();
     let mut hold_at = hold_after.map(|h| answered + h);
     let mut resume_at = hold_after.map(|h| answered + h + duration.saturating_sub(h) / 2);
@@ -138,22 +136,18 @@ async fn call(
     loop {
         let next = [hold_at, resume_at, Some(hang_up_at)].into_iter().flatten().min().unwrap_or(hang_up_at);
         tokio::select! {
-            end = &mut ended => {
-                let info = end.map_err(|e| e.to_string())?;
-                return if super::agent::ended_normally(&info) { Ok(()) } else { Err(info.to_string()) };
-            }
+            outcome = &mut end => return outcome,
             _ = tokio::time::sleep_until(next) => {
                 if hold_at.take_if(|t| *t <= next).is_some() {
-                    if let Err(e) = agent.hold_session(id).await { println!("{id} hold failed: {e}"); }
+                    if let Err(e) = client.hold_call(id).await { println!("{id} hold failed: {e}"); }
                 } else if resume_at.take_if(|t| *t <= next).is_some() {
-                    if let Err(e) = agent.resume_session(id).await { println!("{id} resume failed: {e}"); }
+                    if let Err(e) = client.resume_call(id).await { println!("{id} resume failed: {e}"); }
                 } else {
-                    if let Ok(stats) = agent.get_rtp_statistics(id).await {
-                        println!("{}", super::agent::rtp_line(id, &stats));
+                    if let Ok(stats) = client.get_rtp_statistics(id).await {
+                        println!("{}", client::rtp_line(id, &stats));
                     }
-                    agent.terminate_session(id).await.map_err(|e| e.to_string())?;
-                    let info = ended.await.map_err(|e| e.to_string())?;
-                    return if super::agent::ended_normally(&info) { Ok(()) } else { Err(info.to_string()) };
+                    client.hangup_call(id).await.map_err(|e| Outcome::Failed(e.to_string()))?;
+                    return end.await;
                 }
             }
         }

@@ -4,10 +4,10 @@
 //! happens, then the demo checks by Goertzel filter that each side heard the other's tone.
 //! Exit 0 only when the call went through and the audio arrived both ways.
 
-use super::agent;
-use session_core::{AcceptAll, MediaControl, SessionControl, SessionState};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use super::client;
+use client_core::{CallState, ClientBuilder, ClientEvent, ClientManager};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Arguments of `sipline demo`.
@@ -26,7 +26,11 @@ const BOB_HZ: f32 = 1000.0;
 
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
-    agent::run("demo", async {
+    client::run("demo", async {
+        if !(args.duration.is_finite() && args.duration >= 1.0) {
+            eprintln!("sipline demo: --duration must be at least 1 second");
+            return ExitCode::from(2);
+        }
         match demo(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -37,43 +41,44 @@ pub fn run(args: Args) -> ExitCode {
     })
 }
 
-async fn demo(args: Args) -> Result<(), String> {
-    if !(args.duration.is_finite() && args.duration >= 1.0) {
-        return Err("--duration must be at least 1 second".into());
+/// One of the two agents: on loopback, a free port, sending its tone.
+async fn agent(name: &'static str, hz: f32, auto_answer: bool, trace: bool) -> Result<Arc<ClientManager>, String> {
+    let mut b = ClientBuilder::new()
+        .local_address("127.0.0.1:0".parse().map_err(|_| "address")?)
+        .tone(Some(hz))
+        .auto_answer(auto_answer);
+    if trace {
+        b = b.wire_tap(client::trace_tap(name));
     }
+    let c = b.build().await.map_err(|e| format!("{name}: {e}"))?;
+    c.start().await.map_err(|e| format!("{name}: {e}"))?;
+    Ok(c)
+}
+
+async fn demo(args: Args) -> Result<(), String> {
     let duration = Duration::from_secs_f64(args.duration);
-    let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
-    let alice = agent::builder(Some(loopback), None, &[], args.trace)
-        .await
-        .media_tone(Some(ALICE_HZ))
-        .build()
-        .await
-        .map_err(|e| format!("alice: {e}"))?;
-    let bob = agent::builder(Some(loopback), None, &[], args.trace)
-        .await
-        .media_tone(Some(BOB_HZ))
-        .with_handler(AcceptAll)
-        .build()
-        .await
-        .map_err(|e| format!("bob: {e}"))?;
-    println!("alice listens on {}, bob on {}", alice.local_sip_addr(), bob.local_sip_addr());
-    let alice_log = agent::print_events(&alice, "alice");
-    let bob_log = agent::print_events(&bob, "bob  ");
+    let alice = agent("alice ", ALICE_HZ, false, args.trace).await?;
+    let bob = agent("bob   ", BOB_HZ, true, args.trace).await?;
+    let uri = |c: &ClientManager, user: &str| c.local_uri(user).map_err(|e| e.to_string());
+    println!(
+        "alice listens on {}, bob on {}",
+        alice.local_address().map_err(|e| e.to_string())?,
+        bob.local_address().map_err(|e| e.to_string())?
+    );
+    let alice_log = client::print_events(&alice, "alice");
+    let bob_log = client::print_events(&bob, "bob  ");
     let mut bob_events = bob.subscribe_events();
 
-    let call = alice
-        .create_outgoing_call(&alice.local_uri("alice"), &bob.local_uri("bob"), None)
-        .await
-        .map_err(|e| e.to_string())?;
-    alice.wait_for_answer(call.id, Duration::from_secs(10)).await.map_err(|e| e.to_string())?;
+    let call = alice.make_call(&uri(&alice, "alice")?, &uri(&bob, "bob")?).await.map_err(|e| e.to_string())?;
+    alice.wait_for_answer(call, Duration::from_secs(10)).await.map_err(|e| e.to_string())?;
     let bob_id = loop {
         match bob_events.recv().await {
-            Ok(session_core::SessionEvent::StateChanged { id, new: SessionState::Active, .. }) => break id,
+            Ok(ClientEvent::CallStateChanged { id, new: CallState::Active, .. }) => break id,
             Ok(_) => {}
             Err(e) => return Err(format!("bob's events: {e}")),
         }
     };
-    let info = alice.get_media_info(call.id).await.map_err(|e| e.to_string())?;
+    let info = alice.get_call_media_info(call).await.map_err(|e| e.to_string())?;
     println!(
         "media: {} from {} to {}",
         info.codec.unwrap_or_default(),
@@ -82,23 +87,25 @@ async fn demo(args: Args) -> Result<(), String> {
     );
     tokio::time::sleep(duration / 2).await;
     let heard_by_bob = tone_heard(&bob.get_received_audio(bob_id).await.map_err(|e| e.to_string())?, ALICE_HZ);
-    let heard_by_alice = tone_heard(&alice.get_received_audio(call.id).await.map_err(|e| e.to_string())?, BOB_HZ);
+    let heard_by_alice = tone_heard(&alice.get_received_audio(call).await.map_err(|e| e.to_string())?, BOB_HZ);
 
-    alice.hold_session(call.id).await.map_err(|e| format!("hold: {e}"))?;
+    alice.hold_call(call).await.map_err(|e| format!("hold: {e}"))?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    alice.resume_session(call.id).await.map_err(|e| format!("resume: {e}"))?;
+    alice.resume_call(call).await.map_err(|e| format!("resume: {e}"))?;
     tokio::time::sleep(duration / 2).await;
 
-    let a = alice.get_rtp_statistics(call.id).await.map_err(|e| e.to_string())?;
-    let b = bob.get_rtp_statistics(bob_id).await.map_err(|e| e.to_string())?;
-    println!("alice: {}", agent::rtp_line(call.id, &a));
-    println!("bob  : {}", agent::rtp_line(bob_id, &b));
-    alice.terminate_session(call.id).await.map_err(|e| e.to_string())?;
-    let end = alice.wait_for_end(call.id).await.map_err(|e| e.to_string())?;
+    alice.hangup_call(call).await.map_err(|e| e.to_string())?;
+    let ended = alice.wait_for_end(call).await.map_err(|e| e.to_string())?;
+    let bob_ended = bob.wait_for_end(bob_id).await.map_err(|e| e.to_string())?;
+    let a = ended.final_rtp().cloned().unwrap_or_default();
+    let b = bob_ended.final_rtp().cloned().unwrap_or_default();
+    println!("alice: {}", client::rtp_line(call, &a));
+    println!("bob  : {}", client::rtp_line(bob_id, &b));
+    println!("talk time: {:.1} s", ended.talk_time.unwrap_or_default().as_secs_f64());
     let leftover = async {
         for _ in 0..50 {
-            if alice.resource_counts().await == Default::default() && bob.resource_counts().await == Default::default()
-            {
+            let idle = |c: Result<client_core::ResourceCounts, _>| c.is_ok_and(|c| c == Default::default());
+            if idle(alice.resource_counts().await) && idle(bob.resource_counts().await) {
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -106,19 +113,14 @@ async fn demo(args: Args) -> Result<(), String> {
         false
     }
     .await;
-    alice.shutdown().await;
-    bob.shutdown().await;
-    drop((alice, bob));
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let _ = alice_log.await;
-        let _ = bob_log.await;
-    })
-    .await;
+    client::finish(alice, alice_log).await;
+    client::finish(bob, bob_log).await;
 
     println!("bob heard alice's {ALICE_HZ} Hz tone: {}", yes(heard_by_bob));
     println!("alice heard bob's {BOB_HZ} Hz tone: {}", yes(heard_by_alice));
     println!("everything released after the call: {}", yes(leftover));
-    if !agent::ended_normally(&end) {
+    let end = ended.end.ok_or("the call ended without a reason")?;
+    if !client::ended_normally(&end) {
         return Err(format!("the call ended badly: {end}"));
     }
     if !(heard_by_bob && heard_by_alice && a.packets_received > 0 && b.packets_received > 0) {
@@ -140,5 +142,5 @@ fn yes(b: bool) -> &'static str {
 
 /// Is `hz` the dominant tone of `samples` (8 kHz)?
 fn tone_heard(samples: &[i16], hz: f32) -> bool {
-    media_core::tone::dominant_tone(samples, &[ALICE_HZ, BOB_HZ], 8000, 0.5) == Some(hz)
+    client_core::dominant_tone(samples, &[ALICE_HZ, BOB_HZ], 8000, 0.5) == Some(hz)
 }

@@ -1,8 +1,8 @@
 //! The subcommands, one file each.
 
-mod agent;
 pub mod answer;
 pub mod call;
+mod client;
 pub mod demo;
 pub mod options;
 pub mod parse;

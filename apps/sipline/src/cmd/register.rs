@@ -1,12 +1,11 @@
-//! `sipline register`: registers an account through session-core's `SipClient`, shows every
-//! state change and refresh, and unregisters on Ctrl-C (or at once with `--once`).
+//! `sipline register`: registers an account, prints every state change and refresh, and
+//! unregisters on Ctrl-C; `--once` registers, unregisters and exits (0 on success, 1 on
+//! failure, 2 on bad usage).
 
-use super::agent;
-use session_core::{Account, RegistrationState, SessionEvent, SipClient, Transport};
-use sip_message::Uri;
+use super::client::{self, ClientArgs, Failure};
+use client_core::{AccountConfig, ClientEvent, RegistrationState};
 use std::process::ExitCode;
 use std::time::Instant;
-use tokio::sync::broadcast;
 
 /// Arguments of `sipline register`.
 #[derive(clap::Args)]
@@ -26,12 +25,21 @@ pub struct Args {
     /// The expiry to ask for, in seconds.
     #[arg(long, default_value_t = 3600)]
     expires: u32,
-    /// The transport to use (default UDP).
-    #[arg(long, value_parser = super::options::parse_transport)]
-    transport: Option<Transport>,
-    /// Print every SIP message sent and received.
+    /// The transport to listen on and use (default UDP).
+    #[arg(long)]
+    transport: Option<String>,
+    /// A TOML configuration file (client-core's ClientConfig; the flags override it).
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+    /// Print every SIP message sent and received, as a ladder.
     #[arg(long)]
     trace: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics while running.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
+    /// Listen on this address (default: a free port on the interface towards the registrar).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
     /// Ask this DNS server (ADDR:PORT) instead of the system's, for RFC 3263 lookups.
     #[arg(long = "dns-server")]
     dns_server: Vec<std::net::SocketAddr>,
@@ -39,76 +47,71 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt.block_on(run_async(args)),
-        Err(e) => {
-            eprintln!("sipline register: cannot start the runtime: {e}");
-            ExitCode::from(1)
+    client::run("register", async move {
+        match register(args).await {
+            Ok(code) => code,
+            Err(f) => f.exit("register"),
         }
-    }
+    })
 }
 
+/// A state as `register` prints it: with the refresh time, which only this command shows.
 fn describe(state: &RegistrationState, now: Instant) -> String {
     match state {
-        RegistrationState::Unregistered => "unregistered".to_owned(),
-        RegistrationState::Registering => "registering".to_owned(),
         RegistrationState::Registered { expires_at, refresh_at } => format!(
             "registered (expires in {} s, refresh in {} s)",
             expires_at.saturating_duration_since(now).as_secs(),
             refresh_at.saturating_duration_since(now).as_secs()
         ),
-        RegistrationState::Refreshing { .. } => "refreshing".to_owned(),
         RegistrationState::RetryWait { retry_at, failures, last_status } => format!(
             "failed with {} ({failures} in a row); retrying in {} s",
             last_status.as_u16(),
             retry_at.saturating_duration_since(now).as_secs()
         ),
-        RegistrationState::Unregistering => "unregistering".to_owned(),
-        RegistrationState::AuthFailed { reason } => format!("authentication failed: {reason}"),
         RegistrationState::Failed { last_status } => format!("gave up after {}", last_status.as_u16()),
+        other => client_core::describe_registration(other),
     }
 }
 
-/// Prints the registration events that have arrived, in order.
-fn print_pending(events: &mut broadcast::Receiver<SessionEvent>) {
+fn print_pending(events: &mut client_core::broadcast::Receiver<ClientEvent>) {
     while let Ok(e) = events.try_recv() {
-        if let SessionEvent::Registration { state, .. } = e {
+        if let ClientEvent::RegistrationStateChanged { state, .. } = e {
             println!("{}", describe(&state, Instant::now()));
         }
     }
 }
 
-async fn run_async(args: Args) -> ExitCode {
-    let host = match Uri::parse(&args.registrar) {
-        Ok(Uri::Sip(u)) => u.host_str().to_owned(),
-        _ => {
-            eprintln!("sipline register: the registrar must be a sip: or sips: URI");
-            return ExitCode::from(2);
-        }
-    };
-    let mut builder = agent::builder(None, Some(&args.registrar), &args.dns_server, args.trace).await;
-    if let Some(t) = args.transport {
-        builder = builder.transports(&[t]);
+async fn register(args: Args) -> Result<ExitCode, Failure> {
+    if !args.registrar.starts_with("sip:") && !args.registrar.starts_with("sips:") {
+        return Err(Failure::Usage("the registrar must be a sip: or sips: URI".into()));
     }
-    let agent = match builder.build().await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("sipline register: {e}");
-            return ExitCode::from(1);
-        }
+    let shared = ClientArgs {
+        config: args.config.clone(),
+        trace: args.trace,
+        metrics: args.metrics,
+        listen: args.listen,
+        dns_server: args.dns_server.clone(),
+        ..ClientArgs::default()
     };
-    let mut events = agent.subscribe_events();
-    let mut account = Account::new(args.user.clone(), args.password.clone(), args.registrar.clone());
+    let mut config = shared.config(Some(&args.registrar))?;
+    if let Some(t) = &args.transport {
+        config.network.transports = vec![t.to_ascii_lowercase()];
+        config.validate().map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+    shared.serve_metrics()?;
+    let client = shared.builder(config).build().await.map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut events = client.subscribe_events();
+    client.start().await.map_err(|e| Failure::Run(e.to_string()))?;
+    let mut account = AccountConfig::new(args.user.clone(), args.password.clone(), args.registrar.clone());
     account.expires = args.expires;
-    println!("registering sip:{}@{host} at {}", args.user, args.registrar);
-    let id = match agent.register(account).await {
+    println!("registering {} at {} (waiting for the registrar)", account.aor(), args.registrar);
+    let id = match client.register(account).await {
         Ok(id) => id,
         Err(e) => {
-            // The states on the way (a retry the first failure scheduled) no longer apply:
-            // a first attempt that fails ends the account.
+            print_pending(&mut events);
             println!("registration failed: {e}");
-            agent.shutdown().await;
-            return ExitCode::from(1);
+            client.stop().await;
+            return Ok(ExitCode::from(1));
         }
     };
     print_pending(&mut events);
@@ -118,9 +121,9 @@ async fn run_async(args: Args) -> ExitCode {
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Ok(SessionEvent::Registration { state, .. }) => println!("{}", describe(&state, Instant::now())),
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return ExitCode::from(1),
+                    Ok(ClientEvent::RegistrationStateChanged { state, .. }) => println!("{}", describe(&state, Instant::now())),
+                    Ok(_) | Err(client_core::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(client_core::broadcast::error::RecvError::Closed) => return Ok(ExitCode::from(1)),
                 },
                 _ = &mut ctrl_c => {
                     println!("unregistering (Ctrl-C)");
@@ -129,14 +132,28 @@ async fn run_async(args: Args) -> ExitCode {
             }
         }
     }
-    let result = agent.unregister(id).await;
+    let result = client.unregister(id).await;
+    if result.is_ok() {
+        // The event of the removed binding may still be on its way through the client.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            while let Ok(e) = events.recv().await {
+                if let ClientEvent::RegistrationStateChanged { state, .. } = e {
+                    println!("{}", describe(&state, Instant::now()));
+                    if state == RegistrationState::Unregistered {
+                        break;
+                    }
+                }
+            }
+        })
+        .await;
+    }
     print_pending(&mut events);
-    agent.shutdown().await;
-    match result {
+    client.stop().await;
+    Ok(match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             println!("unregistration failed: {e}");
             ExitCode::from(1)
         }
-    }
+    })
 }
