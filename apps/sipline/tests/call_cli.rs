@@ -132,6 +132,59 @@ fn the_callee_hangs_up_and_trace_shows_the_messages() {
     assert_eq!(code, Some(0), "{callee}");
 }
 
+/// A UDP peer that swallows the INVITE and never answers: `--answer-timeout` ends the
+/// program at its time with the reason, instead of waiting out timer B (32 s) in silence.
+#[test]
+fn answer_timeout_ends_the_program_even_without_a_provisional_response() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("a socket that never answers");
+    let addr = silent.local_addr().expect("addr");
+    let started = std::time::Instant::now();
+    let out = sipline(&["call", &format!("sip:nobody@{addr}"), "--answer-timeout", "1"]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{caller}");
+    assert!(caller.contains("waiting up to 1 s for an answer"), "the wait is announced: {caller}");
+    assert!(caller.contains("call failed: no answer within 1 s"), "{caller}");
+    // Not a timing assertion on the machine's speed: timer B (32 s) is the alternative.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "it waited out timer B");
+    let mut buf = [0u8; 2048];
+    silent.set_nonblocking(true).expect("nonblocking");
+    let got = silent.recv(&mut buf).expect("the INVITE reached the silent peer");
+    assert!(buf[..got].starts_with(b"INVITE sip:nobody@"));
+}
+
+/// `--config FILE`: a bad file is a usage error naming the field; a good one is used.
+#[test]
+fn call_reads_its_configuration_file() {
+    let dir = std::env::temp_dir().join(format!("sipline-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[media]\nrtp_port_min = 7\n").expect("write");
+    let out = sipline(&["call", "sip:x@127.0.0.1", "--config", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("media.rtp_port_min"), "{}", text(&out));
+
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "1"]);
+    let addr = bob.addr();
+    let good = dir.join("good.toml");
+    std::fs::write(&good, "[network]\nuser_agent = \"config-test/9\"\n[media]\ncodecs = [\"PCMA\"]\n").expect("write");
+    let out = sipline(&[
+        "call",
+        &format!("sip:bob@{addr}"),
+        "--config",
+        good.to_str().expect("utf-8"),
+        "--duration",
+        "0.5",
+        "--trace",
+    ]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{caller}");
+    assert!(caller.contains("User-Agent: config-test/9"), "{caller}");
+    assert!(caller.contains("a=rtpmap:8 PCMA/8000") && !caller.contains("PCMU/8000"), "{caller}");
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_call_nobody_takes_fails_with_the_status() {
     // A TCP port nobody listens on: the refused connection fails the INVITE's transaction

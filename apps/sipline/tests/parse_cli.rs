@@ -59,7 +59,9 @@ fn parses_a_file_and_shows_typed_errors() {
     let path = dir.join("resp.sip");
     std::fs::write(&path, b"SIP/2.0 200 OK\r\nCSeq: x INVITE\r\nContent-Length: 2\r\n\r\nhi").expect("write");
     let out = run(&["parse", path.to_str().expect("utf8 path"), "--compact"], b"");
-    assert_eq!(out.status.code(), Some(0));
+    // Shown in full, and rejected: no element could act on a response without Via, From,
+    // To or a usable CSeq.
+    assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     assert_eq!(v["kind"], "response");
     assert_eq!(v["status"], 200);
@@ -107,4 +109,36 @@ Content-Length: 0\r\n\r\n";
     assert_eq!(auth["username"], "bob");
     assert_eq!(auth["nc"], "00000001");
     assert_eq!(auth["qop"], "auth");
+}
+
+/// A request that parses but whose From, To, Call-ID, CSeq or Via cannot be used, or whose
+/// CSeq names another method, is one no element can act on (RFC 3261 §8.2: 400): exit 1,
+/// with the header named.
+#[test]
+fn unusable_essential_headers_exit_1_naming_the_header() {
+    let good = "INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
+From: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: abc\r\nCSeq: 1 INVITE\r\n\
+Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    let out = run(&["parse"], good.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for (header, bad) in [
+        ("From", "From: garbage<<"),
+        ("To", "To: <sip:>"),
+        ("Call-ID", "Call-ID: a b c"),
+        ("CSeq", "CSeq: 1 BYE"),
+        ("CSeq", "CSeq: x INVITE"),
+        ("Via", "Via: nonsense"),
+    ] {
+        let name = bad.split(':').next().expect("name");
+        let message: String = good
+            .split("\r\n")
+            .map(|l| if l.starts_with(&format!("{name}:")) { bad } else { l })
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        let out = run(&["parse"], message.as_bytes());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bad}: {err}");
+        assert!(err.contains(&format!("rejected: {header}")), "{bad}: {err}");
+        assert!(json(&out)["essentials"].as_str().is_some_and(|e| e != "ok"), "{bad}: the JSON says why");
+    }
 }

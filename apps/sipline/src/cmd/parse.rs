@@ -34,7 +34,17 @@ pub fn run(args: Args) -> ExitCode {
         return ExitCode::from(2);
     }
     let (value, code) = match parse_message(input.into()) {
-        Ok(msg) => (message_json(&msg), 0),
+        // A message whose From, To, Call-ID, CSeq or Via cannot be used (or whose CSeq names
+        // another method) parses, but no element can act on it (RFC 3261 §8.2: 400): shown,
+        // and rejected.
+        Ok(msg) => match msg.check_essentials() {
+            Ok(()) => (message_json(&msg), 0),
+            Err(e) => {
+                // The JSON shows the message and, under "essentials", what is wrong.
+                eprintln!("sipline parse: rejected: {e}");
+                (message_json(&msg), 1)
+            }
+        },
         Err(e) => {
             eprintln!("sipline parse: rejected: {e}");
             (error_json(&e), 1)
