@@ -47,6 +47,32 @@ pub struct CallInfo {
 }
 
 impl CallInfo {
+    /// A call that starts now: outgoing ones are initiating, incoming ones wait for a
+    /// decision.
+    pub(crate) fn new(id: CallId, direction: CallDirection, local_uri: &str, remote_uri: &str) -> CallInfo {
+        CallInfo {
+            id,
+            direction,
+            state: match direction {
+                CallDirection::Outgoing => CallState::Initiating,
+                CallDirection::Incoming => CallState::Incoming,
+            },
+            local_uri: local_uri.to_owned(),
+            remote_uri: remote_uri.to_owned(),
+            call_id: String::new(),
+            remote_headers: Vec::new(),
+            started_at: SystemTime::now(),
+            answered_at: None,
+            ended_at: None,
+            talk_time: None,
+            end: None,
+            microphone_muted: false,
+            speaker_muted: false,
+            remote_hold: false,
+            metadata: BTreeMap::new(),
+        }
+    }
+
     pub(crate) fn from_session(s: &CallSession) -> CallInfo {
         CallInfo {
             id: s.id,
@@ -139,24 +165,8 @@ impl ClientManager {
         // The call is known before its INVITE goes, so no event about it finds it missing.
         {
             let mut state = self.shared.lock();
-            let info = CallInfo {
-                id: prepared.id,
-                direction: CallDirection::Outgoing,
-                state: CallState::Initiating,
-                local_uri: prepared.from.clone(),
-                remote_uri: prepared.to.clone(),
-                call_id: String::new(),
-                remote_headers: Vec::new(),
-                started_at: SystemTime::now(),
-                answered_at: None,
-                ended_at: None,
-                talk_time: None,
-                end: None,
-                microphone_muted: false,
-                speaker_muted: false,
-                remote_hold: false,
-                metadata: options.metadata,
-            };
+            let mut info = CallInfo::new(prepared.id, CallDirection::Outgoing, &prepared.from, &prepared.to);
+            info.metadata = options.metadata;
             state.calls.insert(prepared.id, info);
         }
         match session.initiate_prepared_call(&prepared).await {

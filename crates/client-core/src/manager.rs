@@ -306,24 +306,10 @@ impl Drop for ClientManager {
 
 /// A call as its INVITE describes it.
 fn incoming_info(call: &IncomingCall) -> CallInfo {
-    CallInfo {
-        id: call.id,
-        direction: CallDirection::Incoming,
-        state: CallState::Incoming,
-        local_uri: uri_in(&call.to),
-        remote_uri: uri_in(&call.from),
-        call_id: call.call_id.clone(),
-        remote_headers: call.headers.clone(),
-        started_at: SystemTime::now(),
-        answered_at: None,
-        ended_at: None,
-        talk_time: None,
-        end: None,
-        microphone_muted: false,
-        speaker_muted: false,
-        remote_hold: false,
-        metadata: BTreeMap::new(),
-    }
+    let mut info = CallInfo::new(call.id, CallDirection::Incoming, &uri_in(&call.to), &uri_in(&call.from));
+    info.call_id = call.call_id.clone();
+    info.remote_headers = call.headers.clone();
+    info
 }
 
 /// The URI inside a From/To value (`"Bob" <sip:bob@x>;tag=1` -> `sip:bob@x`).
