@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "sipline", version, about = "A SIP user agent: parse, probe, register, call, answer")]
+#[command(
+    name = "sipline",
+    version,
+    about = "A SIP user agent: parse, probe, register, call, answer, an agent softphone"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,6 +36,10 @@ enum Command {
     /// Answer incoming calls until --count of them have completed (exit 0), registering
     /// first when an account is given.
     Answer(cmd::answer::Args),
+    /// A call-center agent's softphone: a full-screen view on a terminal (account, calls with
+    /// state, timer, codec and quality; keys to answer, hang up, hold, mute, call), or one
+    /// command per line when standard input is not a terminal.
+    Agent(cmd::agent::Args),
     /// Two agents on loopback, no server: a call with real audio both ways, hold, resume,
     /// hang up, and a check that each side heard the other's tone.
     Demo(cmd::demo::Args),
@@ -57,5 +65,6 @@ fn main() -> ExitCode {
         Command::Call(args) => cmd::call::run(args),
         Command::Answer(args) => cmd::answer::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Agent(args) => cmd::agent::run(args),
     }
 }

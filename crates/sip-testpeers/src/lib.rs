@@ -148,6 +148,8 @@ pub const PEER_BINARIES: &[(&str, &str)] = &[
     ("sipp", "sip-tester"),
     ("openssl", "openssl"),
     ("baresip", "baresip"),
+    ("tmux", "tmux"),
+    ("tshark", "tshark"),
 ];
 
 /// Finds `binary` on `PATH`, as the shell would.

@@ -24,7 +24,13 @@ pub fn run(command: &str, work: impl std::future::Future<Output = ExitCode>) -> 
         tokio::runtime::Builder::new_multi_thread().worker_threads(cpus.min(4)).enable_all().build()
     };
     match runtime {
-        Ok(rt) => rt.block_on(work),
+        Ok(rt) => {
+            let code = rt.block_on(work);
+            // A blocking read of standard input (the agent's line mode) would hold a plain
+            // drop of the runtime forever.
+            rt.shutdown_timeout(Duration::from_millis(200));
+            code
+        }
         Err(e) => {
             eprintln!("sipline {command}: cannot start the runtime: {e}");
             ExitCode::from(1)

@@ -1,5 +1,6 @@
 //! The subcommands, one file each.
 
+pub mod agent;
 pub mod answer;
 pub mod call;
 mod client;
