@@ -325,3 +325,75 @@ fn the_demo_carries_audio_both_ways() {
     assert!(t.contains("alice heard bob's 1000 Hz tone: yes"), "{t}");
     assert!(t.contains("everything released after the call: yes"), "{t}");
 }
+
+/// `--pcap FILE`: the SIP and RTP of the call in a capture file that tshark reads, each
+/// message and both RTP streams counted by tshark's own dissectors (the RTP found from the
+/// SDP, as Wireshark does).
+#[test]
+fn pcap_holds_the_sip_and_rtp_of_the_call_and_tshark_reads_them() {
+    require_peers(); // tshark comes with the peers
+    let dir = std::env::temp_dir().join(format!("sipline-pcap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("call.pcap");
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "1"]);
+    let addr = bob.addr();
+    let out =
+        sipline(&["call", &format!("sip:bob@{addr}"), "--duration", "1", "--pcap", file.to_str().expect("utf-8")]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{caller}");
+    assert!(caller.contains("capture written to"), "{caller}");
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+
+    let tshark = |args: &[&str]| {
+        let out = std::process::Command::new("tshark").arg("-r").arg(&file).args(args).output().expect("tshark");
+        assert!(out.status.success(), "tshark {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let sip = tshark(&["-Y", "sip", "-T", "fields", "-e", "sip.Method", "-e", "sip.Status-Code"]);
+    let count = |what: &str| sip.lines().filter(|l| l.split('\t').any(|f| f == what)).count();
+    assert_eq!((count("INVITE"), count("ACK"), count("BYE"), count("180")), (1, 1, 1, 1), "{sip}");
+    assert_eq!(count("200"), 2, "the INVITE's and the BYE's: {sip}");
+    // Both RTP streams, found through the SDP, each with a second of 20 ms packets.
+    let streams = tshark(&["-q", "-z", "rtp,streams"]);
+    let rows: Vec<&str> = streams.lines().filter(|l| l.contains("g711U")).collect();
+    assert_eq!(rows.len(), 2, "{streams}");
+    for row in rows {
+        let packets: u32 = row.split_whitespace().nth(8).and_then(|n| n.parse().ok()).unwrap_or(0);
+        assert!(packets >= 25, "a stream of at least half a second: {row}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--metrics ADDR`: Prometheus text over HTTP while the program runs, with the call counted.
+#[test]
+fn metrics_are_served_while_the_answerer_runs() {
+    use std::io::{Read, Write};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let metrics = format!("127.0.0.1:{port}");
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "2", "--metrics", &metrics]);
+    let addr = bob.addr();
+    let call = |n: &str| {
+        let out = sipline(&["call", &format!("sip:bob{n}@{addr}"), "--duration", "0.3"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    };
+    call("1");
+    bob.line("ended: remote hung up");
+    let mut page = String::new();
+    for _ in 0..50 {
+        page.clear();
+        let mut s = std::net::TcpStream::connect(&metrics).expect("the metrics listener");
+        write!(s, "GET /metrics HTTP/1.1\r\nHost: {metrics}\r\nConnection: close\r\n\r\n").expect("request");
+        s.read_to_string(&mut page).expect("response");
+        if page.contains("sipline_calls_ended_total") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("sipline_calls_total{direction=\"incoming\"} 1"), "{page}");
+    assert!(page.contains("sipline_calls_ended_total{cause=\"RemoteHangup\"} 1"), "{page}");
+    call("2");
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+}

@@ -36,6 +36,7 @@ pub struct ClientBuilder {
     config: ClientConfig,
     handler: Option<Arc<dyn DynHandler>>,
     wire_tap: Option<crate::WireTap>,
+    media_tap: Option<crate::MediaTap>,
 }
 
 impl ClientBuilder {
@@ -46,7 +47,7 @@ impl ClientBuilder {
 
     /// Starts from a whole configuration.
     pub fn from_config(config: ClientConfig) -> ClientBuilder {
-        ClientBuilder { config, handler: None, wire_tap: None }
+        ClientBuilder { config, handler: None, wire_tap: None, media_tap: None }
     }
 
     /// Starts from a TOML file (checked at [`Self::build`]).
@@ -69,6 +70,12 @@ impl ClientBuilder {
     /// Sees every SIP message sent and received (a `--trace`, a capture file).
     pub fn wire_tap(mut self, tap: crate::WireTap) -> Self {
         self.wire_tap = Some(tap);
+        self
+    }
+
+    /// Sees every RTP datagram of every call (a capture file).
+    pub fn media_tap(mut self, tap: crate::MediaTap) -> Self {
+        self.media_tap = Some(tap);
         self
     }
 
@@ -148,6 +155,6 @@ impl ClientBuilder {
     /// [`ClientError::Config`] naming it and the fix.
     pub async fn build(self) -> Result<Arc<ClientManager>, ClientError> {
         self.config.validate()?;
-        Ok(ClientManager::new(self.config, self.handler, self.wire_tap))
+        Ok(ClientManager::new(self.config, self.handler, (self.wire_tap, self.media_tap)))
     }
 }

@@ -121,6 +121,6 @@ pub use session_core::SessionId as CallId;
 /// Where a call stands (one enum for both directions; see its transitions).
 pub use session_core::SessionState as CallState;
 pub use session_core::{
-    CallDirection, EndCause, EndInfo, ErrorCategory, MediaInfo, RegistrationState, ResourceCounts, RtpStats,
-    WireDirection, WireTap,
+    CallDirection, EndCause, EndInfo, ErrorCategory, MediaInfo, MediaTap, RegistrationState, ResourceCounts, RtpStats,
+    TapDirection, Transport, WireDirection, WireTap,
 };

@@ -84,6 +84,7 @@ pub struct ClientManager {
     pub(crate) shared: Arc<Shared>,
     handler: Option<Arc<dyn DynHandler>>,
     wire_tap: Option<crate::WireTap>,
+    media_tap: Option<crate::MediaTap>,
     running: Mutex<Option<Running>>,
     /// Set once stopped: a client is not started twice (its call ids would repeat).
     stopped: std::sync::atomic::AtomicBool,
@@ -115,7 +116,7 @@ impl ClientManager {
     pub(crate) fn new(
         config: ClientConfig,
         handler: Option<Arc<dyn DynHandler>>,
-        wire_tap: Option<crate::WireTap>,
+        (wire_tap, media_tap): (Option<crate::WireTap>, Option<crate::MediaTap>),
     ) -> Arc<ClientManager> {
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         let shared = Arc::new(Shared {
@@ -130,6 +131,7 @@ impl ClientManager {
             shared,
             handler,
             wire_tap,
+            media_tap,
             running: Mutex::new(None),
             stopped: std::sync::atomic::AtomicBool::new(false),
             me: me.clone(),
@@ -173,6 +175,9 @@ impl ClientManager {
         let mut builder = self.config.session_builder().with_handler(Bridge { client: slot });
         if let Some(tap) = &self.wire_tap {
             builder = builder.wire_tap(tap.clone());
+        }
+        if let Some(tap) = &self.media_tap {
+            builder = builder.media_tap(tap.clone());
         }
         let session = builder.build().await?;
         let events = session.subscribe_events();

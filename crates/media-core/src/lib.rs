@@ -44,6 +44,7 @@ pub mod rtp;
 pub mod sdp;
 pub mod session;
 pub mod stats;
+mod tap;
 pub mod tone;
 
 pub use codec::Codec;
@@ -54,3 +55,4 @@ pub use rtp::{RtpError, RtpPacket};
 pub use sdp::{Attribute, Connection, Line, MediaDescription, Origin, RtpMap, SdpError, SessionDescription};
 pub use session::{MediaConfig, MediaError, MediaSession, RtpStats};
 pub use stats::ReceiverStats;
+pub use tap::{MediaTap, TapDirection};

@@ -66,12 +66,14 @@ pub struct MediaConfig {
     /// What we send: `Some(hz)` a sine tone of that frequency, `None` silence. Packets are
     /// sent either way.
     pub tone_hz: Option<f32>,
+    /// Sees every RTP datagram sent and received (a capture file); none by default.
+    pub tap: Option<crate::MediaTap>,
 }
 
 impl MediaConfig {
     /// PCMU, PCMA and telephone-event on ports 16384–32767 of `ip`, sending silence.
     pub fn new(ip: IpAddr) -> MediaConfig {
-        MediaConfig { ip, port_min: 16384, port_max: 32767, codecs: Codec::defaults(), tone_hz: None }
+        MediaConfig { ip, port_min: 16384, port_max: 32767, codecs: Codec::defaults(), tone_hz: None, tap: None }
     }
 }
 
@@ -175,6 +177,9 @@ struct State {
 }
 
 pub(crate) struct Shared {
+    /// Our RTP address, for the tap.
+    local: SocketAddr,
+    tap: Option<crate::MediaTap>,
     sockets: Mutex<Option<Sockets>>,
     state: Mutex<State>,
     closed: AtomicBool,
@@ -271,6 +276,8 @@ impl MediaSession {
             datagram: Vec::with_capacity(12 + FRAME_SAMPLES),
         };
         let shared = Arc::new(Shared {
+            local: local_addr,
+            tap: config.tap.clone(),
             sockets: Mutex::new(Some(sockets)),
             state: Mutex::new(state),
             closed: AtomicBool::new(false),
@@ -416,7 +423,12 @@ impl Shared {
 
     /// Polls one socket for a datagram, holding the socket lock only during the poll.
     /// `Ready(None)` once the sockets are closed.
-    fn poll_recv(&self, cx: &mut Context<'_>, port: Port, buf: &mut [u8]) -> Poll<Option<io::Result<usize>>> {
+    fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        port: Port,
+        buf: &mut [u8],
+    ) -> Poll<Option<io::Result<(usize, SocketAddr)>>> {
         let sockets = lock(&self.sockets);
         let Some(sockets) = sockets.as_ref() else { return Poll::Ready(None) };
         let socket = match port {
@@ -425,7 +437,7 @@ impl Shared {
         };
         let mut read = ReadBuf::new(buf);
         match socket.poll_recv_from(cx, &mut read) {
-            Poll::Ready(Ok(_from)) => Poll::Ready(Some(Ok(read.filled().len()))),
+            Poll::Ready(Ok(from)) => Poll::Ready(Some(Ok((read.filled().len(), from)))),
             Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
             Poll::Pending => Poll::Pending,
         }
@@ -461,7 +473,12 @@ impl Shared {
         state.datagram.extend_from_slice(&header);
         state.datagram.extend_from_slice(&state.payload);
         let sent = match lock(&self.sockets).as_ref().map(|s| s.rtp.try_send_to(&state.datagram, remote)) {
-            Some(Ok(_)) => true,
+            Some(Ok(_)) => {
+                if let Some(tap) = &self.tap {
+                    tap.see(crate::TapDirection::Sent, self.local, remote, &state.datagram);
+                }
+                true
+            }
             Some(Err(e)) => {
                 // A full send buffer drops this frame; the next one goes 20 ms later.
                 tracing::trace!(%remote, error = %e, "RTP send failed");
@@ -526,7 +543,12 @@ async fn run(shared: Arc<Shared>) {
     while !shared.closed.load(Ordering::Acquire) {
         tokio::select! {
             received = poll_fn(|cx| shared.poll_recv(cx, Port::Rtp, &mut rtp_buf)) => match received {
-                Some(Ok(len)) => shared.on_rtp(&rtp_buf[..len], Instant::now()),
+                Some(Ok((len, from))) => {
+                    if let Some(tap) = &shared.tap {
+                        tap.see(crate::TapDirection::Received, shared.local, from, &rtp_buf[..len]);
+                    }
+                    shared.on_rtp(&rtp_buf[..len], Instant::now())
+                }
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "RTP receive error");
                     tokio::task::yield_now().await;

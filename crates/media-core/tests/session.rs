@@ -21,7 +21,7 @@ fn range(pairs: u16) -> (u16, u16) {
 }
 
 fn config(tone_hz: Option<f32>, (port_min, port_max): (u16, u16)) -> MediaConfig {
-    MediaConfig { ip: LOCALHOST, port_min, port_max, codecs: Codec::defaults(), tone_hz }
+    MediaConfig { ip: LOCALHOST, port_min, port_max, codecs: Codec::defaults(), tone_hz, tap: None }
 }
 
 /// Waits until `condition` holds, polling every 10 ms; fails the test after [`DEADLINE`].
@@ -175,7 +175,14 @@ async fn close_and_drop_release_both_ports() {
 
 #[tokio::test]
 async fn unusable_configurations_are_refused() {
-    let bad = |min, max, codecs| MediaConfig { ip: LOCALHOST, port_min: min, port_max: max, codecs, tone_hz: None };
+    let bad = |min, max, codecs| MediaConfig {
+        ip: LOCALHOST,
+        port_min: min,
+        port_max: max,
+        codecs,
+        tone_hz: None,
+        tap: None,
+    };
     for config in [
         bad(0, 10, Codec::defaults()),
         bad(30001, 30000, Codec::defaults()),

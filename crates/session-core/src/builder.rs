@@ -66,6 +66,7 @@ impl Default for SessionConfig {
                 port_max: 20000,
                 codecs: vec![Codec::PCMU, Codec::PCMA, Codec::TELEPHONE_EVENT],
                 tone_hz: None,
+                tap: None,
             },
             user_agent: format!("sipline/{}", env!("CARGO_PKG_VERSION")),
             from_uri: None,
@@ -226,6 +227,12 @@ impl SessionManagerBuilder {
     /// DNS servers for RFC 3263 lookups instead of the system's.
     pub fn dns_servers(mut self, servers: Vec<SocketAddr>) -> Self {
         self.config.dns_servers = servers;
+        self
+    }
+
+    /// Sees every RTP datagram of every call, sent and received (for a capture file).
+    pub fn media_tap(mut self, tap: media_core::MediaTap) -> Self {
+        self.config.media.tap = Some(tap);
         self
     }
 

@@ -63,6 +63,6 @@ pub use builder::{SessionConfig, SessionManagerBuilder};
 pub use coordinator::SessionCoordinator;
 pub use error::{ErrorCategory, MediaFailure, SessionError, Unreachable, UnreachableCause};
 pub use media_core::tone::dominant_tone;
-pub use media_core::{Codec, MediaConfig};
+pub use media_core::{Codec, MediaConfig, MediaTap, TapDirection};
 pub use sip_endpoint::{WireDirection, WireTap};
 pub use sip_message::Transport;

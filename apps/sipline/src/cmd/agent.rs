@@ -50,10 +50,15 @@ async fn agent(args: Args) -> Result<ExitCode, Failure> {
         args.client.serve_metrics()?;
     }
     // The full-screen view owns the terminal: the wire trace would scribble over it.
-    let builder = if terminal { client_core::ClientBuilder::from_config(config) } else { args.client.builder(config) };
+    let mut shared = args.client.clone();
+    shared.trace &= !terminal;
+    let (builder, capture) = shared.builder(config)?;
     let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
     let view = View::new(&client);
     client.start().await.map_err(|e| Failure::Run(e.to_string()))?;
+    if let (Some(c), Ok(addr)) = (&capture, client.local_address()) {
+        c.set_local_sip(addr);
+    }
     let from = match args.client.account() {
         Some(account) => {
             let aor = account.aor();
@@ -73,6 +78,11 @@ async fn agent(args: Args) -> Result<ExitCode, Failure> {
     };
     let code = if terminal { tui::run(&client, view, &from).await } else { lines(&client, view, &from).await };
     client.stop().await;
+    if !terminal {
+        client::close_capture(capture);
+    } else if let Some(c) = capture {
+        let _ = c.finish();
+    }
     Ok(code)
 }
 

@@ -42,14 +42,15 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
         config.media.tone_hz = args.tone;
     }
     args.client.serve_metrics()?;
-    let client = args.client.builder(config).build().await.map_err(|e| Failure::Usage(e.to_string()))?;
+    let (builder, capture) = args.client.builder(config)?;
+    let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
     let mut events = client.subscribe_events();
     let printer = client::print_events(&client, "");
-    let registration = match client::start(&client, args.client.account()).await {
+    let registration = match client::start(&client, capture.as_ref(), args.client.account()).await {
         Ok(r) => r,
         Err(why) => {
             println!("{why}");
-            client::finish(client, printer).await;
+            client::finish(client, printer, capture).await;
             return Ok(ExitCode::from(1));
         }
     };
@@ -116,6 +117,6 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
     if let Some(id) = registration {
         let _ = client.unregister(id).await;
     }
-    client::finish(client, printer).await;
+    client::finish(client, printer, capture).await;
     Ok(status)
 }

@@ -51,14 +51,15 @@ async fn call(args: Args) -> Result<ExitCode, Failure> {
         config.media.tone_hz = args.tone;
     }
     args.client.serve_metrics()?;
-    let client = args.client.builder(config).build().await.map_err(|e| Failure::Usage(e.to_string()))?;
+    let (builder, capture) = args.client.builder(config)?;
+    let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
     let printer = client::print_events(&client, "");
     let account = args.client.account();
-    let registration = match client::start(&client, account.clone()).await {
+    let registration = match client::start(&client, capture.as_ref(), account.clone()).await {
         Ok(r) => r,
         Err(why) => {
             println!("{why}");
-            client::finish(client, printer).await;
+            client::finish(client, printer, capture).await;
             return Ok(ExitCode::from(1));
         }
     };
@@ -77,9 +78,10 @@ async fn call(args: Args) -> Result<ExitCode, Failure> {
     if gave_up {
         // The INVITE may still wait for a provisional response before it can be
         // cancelled (RFC 3261 §9.1): the program ends now rather than at timer B.
-        let _ = tokio::time::timeout(Duration::from_secs(1), client::finish(client, printer)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), client::finish(client, printer, None)).await;
+        client::close_capture(capture);
     } else {
-        client::finish(client, printer).await;
+        client::finish(client, printer, capture).await;
     }
     Ok(match outcome {
         Ok(()) => ExitCode::SUCCESS,

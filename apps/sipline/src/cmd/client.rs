@@ -3,6 +3,7 @@
 //! `--dns-server`), building a client-core client from them, and one readable line per
 //! event.
 
+use super::pcap::Capture;
 use client_core::{
     AccountConfig, CallId, ClientBuilder, ClientConfig, ClientEvent, ClientManager, EndCause, EndInfo, RtpStats,
     WireDirection, WireTap,
@@ -56,6 +57,9 @@ pub struct ClientArgs {
     /// Print every SIP message sent and received, as a ladder.
     #[arg(long)]
     pub trace: bool,
+    /// Write the SIP and RTP of the run to this capture file (pcap; Wireshark opens it).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<std::path::PathBuf>,
     /// Serve Prometheus metrics at http://ADDR/metrics while running.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
@@ -133,14 +137,28 @@ impl ClientArgs {
         Ok(())
     }
 
-    /// A builder for `config`, with the trace when asked.
-    pub fn builder(&self, config: ClientConfig) -> ClientBuilder {
-        let b = ClientBuilder::from_config(config);
-        if self.trace {
-            b.wire_tap(trace_tap(""))
-        } else {
-            b
+    /// A builder for `config`, with the trace and the capture file when asked.
+    pub fn builder(&self, config: ClientConfig) -> Result<(ClientBuilder, Option<Capture>), Failure> {
+        let mut b = ClientBuilder::from_config(config);
+        let capture = match &self.pcap {
+            Some(path) => {
+                Some(Capture::create(path).map_err(|e| Failure::Run(format!("cannot write {}: {e}", path.display())))?)
+            }
+            None => None,
+        };
+        let taps: Vec<WireTap> =
+            [self.trace.then(|| trace_tap("")), capture.as_ref().map(Capture::sip_tap)].into_iter().flatten().collect();
+        if !taps.is_empty() {
+            b = b.wire_tap(WireTap::new(move |dir, peer, bytes| {
+                for t in &taps {
+                    t.see(dir, peer, bytes);
+                }
+            }));
         }
+        if let Some(c) = &capture {
+            b = b.media_tap(c.media_tap());
+        }
+        Ok((b, capture))
     }
 }
 
@@ -160,13 +178,17 @@ pub fn trace_tap(name: &'static str) -> WireTap {
     })
 }
 
-/// Starts `client` and registers `account` when given, printing each step; a failure is
-/// the reason to print.
+/// Starts `client` (telling the capture file its address) and registers `account` when
+/// given, printing each step; a failure is the reason to print.
 pub async fn start(
     client: &Arc<ClientManager>,
+    capture: Option<&Capture>,
     account: Option<AccountConfig>,
 ) -> Result<Option<client_core::RegistrationId>, String> {
     client.start().await.map_err(|e| e.to_string())?;
+    if let (Some(c), Ok(addr)) = (capture, client.local_address()) {
+        c.set_local_sip(addr);
+    }
     let Some(account) = account else { return Ok(None) };
     println!("registering {} at {} (waiting for the registrar)", account.aor(), account.registrar);
     match client.register(account).await {
@@ -199,11 +221,22 @@ pub fn print_events(client: &ClientManager, name: &'static str) -> tokio::task::
     })
 }
 
-/// Stops the client and lets the printer finish.
-pub async fn finish(client: Arc<ClientManager>, printer: tokio::task::JoinHandle<()>) {
+/// Stops the client, lets the printer finish, and closes the capture file.
+pub async fn finish(client: Arc<ClientManager>, printer: tokio::task::JoinHandle<()>, capture: Option<Capture>) {
     client.stop().await;
     drop(client);
     let _ = tokio::time::timeout(Duration::from_secs(1), printer).await;
+    close_capture(capture);
+}
+
+/// Writes out the capture file, saying where it went.
+pub fn close_capture(capture: Option<Capture>) {
+    if let Some(c) = capture {
+        match c.finish() {
+            Ok(()) => println!("capture written to {}", c.path().display()),
+            Err(e) => println!("capture incomplete ({}): {e}", c.path().display()),
+        }
+    }
 }
 
 /// A line about a call's RTP.

@@ -113,8 +113,8 @@ async fn demo(args: Args) -> Result<(), String> {
         false
     }
     .await;
-    client::finish(alice, alice_log).await;
-    client::finish(bob, bob_log).await;
+    client::finish(alice, alice_log, None).await;
+    client::finish(bob, bob_log, None).await;
 
     println!("bob heard alice's {ALICE_HZ} Hz tone: {}", yes(heard_by_bob));
     println!("alice heard bob's {BOB_HZ} Hz tone: {}", yes(heard_by_alice));

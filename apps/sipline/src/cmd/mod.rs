@@ -7,5 +7,6 @@ mod client;
 pub mod demo;
 pub mod options;
 pub mod parse;
+mod pcap;
 pub mod register;
 mod target;

@@ -37,6 +37,9 @@ pub struct Args {
     /// Serve Prometheus metrics at http://ADDR/metrics while running.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<std::net::SocketAddr>,
+    /// Write the SIP of the run to this capture file (pcap; Wireshark opens it).
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
     /// Listen on this address (default: a free port on the interface towards the registrar).
     #[arg(long)]
     listen: Option<std::net::SocketAddr>,
@@ -89,6 +92,7 @@ async fn register(args: Args) -> Result<ExitCode, Failure> {
         config: args.config.clone(),
         trace: args.trace,
         metrics: args.metrics,
+        pcap: args.pcap.clone(),
         listen: args.listen,
         dns_server: args.dns_server.clone(),
         ..ClientArgs::default()
@@ -99,9 +103,13 @@ async fn register(args: Args) -> Result<ExitCode, Failure> {
         config.validate().map_err(|e| Failure::Usage(e.to_string()))?;
     }
     shared.serve_metrics()?;
-    let client = shared.builder(config).build().await.map_err(|e| Failure::Usage(e.to_string()))?;
+    let (builder, capture) = shared.builder(config)?;
+    let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
     let mut events = client.subscribe_events();
     client.start().await.map_err(|e| Failure::Run(e.to_string()))?;
+    if let (Some(c), Ok(addr)) = (&capture, client.local_address()) {
+        c.set_local_sip(addr);
+    }
     let mut account = AccountConfig::new(args.user.clone(), args.password.clone(), args.registrar.clone());
     account.expires = args.expires;
     println!("registering {} at {} (waiting for the registrar)", account.aor(), args.registrar);
@@ -111,6 +119,7 @@ async fn register(args: Args) -> Result<ExitCode, Failure> {
             print_pending(&mut events);
             println!("registration failed: {e}");
             client.stop().await;
+            client::close_capture(capture);
             return Ok(ExitCode::from(1));
         }
     };
@@ -123,7 +132,10 @@ async fn register(args: Args) -> Result<ExitCode, Failure> {
                 ev = events.recv() => match ev {
                     Ok(ClientEvent::RegistrationStateChanged { state, .. }) => println!("{}", describe(&state, Instant::now())),
                     Ok(_) | Err(client_core::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(client_core::broadcast::error::RecvError::Closed) => return Ok(ExitCode::from(1)),
+                    Err(client_core::broadcast::error::RecvError::Closed) => {
+                        client::close_capture(capture);
+                        return Ok(ExitCode::from(1));
+                    }
                 },
                 _ = &mut ctrl_c => {
                     println!("unregistering (Ctrl-C)");
@@ -149,6 +161,7 @@ async fn register(args: Args) -> Result<ExitCode, Failure> {
     }
     print_pending(&mut events);
     client.stop().await;
+    client::close_capture(capture);
     Ok(match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
