@@ -189,14 +189,22 @@ fn call_reads_its_configuration_file() {
 fn a_call_nobody_takes_fails_with_the_status() {
     // A TCP port nobody listens on: the refused connection fails the INVITE's transaction
     // (RFC 3261 §8.1.3.1 treats it as a 503), and the end names the cause: the target and
-    // the refusal. (Over UDP the same call would take Timer B, 32 s, to end with 408: Linux
-    // reports no ICMP error to an unconnected socket.)
+    // the refusal.
     let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("a free port");
     let out = sipline(&["call", &format!("sip:nobody@{addr};transport=tcp")]);
     let caller = text(&out);
     assert_eq!(out.status.code(), Some(1), "{caller}");
     assert!(caller.contains("call failed: unreachable: TCP:127.0.0.1:"), "{caller}");
     assert!(caller.contains("Connection refused"), "{caller}");
+
+    // The same over UDP: the ICMP port unreachable fails the INVITE at once, rather than
+    // timer B (32 s) and a 408.
+    let addr = std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("a free port");
+    let out = sipline(&["call", &format!("sip:nobody@{addr}")]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{caller}");
+    assert!(caller.contains("call failed: unreachable: UDP:127.0.0.1:"), "{caller}");
+    assert!(caller.contains("(ICMP): Connection refused"), "{caller}");
 }
 
 /// `--dns-server` on `call` and `register` (a contract): SRV records for `failover.test`

@@ -72,6 +72,7 @@ impl Shared {
 /// A running client: the coordinator and the tasks that serve it.
 struct Running {
     session: Arc<SessionCoordinator>,
+    /// The event task first, then the quality task.
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -229,8 +230,12 @@ impl ClientManager {
         running.session.shutdown().await;
         // The event task ends when the coordinator's event channel closes, after it wrote
         // every end into the history.
-        let Running { session, tasks } = running;
+        let Running { session, mut tasks } = running;
         drop(session);
+        // The quality task has nothing to finish: it goes now rather than at its next tick.
+        for t in tasks.drain(1..) {
+            t.abort();
+        }
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(2), t).await;
         }

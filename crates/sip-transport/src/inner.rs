@@ -27,6 +27,8 @@ pub(crate) struct Inner {
     pub(crate) udp_backlog: std::sync::atomic::AtomicUsize,
     /// Datagrams and WebSocket messages dropped because they were not SIP.
     pub(crate) unparsable: std::sync::atomic::AtomicU64,
+    /// The last UDP send to each recent destination, for its ICMP error.
+    pub(crate) udp_recent: Mutex<crate::icmp::RecentSends>,
 }
 
 impl Inner {
@@ -49,6 +51,7 @@ impl Inner {
             udp_v6,
             udp_backlog: std::sync::atomic::AtomicUsize::new(0),
             unparsable: std::sync::atomic::AtomicU64::new(0),
+            udp_recent: Mutex::new(crate::icmp::RecentSends::default()),
             tls_client,
             tls_server,
             local,

@@ -63,6 +63,7 @@ impl TransportLayer {
                         // The kernel's default buffer still works; bursts may be dropped.
                         tracing::warn!(%bound, error = %e, "could not enlarge the UDP receive buffer");
                     }
+                    crate::icmp::enable(&socket, bound.is_ipv6());
                     local.push((transport, bound));
                     let socket = Arc::new(socket);
                     let slot = if bound.is_ipv4() { &mut udp_v4 } else { &mut udp_v6 };

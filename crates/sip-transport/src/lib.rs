@@ -17,6 +17,7 @@ mod connect;
 mod error;
 mod event;
 mod flow;
+mod icmp;
 mod inner;
 mod layer;
 mod listen;

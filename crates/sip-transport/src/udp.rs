@@ -7,6 +7,7 @@ use bytes::Bytes;
 use sip_message::{parse_message_with, Peer, Transport};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
 /// Receives datagrams until the socket fails or the transport shuts down.
@@ -27,9 +28,13 @@ pub(crate) async fn recv_loop(inner: Arc<Inner>, socket: Arc<UdpSocket>) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 run = 0;
                 inner.udp_backlog.store(0, Ordering::Relaxed);
-                if let Err(e) = socket.readable().await {
-                    tracing::debug!(error = %e, "UDP socket failed");
-                    return;
+                match socket.ready(Interest::READABLE | Interest::ERROR).await {
+                    Ok(ready) if ready.is_error() => icmp_errors(&inner, &socket),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!(error = %e, "UDP socket failed");
+                        return;
+                    }
                 }
                 continue;
             }
@@ -64,6 +69,18 @@ pub(crate) async fn recv_loop(inner: Arc<Inner>, socket: Arc<UdpSocket>) {
     }
 }
 
+/// Fails the last send to each destination an ICMP error came back for (`icmp.rs`).
+fn icmp_errors(inner: &Arc<Inner>, socket: &UdpSocket) {
+    for (to, error) in crate::icmp::read(socket) {
+        let token = inner.udp_recent.lock().unwrap_or_else(|e| e.into_inner()).take(to);
+        tracing::debug!(%to, %error, ?token, "ICMP error for a datagram we sent");
+        if let Some(token) = token {
+            let peer = Peer::new(Transport::Udp, to);
+            inner.send_failed(token, peer, TransportError::io(&format!("UDP to {to} (ICMP)"), &error));
+        }
+    }
+}
+
 /// Sends one datagram without blocking the caller.
 pub(crate) fn send(inner: &Arc<Inner>, to: Peer, bytes: Bytes, token: u64) {
     let socket = if to.addr.is_ipv4() { inner.udp_v4.clone() } else { inner.udp_v6.clone() };
@@ -76,6 +93,9 @@ pub(crate) fn send(inner: &Arc<Inner>, to: Peer, bytes: Bytes, token: u64) {
         );
         return;
     };
+    if token != 0 {
+        inner.udp_recent.lock().unwrap_or_else(|e| e.into_inner()).remember(to.addr, token);
+    }
     match socket.try_send_to(&bytes, to.addr) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {

@@ -208,6 +208,39 @@ async fn connection_refused_is_reported() {
     }
 }
 
+/// A datagram to a UDP port nobody listens on: the kernel's ICMP port unreachable comes back
+/// as the failure of that send (Linux: IP_RECVERR and the error queue), not as silence.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn icmp_port_unreachable_fails_the_udp_send() {
+    let probe = std::net::UdpSocket::bind("127.0.0.1:0").expect("probe");
+    let closed = probe.local_addr().expect("addr");
+    drop(probe);
+    let (client, mut rx) = bind(&[(Transport::Udp, "127.0.0.1:0")], |_| {}).await;
+    client.send(Peer::new(Transport::Udp, closed), options("x"), 9);
+    loop {
+        if let TransportEvent::SendFailed { token, error, to } = next_event(&mut rx).await {
+            assert_eq!((token, to.addr), (9, closed));
+            assert_eq!(error.kind(), TransportErrorKind::Network);
+            assert!(error.to_string().contains("Connection refused"), "{error}");
+            break;
+        }
+    }
+    // A send to a port that does listen is not failed by it.
+    let (server, _srx) = bind(&[(Transport::Udp, "127.0.0.1:0")], |_| {}).await;
+    let open = server.local_addr(Transport::Udp).expect("udp");
+    client.send(Peer::new(Transport::Udp, open), options("y"), 10);
+    let quiet = tokio::time::timeout(Duration::from_millis(300), async {
+        loop {
+            if let TransportEvent::SendFailed { token, .. } = next_event(&mut rx).await {
+                return token;
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "no failure for a delivered datagram: {quiet:?}");
+}
+
 #[tokio::test]
 async fn websocket_without_the_sip_subprotocol_is_refused() {
     let (server, _rx) = bind(&[(Transport::Ws, "127.0.0.1:0")], |_| {}).await;
