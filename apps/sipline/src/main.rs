@@ -5,6 +5,8 @@
 //! call), 2 for bad usage.
 
 mod cmd;
+#[cfg(feature = "otel")]
+mod otel;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,6 +20,10 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Export spans and metrics to an OpenTelemetry collector at this URL over OTLP/HTTP
+    /// (e.g. http://127.0.0.1:4318; needs a build with `--features otel`).
+    #[arg(long, global = true, value_name = "URL")]
+    otlp: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -46,11 +52,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Library logs go to stderr, off unless RUST_LOG asks for them.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -58,7 +62,41 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match cli.command {
+    // Library logs go to stderr, off unless RUST_LOG asks for them.
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(tracing_subscriber::EnvFilter::from_default_env());
+    let registry = tracing_subscriber::registry().with(logs);
+    #[cfg(feature = "otel")]
+    let otel = match &cli.otlp {
+        Some(url) => match otel::Otel::start(url) {
+            Ok((otel, layer)) => {
+                // The spans of the client's operations, whatever RUST_LOG says.
+                let spans = tracing_subscriber::filter::Targets::new()
+                    .with_target("client_core", tracing::Level::INFO)
+                    .with_target("session_core", tracing::Level::INFO);
+                registry.with(layer.with_filter(spans)).init();
+                Some(otel)
+            }
+            Err(e) => {
+                eprintln!("sipline: --otlp: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            registry.init();
+            None
+        }
+    };
+    #[cfg(not(feature = "otel"))]
+    {
+        if cli.otlp.is_some() {
+            eprintln!("sipline: --otlp needs a build with OpenTelemetry (cargo build -p sipline --features otel)");
+            return ExitCode::from(2);
+        }
+        registry.init();
+    }
+    let code = match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
         Command::Options(args) => cmd::options::run(args),
         Command::Register(args) => cmd::register::run(args),
@@ -66,5 +104,11 @@ fn main() -> ExitCode {
         Command::Answer(args) => cmd::answer::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Agent(args) => cmd::agent::run(args),
+    };
+    // After the runtime: the exporters' HTTP client blocks.
+    #[cfg(feature = "otel")]
+    if let Some(otel) = otel {
+        otel.shutdown();
     }
+    code
 }
