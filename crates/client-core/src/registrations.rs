@@ -109,14 +109,27 @@ impl ClientManager {
         })
         .await;
         let aor = account.aor();
-        let mut state = self.shared.lock();
-        // Attempts that failed were forgotten by the session layer: the table forgets them too.
-        let kept = outcome.as_ref().ok().copied();
-        state.regs.retain(|id, r| Some(*id) == kept || r.aor != aor || !r.is_expired());
+        {
+            // Attempts that failed were forgotten by the session layer: the table forgets them too.
+            let kept = outcome.as_ref().ok().copied();
+            self.shared.lock().regs.retain(|id, r| Some(*id) == kept || r.aor != aor || !r.is_expired());
+        }
         let id = outcome?;
         tracing::Span::current().record("registration", tracing::field::display(id));
+        // The event task may not have seen the outcome yet: the table says it now, so a
+        // caller that looks right after `register` returns finds the binding in place.
+        let now = session.registration_state(id).await.ok();
+        let mut state = self.shared.lock();
         let entry = state.regs.entry(id).or_insert_with(|| RegistrationInfo::new(id, account.aor()));
         entry.registrar = account.registrar.clone();
+        if let Some(now) = now {
+            if now.is_registered() && entry.registered_at.is_none() {
+                entry.registered_at = Some(SystemTime::now());
+            }
+            if !entry.is_registered() {
+                entry.state = now;
+            }
+        }
         Ok(id)
     }
 

@@ -52,6 +52,11 @@ async fn a_customer_calls_agent_one_through_kamailio() {
     let mut events2 = agent2.subscribe_events();
     agent1.start().await.expect("agent 1 starts");
     agent2.start().await.expect("agent 2 starts");
+    // start registered the configured accounts: the tables say so as soon as it returns.
+    for a in [&agent1, &agent2] {
+        let regs = a.get_all_registrations();
+        assert!(regs.len() == 1 && regs[0].is_registered(), "{regs:?}");
+    }
     let registered = |e: &ClientEvent| {
         matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Registered { .. }, .. })
     };
