@@ -202,7 +202,10 @@ impl<W> SessionCore<W> {
                     self.forget_account(id);
                 }
             }
-            (RegistrationState::Unregistered, None) if !a.removal.is_empty() => self.forget_account(id),
+            // Removed on request, or by a shutdown (which waits for every account to go).
+            (RegistrationState::Unregistered, None) if !a.removal.is_empty() || self.shutdown.is_some() => {
+                self.forget_account(id)
+            }
             _ => {}
         }
     }

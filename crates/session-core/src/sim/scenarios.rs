@@ -225,6 +225,27 @@ fn registration_meets_423_and_401_then_refreshes_and_unregisters() {
     w.assert_settled();
 }
 
+/// A shutdown removes the binding and stops as soon as the registrar confirmed, not at the
+/// end of the grace it gives what does not end (10 s here).
+#[test]
+fn a_shutdown_unregisters_and_stops_without_waiting_out_its_grace() {
+    let mut w = World::new(4, Conditions::perfect());
+    let registrar = w.registrar("sim.example", "alice", "secret", 60);
+    let alice = w.agent("alice", Policy::Ignore);
+    let registrar_uri = format!("sip:{}", w.addr(registrar));
+    let register =
+        Action::Register { registrar: registrar_uri, user: "alice".into(), password: "secret".into(), expires: 300 };
+    w.at(ms(0), alice, register);
+    w.run_for(secs(5));
+    let shutdown = w.command(alice, super::Command::Shutdown);
+    w.run_for(secs(7));
+    assert!(
+        matches!(w.a(alice).replies.get(&shutdown), Some(Ok(super::Answer::Unit))),
+        "stopped within 2 s of a 10 s grace"
+    );
+    assert_eq!(w.registrar_of(registrar).accepted.last().map(|a| a.expires), Some(0), "the binding was removed");
+}
+
 #[test]
 fn calls_and_registrations_fail_over_to_the_next_target() {
     let mut w = World::new(4, Conditions::perfect());
