@@ -13,7 +13,7 @@ use crate::handler::{CallDecision, CallHandle, DynHandler};
 use crate::registrations::RegistrationInfo;
 use crate::telemetry::Telemetry;
 use crate::{CallDirection, CallId, CallState, ClientError, EndInfo, RegistrationId};
-use session_core::{CallHandler, IncomingCall, MediaControl, SessionControl, SessionCoordinator, SessionEvent};
+use session_core::{CallHandler, IncomingCall, SessionControl, SessionCoordinator, SessionEvent};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -360,16 +360,8 @@ async fn pump(mut rx: broadcast::Receiver<SessionEvent>, session: Weak<SessionCo
             Err(broadcast::error::RecvError::Closed) => break,
         };
         match event {
-            SessionEvent::IncomingCall { id, .. } => {
-                let Some(s) = session.upgrade() else { break };
-                let Some(snapshot) = s.get_session(id).await else { continue };
-                let info = {
-                    let mut state = shared.lock();
-                    let entry = state.calls.entry(id).or_insert_with(|| CallInfo::from_session(&snapshot));
-                    entry.remote_headers = snapshot.remote_headers.clone();
-                    entry.call_id = snapshot.call_id.clone();
-                    entry.clone()
-                };
+            SessionEvent::IncomingCall { id, call, .. } => {
+                let info = shared.lock().calls.entry(id).or_insert_with(|| incoming_info(&call)).clone();
                 shared.telemetry.call_started(CallDirection::Incoming);
                 shared.emit(ClientEvent::IncomingCall { call: info });
             }
@@ -398,8 +390,10 @@ async fn pump(mut rx: broadcast::Receiver<SessionEvent>, session: Weak<SessionCo
                         }
                     }
                 }
-                if new == CallState::Active && old != CallState::OnHold {
-                    // The 2xx's headers are the session layer's to give.
+                let outgoing = shared.lock().calls.get(&id).is_some_and(|c| c.direction == CallDirection::Outgoing);
+                if new == CallState::Active && old != CallState::OnHold && outgoing {
+                    // The 2xx's headers are the session layer's to give (an incoming call
+                    // has its INVITE's already).
                     if let Some(s) = session.upgrade() {
                         if let Some(snapshot) = s.get_session(id).await {
                             if let Some(c) = shared.lock().calls.get_mut(&id) {
@@ -479,7 +473,7 @@ async fn sample_quality(every: Duration, session: Weak<SessionCoordinator>, shar
     loop {
         tick.tick().await;
         let Some(s) = session.upgrade() else { break };
-        let live: Vec<CallId> = {
+        let live: std::collections::HashSet<CallId> = {
             let state = shared.lock();
             state
                 .calls
@@ -488,8 +482,11 @@ async fn sample_quality(every: Duration, session: Weak<SessionCoordinator>, shar
                 .map(|c| c.id)
                 .collect()
         };
-        for id in live {
-            let Ok(stats) = s.get_rtp_statistics(id).await else { continue };
+        // One request for every stream, however many calls are up.
+        for (id, stats) in s.all_rtp_statistics().await {
+            if !live.contains(&id) {
+                continue;
+            }
             let expected = stats.packets_received as i64 + stats.packets_lost.max(0);
             let loss_fraction = if expected > 0 { stats.packets_lost.max(0) as f64 / expected as f64 } else { 0.0 };
             shared.telemetry.quality(loss_fraction, stats.jitter_ms);

@@ -363,6 +363,8 @@ pub enum SessionEvent {
         id: SessionId,
         /// The caller.
         from: String,
+        /// The INVITE as the handler sees it (headers, Call-ID, offer).
+        call: Box<IncomingCall>,
     },
     /// A provisional response to our call (180 Ringing, 183 Session Progress).
     Progress {

@@ -307,7 +307,7 @@ impl<W> SessionCore<W> {
         if let Err(e) = self.calls.progress(now, key, StatusCode::RINGING, None) {
             tracing::debug!(session = %id, error = %e, "180 not sent");
         }
-        self.emit(SessionEvent::IncomingCall { id, from: uri_of(&from) });
+        self.emit(SessionEvent::IncomingCall { id, from: uri_of(&from), call: Box::new(call.clone()) });
         self.tell_handler(HandlerEvent::Incoming(call));
     }
 

@@ -75,6 +75,8 @@ pub(crate) enum Request {
     Stats { id: SessionId, reply: Reply<RtpStats> },
     /// The last second of a call's received audio.
     Audio { id: SessionId, reply: Reply<Vec<i16>> },
+    /// Every stream's statistics at once (one message however many calls are up).
+    AllStats { reply: oneshot::Sender<Vec<(SessionId, RtpStats)>> },
 }
 
 /// Work that finished on another task.
@@ -163,6 +165,9 @@ impl Driver {
                     Some(Request::Stats { id, reply }) => {
                         let r = media.get(&id).map(|m| m.stats()).ok_or_else(|| self.core.no_media_error(id));
                         let _ = reply.send(r);
+                    }
+                    Some(Request::AllStats { reply }) => {
+                        let _ = reply.send(media.iter().map(|(id, m)| (*id, m.stats())).collect());
                     }
                     Some(Request::Audio { id, reply }) => {
                         let r = media.get(&id).map(|m| m.recent_audio()).ok_or_else(|| self.core.no_media_error(id));
