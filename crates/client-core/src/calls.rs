@@ -276,7 +276,8 @@ impl ClientManager {
                     return Ok(c.clone());
                 }
                 if !state.calls.contains_key(&id) || !self.is_running() {
-                    // Not a call the client tracked: its end is all there is.
+                    // The event task will not write it (the client stopped, or never tracked
+                    // the call): what the table has, marked with the session layer's end.
                     drop(state);
                     let mut info = self.get_call(id).ok_or(ClientError::CallNotFound(id))?;
                     Shared::finish(&mut info, end);

@@ -46,9 +46,8 @@ async fn agent(args: Args) -> Result<ExitCode, Failure> {
         config.media.tone_hz = args.tone;
     }
     let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal() && !args.lines;
-    if !terminal {
-        args.client.serve_metrics()?;
-    }
+    // Before the full-screen view takes the terminal, so its one line does not disturb it.
+    args.client.serve_metrics()?;
     // The full-screen view owns the terminal: the wire trace would scribble over it.
     let mut shared = args.client.clone();
     shared.trace &= !terminal;
