@@ -79,22 +79,13 @@ impl<'a> TelUri<'a> {
         if self.normalized_number() != other.normalized_number() || self.params.len() != other.params.len() {
             return false;
         }
-        self.params.iter().all(|(n, v)| match other.params.get(n) {
-            Some(w) => match (v, w) {
-                (Some(a), Some(b)) => {
-                    let strip = |s: &str| {
-                        s.bytes()
-                            .filter(|&c| !is_visual_separator(c))
-                            .map(|c| c.to_ascii_lowercase())
-                            .collect::<Vec<_>>()
-                    };
-                    strip(a) == strip(b)
-                }
-                (None, None) => true,
-                _ => false,
-            },
-            None => false,
-        })
+        let strip = |s: &str| s.bytes().filter(|&c| !is_visual_separator(c)).map(|c| c.to_ascii_lowercase()).collect();
+        // Every value a name has, in order: a name given twice (which RFC 3966 does not
+        // forbid the parser to meet) compares all its values, not only the first.
+        let values = |params: &Params<'_>, name: &str| -> Vec<Option<Vec<u8>>> {
+            params.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.map(strip)).collect()
+        };
+        self.params.iter().all(|(n, _)| values(&self.params, n) == values(&other.params, n))
     }
 }
 

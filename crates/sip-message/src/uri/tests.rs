@@ -137,3 +137,18 @@ fn repeated_parameters_compare_by_their_first_occurrence() {
     assert!(u.equivalent(&sip("sip:a@h;r=1")));
     assert!(!u.equivalent(&sip("sip:a@h;r=2")));
 }
+
+/// Found by the `uri` fuzz target: a tel: URI naming a parameter twice, once with a value
+/// and once as a flag, was not equivalent to itself (only the first of the two was compared).
+#[test]
+fn a_tel_uri_with_a_parameter_given_twice_equals_itself() {
+    for s in ["tel:+1;pl=a;pl", "tel:+1;pl;pl=a", "TeL:+1;oXe;pl=e.t;pl;x=1;pl=z"] {
+        let u = Uri::parse(s).expect("parses");
+        assert!(u.equivalent(&u), "{s}");
+    }
+    let a = Uri::parse("tel:+1;pl=a;pl").expect("parses");
+    let b = Uri::parse("tel:+1;pl;pl=a").expect("parses");
+    assert!(!a.equivalent(&b), "the values of a repeated name are compared in order");
+    let c = Uri::parse("tel:+1;PL=A;pl").expect("parses");
+    assert!(a.equivalent(&c), "names and values still compare case-insensitively");
+}
