@@ -103,8 +103,8 @@ impl Default for MediaConfig {
 }
 
 /// An account: registered at start when `register` is true, and the From and credentials of
-/// calls made from it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// calls made from it. Its `Debug` hides the password.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountConfig {
     /// The user part of the address of record, also the digest user name.
@@ -129,6 +129,22 @@ pub struct AccountConfig {
     /// Register when the client starts.
     #[serde(default = "yes")]
     pub register: bool,
+}
+
+impl std::fmt::Debug for AccountConfig {
+    // The password never reaches a log through a Debug of the account or the configuration.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountConfig")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("registrar", &self.registrar)
+            .field("domain", &self.domain)
+            .field("expires", &self.expires)
+            .field("outbound_proxy", &self.outbound_proxy)
+            .field("display_name", &self.display_name)
+            .field("register", &self.register)
+            .finish()
+    }
 }
 
 fn default_expires() -> u32 {
@@ -540,6 +556,10 @@ mod tests {
     fn passwords_stay_out_of_debug_output() {
         let c = Credentials { user: "u".into(), password: "hunter2".into() };
         assert!(!format!("{c:?}").contains("hunter2"));
+        let mut config = ClientConfig::default();
+        config.accounts.push(AccountConfig::new("alice", Some("hunter2".into()), "sip:pbx.example.com"));
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("alice"), "{shown}");
     }
 
     #[test]
