@@ -1,19 +1,29 @@
 //! # media-core
 //!
-//! The minimal media layer of sipline: what a call needs to carry real RTP audio.
+//! The media layer of sipline: what a call needs to carry real audio.
 //!
 //! - [`sdp`]: the SDP model (RFC 4566/8866), parsed and serialized.
 //! - [`negotiate`]: RFC 3264 offer/answer for one audio stream; [`SdpSession`] makes offers
 //!   and answers and yields [`Negotiated`].
-//! - [`codec`], [`g711`]: payload formats and G.711 µ-law/A-law.
-//! - [`rtp`]: the RTP fixed header (RFC 3550 §5.1).
-//! - [`stats`]: receiver statistics (RFC 3550 Appendix A.1, A.3, A.8).
+//! - [`codec`], [`coder`], [`g711`]: payload formats, and the encoder/decoder of each codec
+//!   compiled in (G.711 µ-law and A-law).
+//! - [`rtp`], [`rtcp`]: the RTP header (RFC 3550 §5.1) and RTCP SR, RR, SDES, BYE compounds
+//!   with the §6.3 transmission interval.
+//! - [`stats`]: receiver statistics (RFC 3550 Appendix A.1, A.3, A.8); [`quality`]: the
+//!   E-model MOS estimate (ITU-T G.107).
+//! - [`jitter`]: the adaptive jitter buffer; loss concealment for G.711 (private).
+//! - [`dtmf`]: RFC 4733 telephone-events, sent and received.
+//! - [`audio`]: what a call sends (silence, tone, WAV file, pushed frames) and where what it
+//!   hears goes (WAV recorder, frame streams).
 //! - [`tone`]: a sine generator and the Goertzel algorithm, to send and recognise tones.
-//! - [`session`]: [`MediaSession`], the tokio driver of one call's RTP stream.
+//! - [`stream`]: [`Stream`], one call's audio stream as a sans-IO state machine that makes
+//!   every decision about its packets.
+//! - [`session`]: [`MediaSession`], the thin tokio driver of a [`Stream`]: two sockets, a
+//!   receive task, and a shared [`Pacer`] that ticks every stream's frames.
 //!
-//! Everything but `session` is sans-IO: plain code, no tokio, no sockets, no clock. The
-//! session layer above (session-core) puts SDP into SIP bodies and calls [`MediaSession`]
-//! when a dialog's offer/answer completes; this crate knows nothing of SIP.
+//! Everything but `session` (and the pacer) is sans-IO: plain code, no tokio, no sockets, no
+//! clock. The session layer above (session-core) puts SDP into SIP bodies and calls
+//! [`MediaSession`] when a dialog's offer/answer completes; this crate knows nothing of SIP.
 //!
 //! ```
 //! use media_core::{Direction, LocalMedia, Codec, SdpSession};
@@ -35,24 +45,36 @@
 //! ```
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod audio;
 pub mod codec;
+pub mod coder;
+mod conceal;
 pub mod direction;
+pub mod dtmf;
 pub mod g711;
+pub mod jitter;
 pub mod negotiate;
 mod pacer;
+pub mod quality;
+pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
 pub mod session;
 pub mod stats;
+pub mod stream;
 mod tap;
 pub mod tone;
 
+pub use audio::{AudioError, AudioSink, AudioSource, Pcm, WavRecorder};
 pub use codec::Codec;
 pub use direction::Direction;
+pub use dtmf::DtmfError;
+pub use jitter::{JitterConfig, JitterStats};
 pub use negotiate::{LocalMedia, Negotiated, NegotiationError, SdpSession};
 pub use pacer::{Pacer, SLOTS as PACER_SLOTS};
 pub use rtp::{RtpError, RtpPacket};
 pub use sdp::{Attribute, Connection, Line, MediaDescription, Origin, RtpMap, SdpError, SessionDescription};
-pub use session::{MediaConfig, MediaError, MediaSession, RtpStats};
+pub use session::{AudioFrame, AudioFrames, MediaConfig, MediaError, MediaEventSink, MediaSession};
 pub use stats::ReceiverStats;
+pub use stream::{MediaEvent, RtpStats, Stream, StreamConfig};
 pub use tap::{MediaTap, TapDirection};

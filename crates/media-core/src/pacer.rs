@@ -11,6 +11,7 @@
 //! business (`session.rs`).
 
 use crate::session::{lock, Shared, FRAME_DURATION};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 use tokio::sync::Notify;
@@ -29,6 +30,8 @@ pub struct Pacer {
 struct Inner {
     /// The streams of each slot; closed or dropped ones leave at their slot's next turn.
     slots: Mutex<Vec<Vec<Weak<Shared>>>>,
+    /// How many streams are out of their slot for its turn (still paced, so counted).
+    in_turn: AtomicUsize,
     /// Wakes the clock when a stream joins an idle pacer (an idle one does not tick), and
     /// when the last handle goes, so that the task ends.
     joined: Arc<Notify>,
@@ -62,14 +65,19 @@ impl Pacer {
 
     fn with_slots(slots: usize) -> Pacer {
         let joined = Arc::new(Notify::new());
-        let inner = Arc::new(Inner { slots: Mutex::new(vec![Vec::new(); slots.max(1)]), joined: joined.clone() });
+        let inner = Arc::new(Inner {
+            slots: Mutex::new(vec![Vec::new(); slots.max(1)]),
+            in_turn: AtomicUsize::new(0),
+            joined: joined.clone(),
+        });
         tokio::spawn(run(Arc::downgrade(&inner), joined));
         Pacer { inner }
     }
 
     /// How many streams it paces now (closed ones leave at their slot's next turn).
     pub fn len(&self) -> usize {
-        lock(&self.inner.slots).iter().map(Vec::len).sum()
+        let slots = lock(&self.inner.slots);
+        slots.iter().map(Vec::len).sum::<usize>() + self.inner.in_turn.load(Ordering::Acquire)
     }
 
     /// Does it pace no stream?
@@ -115,7 +123,12 @@ async fn run(weak: Weak<Inner>, joined: Arc<Notify>) {
             let slot = (turn % slots) as usize;
             // The slot's list is taken out while its frames go, so a stream joining meanwhile
             // waits for nothing.
-            let mut streams = std::mem::take(&mut lock(&inner.slots)[slot]);
+            let mut streams = {
+                let mut slots = lock(&inner.slots);
+                let taken = std::mem::take(&mut slots[slot]);
+                inner.in_turn.store(taken.len(), Ordering::Release);
+                taken
+            };
             streams.retain(|w| match w.upgrade() {
                 Some(s) if !s.is_closed() => {
                     s.on_tick(now);
@@ -126,6 +139,7 @@ async fn run(weak: Weak<Inner>, joined: Arc<Notify>) {
             let mut slots = lock(&inner.slots);
             streams.append(&mut slots[slot]);
             slots[slot] = streams;
+            inner.in_turn.store(0, Ordering::Release);
         }
         done = due;
     }

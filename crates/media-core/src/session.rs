@@ -1,52 +1,42 @@
-//! [`MediaSession`]: the tokio driver of one call's RTP stream.
+//! [`MediaSession`]: the thin tokio driver of one call's RTP stream.
 //!
 //! Owns the two UDP sockets of the stream (RTP on an even port, RTCP on the next one,
-//! RFC 3550 §11), the task that receives what the peer sends, and the state it shares with
-//! the [`Pacer`] that sends a 20 ms G.711 frame every 20 ms: the negotiated parameters, the sender's SSRC,
-//! sequence number and timestamp, the receiver statistics, and the last second of decoded
-//! audio. It decides nothing about the call: what to send where comes from [`Negotiated`]
-//! (offer/answer, [`crate::negotiate`]); the RTP format and the statistics are the sans-IO
-//! [`crate::rtp`] and [`crate::stats`]. It must not parse SDP or know about SIP.
+//! RFC 3550 §11) and the task that receives on them, and feeds the sans-IO [`Stream`]
+//! (`stream.rs`) that makes every decision: received datagrams go in with the time they
+//! arrived, each tick of the [`Pacer`] asks it for the frame and any RTCP report to send,
+//! and the events it yields go to the sink the owner set. It must not parse SDP, know about
+//! SIP, or judge a packet itself.
 //!
 //! Locks are `std::sync::Mutex`es held for a few microseconds and never across an
 //! `.await`. The sockets live in the shared state and the task polls them through it,
 //! never holding them between polls, so [`MediaSession::close`] releases both ports at once,
 //! synchronously: the same ports can be bound again as soon as it returns.
-//!
-//! RTCP is not sent yet; the RTCP port is bound so nobody else takes it, and what arrives on
-//! it is read and counted. Packets are accepted from any source address (the peer may be
-//! behind a NAT and send from another port than it announced).
 
+use crate::audio::{AudioError, AudioSink, AudioSource, WavRecorder};
 use crate::codec::Codec;
 use crate::direction::Direction;
-use crate::g711;
+use crate::dtmf::DtmfError;
+use crate::jitter::JitterConfig;
 use crate::negotiate::{LocalMedia, Negotiated};
 use crate::pacer::Pacer;
-use crate::rtp::RtpPacket;
-use crate::stats::ReceiverStats;
-use crate::tone::ToneGenerator;
-use std::collections::VecDeque;
+use crate::stream::{MediaEvent, Stream, StreamConfig};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
-/// The packetization interval: one frame every 20 ms (RFC 3551 §4.5: the default for G.711).
-pub const FRAME_DURATION: Duration = Duration::from_millis(20);
+pub use crate::stream::{RtpStats, FRAME_DURATION, RECENT_AUDIO_SAMPLES};
+
 /// Samples per frame at 8 kHz.
 pub const FRAME_SAMPLES: usize = 160;
-/// How much decoded received audio [`MediaSession::recent_audio`] keeps: one second at 8 kHz.
-pub const RECENT_AUDIO_SAMPLES: usize = 8000;
-/// The peak amplitude of the tone sent when [`MediaConfig::tone_hz`] is set (about -12 dBFS).
-pub const TONE_AMPLITUDE: i16 = 8000;
 /// The largest datagram read; longer ones are cut (no RTP packet of ours is near this).
 const RECEIVE_BUFFER: usize = 2048;
 
@@ -63,17 +53,32 @@ pub struct MediaConfig {
     pub port_max: u16,
     /// The codecs we accept, in preference order (see [`LocalMedia::codecs`]).
     pub codecs: Vec<Codec>,
-    /// What we send: `Some(hz)` a sine tone of that frequency, `None` silence. Packets are
-    /// sent either way.
-    pub tone_hz: Option<f32>,
+    /// What a new stream sends until told otherwise.
+    pub source: AudioSource,
+    /// The jitter buffer's bounds.
+    pub jitter: JitterConfig,
+    /// How long the peer may send no RTP, while it should, before
+    /// [`MediaEvent::RtpTimeout`]; `None`: never.
+    pub rtp_timeout: Option<Duration>,
     /// Sees every RTP datagram sent and received (a capture file); none by default.
     pub tap: Option<crate::MediaTap>,
 }
 
 impl MediaConfig {
-    /// PCMU, PCMA and telephone-event on ports 16384–32767 of `ip`, sending silence.
+    /// PCMU, PCMA and telephone-event on ports 16384–32767 of `ip`, sending silence, with
+    /// the default jitter buffer and a 30 s RTP timeout.
     pub fn new(ip: IpAddr) -> MediaConfig {
-        MediaConfig { ip, port_min: 16384, port_max: 32767, codecs: Codec::defaults(), tone_hz: None, tap: None }
+        let stream = StreamConfig::default();
+        MediaConfig {
+            ip,
+            port_min: 16384,
+            port_max: 32767,
+            codecs: Codec::defaults(),
+            source: AudioSource::Silence,
+            jitter: stream.jitter,
+            rtp_timeout: stream.rtp_timeout,
+            tap: None,
+        }
     }
 }
 
@@ -116,63 +121,19 @@ impl fmt::Display for MediaError {
 
 impl std::error::Error for MediaError {}
 
-/// Counters of one stream, as [`MediaSession::stats`] reports them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RtpStats {
-    /// RTP packets sent.
-    pub packets_sent: u64,
-    /// Payload octets sent (RFC 3550 §6.4.1: headers and padding not counted).
-    pub octets_sent: u64,
-    /// RTP packets accepted: the negotiated codec or telephone-event.
-    pub packets_received: u64,
-    /// Payload octets of the accepted packets.
-    pub octets_received: u64,
-    /// Packets lost, cumulative over the remote sources (RFC 3550 A.3; duplicates can make
-    /// it negative).
-    pub packets_lost: i64,
-    /// Interarrival jitter of the current remote source (RFC 3550 A.8), in milliseconds.
-    pub jitter_ms: f64,
-    /// The SSRC of the current remote source.
-    pub remote_ssrc: Option<u32>,
-    /// Our SSRC.
-    pub local_ssrc: u32,
-    /// When the last packet was accepted.
-    pub last_received: Option<Instant>,
-    /// The codec negotiated for the stream.
-    pub codec: Option<Codec>,
-    /// Well-formed RTP packets dropped because their payload type was not negotiated (or
-    /// nothing was negotiated yet).
-    pub packets_ignored: u64,
-    /// Datagrams on the RTP port that were not RTP.
-    pub packets_invalid: u64,
-    /// Datagrams received on the RTCP port (read and dropped: RTCP is not processed yet).
-    pub rtcp_received: u64,
-}
+/// Receives a stream's events (DTMF received, RTP timeout); called on the stream's tasks,
+/// so it must not block.
+pub type MediaEventSink = Arc<dyn Fn(MediaEvent) + Send + Sync>;
 
 struct Sockets {
     rtp: UdpSocket,
     rtcp: UdpSocket,
 }
 
-/// What the sender and receiver share with the handle.
+/// The stream and the buffers its datagrams are written into (reused: no allocation per
+/// frame).
 struct State {
-    negotiated: Option<Negotiated>,
-    muted: bool,
-    tone: Option<ToneGenerator>,
-    ssrc: u32,
-    sequence: u16,
-    timestamp_base: u32,
-    /// The frame count the last timestamp was derived from.
-    frames: u32,
-    marker_pending: bool,
-    epoch: Instant,
-    source: Option<(u32, ReceiverStats)>,
-    lost_before: i64,
-    recent: VecDeque<i16>,
-    stats: RtpStats,
-    frame: Vec<i16>,
-    payload: Vec<u8>,
-    /// The datagram being sent (reused: no allocation per frame).
+    stream: Stream,
     datagram: Vec<u8>,
 }
 
@@ -182,6 +143,7 @@ pub(crate) struct Shared {
     tap: Option<crate::MediaTap>,
     sockets: Mutex<Option<Sockets>>,
     state: Mutex<State>,
+    events: Mutex<Option<MediaEventSink>>,
     closed: AtomicBool,
     wake: Notify,
 }
@@ -192,8 +154,65 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// One call's RTP stream: sockets bound, a task sending and receiving. Share it behind an
-/// `Arc`; every method takes `&self`. Dropping it closes it.
+/// A frame of decoded received audio, as [`AudioFrames`] yields it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioFrame {
+    /// The sample rate in Hz.
+    pub rate: u32,
+    /// 20 ms of mono 16-bit PCM.
+    pub samples: Vec<i16>,
+}
+
+/// The decoded audio a stream plays out, frame by frame, for the application (a voice bot
+/// feeds it to speech recognition). It holds a bounded backlog: frames the application does
+/// not take in time are dropped and counted, never queued without bound. It ends when the
+/// stream closes. Also a [`futures_core::Stream`].
+#[derive(Debug)]
+pub struct AudioFrames {
+    rx: mpsc::Receiver<AudioFrame>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl AudioFrames {
+    /// The next frame; `None` once the stream has closed.
+    pub async fn recv(&mut self) -> Option<AudioFrame> {
+        self.rx.recv().await
+    }
+
+    /// Frames dropped because the backlog was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl futures_core::Stream for AudioFrames {
+    type Item = AudioFrame;
+
+    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AudioFrame>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+struct FrameSink {
+    tx: mpsc::Sender<AudioFrame>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl AudioSink for FrameSink {
+    fn write(&mut self, frame: &[i16], rate: u32) -> bool {
+        match self.tx.try_send(AudioFrame { rate, samples: frame.to_vec() }) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// One call's RTP stream: sockets bound, a task receiving, a pacer sending. Share it behind
+/// an `Arc`; every method takes `&self`. Dropping it closes it.
 pub struct MediaSession {
     shared: Arc<Shared>,
     /// The clock that sends our frames (kept alive by every stream it paces).
@@ -213,6 +232,14 @@ impl fmt::Debug for MediaSession {
     }
 }
 
+/// The wallclock now in NTP format (seconds since 1900, 32.32 fixed point).
+fn ntp_now() -> u64 {
+    const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let frac = ((u128::from(d.subsec_nanos()) << 32) / 1_000_000_000) as u64;
+    ((d.as_secs() + NTP_UNIX_OFFSET) << 32) | frac
+}
+
 impl MediaSession {
     /// Binds an even RTP port and the RTCP port after it in the configured range, starting
     /// at a random pair so consecutive calls do not reuse a port at once, and starts the
@@ -224,8 +251,8 @@ impl MediaSession {
     /// Like [`MediaSession::bind`], with `pacer` sending the frames: one pacer serves any
     /// number of streams with one timer (what an agent with many calls wants).
     pub async fn bind_paced(config: &MediaConfig, pacer: &Pacer) -> Result<MediaSession, MediaError> {
-        if !config.codecs.iter().any(|c| c.g711_law().is_some()) {
-            return Err(MediaError::InvalidConfig("no codec this crate can send (PCMU or PCMA)".into()));
+        if !config.codecs.iter().any(|c| crate::coder::Coder::for_codec(c).is_some()) {
+            return Err(MediaError::InvalidConfig("no codec this build can send (PCMU or PCMA)".into()));
         }
         if config.port_min == 0 || config.port_min > config.port_max {
             return Err(MediaError::InvalidConfig(format!(
@@ -255,31 +282,20 @@ impl MediaSession {
         };
         let local_addr = sockets.rtp.local_addr().map_err(|e| MediaError::Io(e.to_string()))?;
         let rtcp_addr = sockets.rtcp.local_addr().map_err(|e| MediaError::Io(e.to_string()))?;
-        let state = State {
-            negotiated: None,
-            muted: false,
-            tone: config.tone_hz.map(|hz| ToneGenerator::new(hz, TONE_AMPLITUDE, 8000)),
-            // RFC 3550 §5.1: the SSRC, the first sequence number and the first timestamp are
-            // random, to make known-plaintext attacks on encryption harder and collisions rare.
-            ssrc: random_u32(),
-            sequence: random_u32() as u16,
-            timestamp_base: random_u32(),
-            frames: 0,
-            marker_pending: true,
-            epoch: Instant::now(),
-            source: None,
-            lost_before: 0,
-            recent: VecDeque::with_capacity(RECENT_AUDIO_SAMPLES),
-            stats: RtpStats::default(),
-            frame: vec![0; FRAME_SAMPLES],
-            payload: Vec::with_capacity(FRAME_SAMPLES),
-            datagram: Vec::with_capacity(12 + FRAME_SAMPLES),
+        let stream_config = StreamConfig {
+            source: config.source.clone(),
+            jitter: config.jitter,
+            rtp_timeout: config.rtp_timeout,
+            cname: format!("sipline@{}", config.ip),
         };
+        let random = [random_u32(), random_u32(), random_u32(), random_u32()];
+        let stream = Stream::new(stream_config, Instant::now(), ntp_now(), random);
         let shared = Arc::new(Shared {
             local: local_addr,
             tap: config.tap.clone(),
             sockets: Mutex::new(Some(sockets)),
-            state: Mutex::new(state),
+            state: Mutex::new(State { stream, datagram: Vec::with_capacity(256) }),
+            events: Mutex::new(None),
             closed: AtomicBool::new(false),
             wake: Notify::new(),
         });
@@ -311,23 +327,19 @@ impl MediaSession {
         LocalMedia { rtp_addr: self.local_addr, codecs: self.codecs.clone(), direction }
     }
 
-    /// Applies the outcome of an offer/answer exchange: from now on, send a 20 ms frame every
-    /// 20 ms to `remote_rtp` with the negotiated codec when our direction sends (and stop
-    /// when it does not), and accept only the negotiated payload types. Called again after a
-    /// re-INVITE, it updates the stream in place: same SSRC, sequence and timestamp line, and
-    /// the marker bit on the first packet after sending (re)starts or moves (RFC 3551 §4.1).
+    /// Sends the stream's events (DTMF received, RTP timeout) to `sink` from now on; events
+    /// that came before are delivered at once.
+    pub fn set_event_sink(&self, sink: MediaEventSink) {
+        *lock(&self.shared.events) = Some(sink);
+        self.shared.deliver_events(&mut lock(&self.shared.state).stream);
+    }
+
+    /// Applies the outcome of an offer/answer exchange: from now on, send a frame every
+    /// 20 ms to the negotiated address with the negotiated codec when our direction sends
+    /// (and stop when it does not), and accept only the negotiated payload types. Called
+    /// again after a re-INVITE, it updates the stream in place (see [`Stream::start`]).
     pub fn start(&self, negotiated: &Negotiated) {
-        let mut state = lock(&self.shared.state);
-        let was = state.negotiated.as_ref().filter(|n| n.should_send()).and_then(|n| n.remote_rtp);
-        if negotiated.should_send() && was != negotiated.remote_rtp {
-            state.marker_pending = true;
-        }
-        if negotiated.codec.g711_law().is_none() {
-            tracing::warn!(codec = %negotiated.codec, "negotiated codec cannot be encoded; sending nothing");
-        }
-        state.stats.codec = Some(negotiated.codec);
-        state.negotiated = Some(negotiated.clone());
-        drop(state);
+        lock(&self.shared.state).stream.start(negotiated, Instant::now());
         tracing::debug!(local = %self.local_addr, remote = ?negotiated.remote_rtp, direction = %negotiated.direction,
             codec = %negotiated.codec, "media started");
         self.shared.wake.notify_one();
@@ -337,41 +349,110 @@ impl MediaSession {
     /// digital silence rather than stopping: NAT bindings stay open, the peer's jitter
     /// buffer and statistics see no gap, and nothing needs renegotiating.
     pub fn set_muted(&self, muted: bool) {
-        lock(&self.shared.state).muted = muted;
+        lock(&self.shared.state).stream.set_muted(muted);
     }
 
     /// Is the stream muted?
     pub fn is_muted(&self) -> bool {
-        lock(&self.shared.state).muted
+        lock(&self.shared.state).stream.is_muted()
+    }
+
+    /// Mutes or unmutes what we hear: the recorder and the application get silence.
+    pub fn set_receive_muted(&self, muted: bool) {
+        lock(&self.shared.state).stream.set_receive_muted(muted);
+    }
+
+    /// Sends `source` from now on (a tone, a looped file, pushed frames, silence).
+    pub fn set_source(&self, source: AudioSource) {
+        lock(&self.shared.state).stream.set_source(source);
+    }
+
+    /// Plays a WAV file, looped, in place of what the stream sent.
+    pub fn play_file(&self, path: impl AsRef<std::path::Path>) -> Result<(), AudioError> {
+        let pcm = crate::audio::load_wav(path)?;
+        self.set_source(AudioSource::File(pcm));
+        Ok(())
+    }
+
+    /// Queues PCM at the stream's rate ([`MediaSession::audio_rate`]) to send; the source
+    /// must be [`AudioSource::Pushed`] for it to be heard.
+    pub fn push_audio(&self, samples: &[i16]) -> Result<(), AudioError> {
+        lock(&self.shared.state).stream.push_audio(samples)
+    }
+
+    /// The rate of the audio sent and played, once a codec is negotiated.
+    pub fn audio_rate(&self) -> Option<u32> {
+        lock(&self.shared.state).stream.send_rate()
+    }
+
+    /// Records what the stream plays out (what was heard) to a 16-bit PCM WAV file; the
+    /// file is completed when the stream closes or [`MediaSession::stop_recording`].
+    pub fn record_to(&self, path: impl AsRef<std::path::Path>) -> Result<(), AudioError> {
+        let recorder = WavRecorder::create(path)?;
+        lock(&self.shared.state).stream.add_sink(Box::new(recorder));
+        Ok(())
+    }
+
+    /// Adds a sink for what the stream plays out (see [`AudioSink`]).
+    pub fn add_sink(&self, sink: Box<dyn AudioSink>) {
+        lock(&self.shared.state).stream.add_sink(sink);
+    }
+
+    /// Ends every recording and frame stream of this session.
+    pub fn stop_recording(&self) {
+        lock(&self.shared.state).stream.clear_sinks();
+    }
+
+    /// The decoded audio this stream plays out, frame by frame, with a backlog of
+    /// `backlog` frames (20 ms each).
+    pub fn audio_frames(&self, backlog: usize) -> AudioFrames {
+        let (tx, rx) = mpsc::channel(backlog.max(1));
+        let dropped = Arc::new(AtomicU64::new(0));
+        lock(&self.shared.state).stream.add_sink(Box::new(FrameSink { tx, dropped: dropped.clone() }));
+        AudioFrames { rx, dropped }
+    }
+
+    /// Sends DTMF digits as RFC 4733 telephone-events, one after the other. Refused when
+    /// the peer did not negotiate telephone-event.
+    pub fn send_dtmf(&self, digits: &str) -> Result<(), DtmfError> {
+        let mut state = lock(&self.shared.state);
+        if !state.stream.can_send_dtmf() {
+            return Err(DtmfError::NotNegotiated);
+        }
+        state.stream.send_dtmf(digits)
+    }
+
+    /// Are DTMF digits still waiting or sounding?
+    pub fn dtmf_pending(&self) -> bool {
+        lock(&self.shared.state).stream.dtmf_pending()
     }
 
     /// The stream's counters now.
     pub fn stats(&self) -> RtpStats {
-        let state = lock(&self.shared.state);
-        let mut stats = state.stats.clone();
-        stats.local_ssrc = state.ssrc;
-        if let Some((ssrc, source)) = &state.source {
-            stats.remote_ssrc = Some(*ssrc);
-            stats.packets_lost = state.lost_before + source.lost();
-            let clock = state.negotiated.as_ref().map_or(8000, |n| n.codec.clock_rate.max(1));
-            stats.jitter_ms = source.jitter() * 1000.0 / f64::from(clock);
-        } else {
-            stats.packets_lost = state.lost_before;
-        }
-        stats
+        lock(&self.shared.state).stream.stats()
     }
 
-    /// The last second (at most [`RECENT_AUDIO_SAMPLES`]) of decoded received audio, oldest
-    /// first. Lost packets leave no gap: samples are appended as packets arrive.
+    /// The last second (at most [`RECENT_AUDIO_SAMPLES`]) of played-out received audio,
+    /// oldest first.
     pub fn recent_audio(&self) -> Vec<i16> {
-        lock(&self.shared.state).recent.iter().copied().collect()
+        lock(&self.shared.state).stream.recent_audio()
     }
 
-    /// Stops the task and releases both ports before returning. Idempotent; [`Drop`] calls
-    /// it too. Statistics stay readable.
+    /// Sends an RTCP BYE, completes recordings, stops the task and releases both ports
+    /// before returning. Idempotent; [`Drop`] calls it too. Statistics stay readable.
     pub fn close(&self) {
         if self.shared.closed.swap(true, Ordering::AcqRel) {
             return;
+        }
+        {
+            let mut guard = lock(&self.shared.state);
+            let state = &mut *guard;
+            if let Some(to) = state.stream.goodbye(Instant::now(), &mut state.datagram) {
+                if let Some(s) = lock(&self.shared.sockets).as_ref() {
+                    let _ = s.rtcp.try_send_to(&state.datagram, to);
+                }
+            }
+            state.stream.clear_sinks();
         }
         // Dropping the sockets here closes them now; the task holds no reference to them.
         drop(lock(&self.shared.sockets).take());
@@ -443,96 +524,61 @@ impl Shared {
         }
     }
 
-    /// Sends the next frame if the stream sends; advances the RTP clock either way.
-    pub(crate) fn on_tick(&self, now: Instant) {
-        let mut guard = lock(&self.state);
-        let state = &mut *guard;
-        // The timestamp follows the wall clock in frames (RFC 3550 §5.1: it advances with
-        // sampling time also while nothing is sent), never repeating.
-        let elapsed = (now.saturating_duration_since(state.epoch).as_millis() / FRAME_DURATION.as_millis()) as u32;
-        state.frames = elapsed.max(state.frames.wrapping_add(1));
-        let Some(negotiated) = state.negotiated.as_ref().filter(|n| n.should_send()) else { return };
-        let (Some(remote), Some(law)) = (negotiated.remote_rtp, negotiated.codec.g711_law()) else { return };
-        state.payload.clear();
-        match (&mut state.tone, state.muted) {
-            (Some(tone), false) => {
-                tone.fill(&mut state.frame);
-                g711::encode_into(law, &state.frame, &mut state.payload);
+    /// Hands the stream's pending events to the sink, if one is set.
+    fn deliver_events(&self, stream: &mut Stream) {
+        let sink = lock(&self.events).clone();
+        if let Some(sink) = sink {
+            while let Some(e) = stream.poll_event() {
+                sink(e);
             }
-            _ => state.payload.resize(FRAME_SAMPLES, law.silence()),
-        }
-        let timestamp = state.timestamp_base.wrapping_add(state.frames.wrapping_mul(FRAME_SAMPLES as u32));
-        let header = RtpPacket::header(
-            negotiated.codec.payload_type,
-            state.marker_pending,
-            state.sequence,
-            timestamp,
-            state.ssrc,
-        );
-        state.datagram.clear();
-        state.datagram.extend_from_slice(&header);
-        state.datagram.extend_from_slice(&state.payload);
-        let sent = match lock(&self.sockets).as_ref().map(|s| s.rtp.try_send_to(&state.datagram, remote)) {
-            Some(Ok(_)) => {
-                if let Some(tap) = &self.tap {
-                    tap.see(crate::TapDirection::Sent, self.local, remote, &state.datagram);
-                }
-                true
-            }
-            Some(Err(e)) => {
-                // A full send buffer drops this frame; the next one goes 20 ms later.
-                tracing::trace!(%remote, error = %e, "RTP send failed");
-                false
-            }
-            None => return,
-        };
-        state.sequence = state.sequence.wrapping_add(1);
-        if sent {
-            state.marker_pending = false;
-            state.stats.packets_sent += 1;
-            state.stats.octets_sent += state.payload.len() as u64;
         }
     }
 
-    /// Judges and records a datagram that arrived on the RTP port.
-    fn on_rtp(&self, datagram: &[u8], now: Instant) {
+    fn send(&self, port: Port, datagram: &[u8], to: SocketAddr) {
+        let sockets = lock(&self.sockets);
+        let Some(sockets) = sockets.as_ref() else { return };
+        let socket = match port {
+            Port::Rtp => &sockets.rtp,
+            Port::Rtcp => &sockets.rtcp,
+        };
+        match socket.try_send_to(datagram, to) {
+            Ok(_) => {
+                if let (Some(tap), Port::Rtp) = (&self.tap, port) {
+                    tap.see(crate::TapDirection::Sent, self.local, to, datagram);
+                }
+            }
+            // A full send buffer drops this datagram; the next one goes 20 ms later.
+            Err(e) => tracing::trace!(%to, error = %e, "media send failed"),
+        }
+    }
+
+    /// One frame period: the stream's frame and any RTCP report due go out.
+    pub(crate) fn on_tick(&self, now: Instant) {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
-        let Ok(packet) = RtpPacket::parse(datagram) else {
-            state.stats.packets_invalid += 1;
-            return;
-        };
-        let Some(negotiated) = &state.negotiated else {
-            state.stats.packets_ignored += 1;
-            return;
-        };
-        let audio = packet.payload_type == negotiated.codec.payload_type;
-        if !audio && Some(packet.payload_type) != negotiated.telephone_event {
-            state.stats.packets_ignored += 1;
-            return;
+        if let Some(to) = state.stream.poll_frame(now, &mut state.datagram) {
+            self.send(Port::Rtp, &state.datagram, to);
         }
-        let clock = negotiated.codec.clock_rate;
-        let law = negotiated.codec.g711_law();
-        // A new SSRC is a new source (RFC 3550 A.1): start its statistics afresh, keeping
-        // the losses counted so far.
-        if state.source.as_ref().map(|(ssrc, _)| *ssrc) != Some(packet.ssrc) {
-            if let Some((_, old)) = &state.source {
-                state.lost_before += old.lost();
+        while let Some(to) = state.stream.poll_rtcp(now, &mut state.datagram) {
+            self.send(Port::Rtcp, &state.datagram, to);
+        }
+        self.deliver_events(&mut state.stream);
+    }
+
+    /// A datagram arrived on `port` from `from`.
+    fn on_datagram(&self, port: Port, datagram: &[u8], from: SocketAddr, now: Instant) {
+        let mut state = lock(&self.state);
+        // RFC 5761: RTCP may share the RTP port; its packet types tell it apart.
+        match port {
+            Port::Rtp if !crate::rtcp::looks_like_rtcp(datagram) => {
+                if let Some(tap) = &self.tap {
+                    tap.see(crate::TapDirection::Received, self.local, from, datagram);
+                }
+                state.stream.handle_rtp(now, from, datagram)
             }
-            state.source = Some((packet.ssrc, ReceiverStats::new(packet.sequence)));
+            _ => state.stream.handle_rtcp(now, from, datagram),
         }
-        let arrival = now.saturating_duration_since(state.epoch).as_micros() * u128::from(clock) / 1_000_000;
-        if let Some((_, source)) = &mut state.source {
-            source.on_packet(packet.sequence, packet.timestamp, arrival as u32);
-        }
-        state.stats.packets_received += 1;
-        state.stats.octets_received += packet.payload.len() as u64;
-        state.stats.last_received = Some(now);
-        if let (true, Some(law)) = (audio, law) {
-            g711::decode_into(law, &packet.payload, &mut state.recent);
-            let excess = state.recent.len().saturating_sub(RECENT_AUDIO_SAMPLES);
-            state.recent.drain(..excess);
-        }
+        self.deliver_events(&mut state.stream);
     }
 }
 
@@ -543,12 +589,7 @@ async fn run(shared: Arc<Shared>) {
     while !shared.closed.load(Ordering::Acquire) {
         tokio::select! {
             received = poll_fn(|cx| shared.poll_recv(cx, Port::Rtp, &mut rtp_buf)) => match received {
-                Some(Ok((len, from))) => {
-                    if let Some(tap) = &shared.tap {
-                        tap.see(crate::TapDirection::Received, shared.local, from, &rtp_buf[..len]);
-                    }
-                    shared.on_rtp(&rtp_buf[..len], Instant::now())
-                }
+                Some(Ok((len, from))) => shared.on_datagram(Port::Rtp, &rtp_buf[..len], from, Instant::now()),
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "RTP receive error");
                     tokio::task::yield_now().await;
@@ -556,7 +597,7 @@ async fn run(shared: Arc<Shared>) {
                 None => break,
             },
             received = poll_fn(|cx| shared.poll_recv(cx, Port::Rtcp, &mut rtcp_buf)) => match received {
-                Some(Ok(_)) => lock(&shared.state).stats.rtcp_received += 1,
+                Some(Ok((len, from))) => shared.on_datagram(Port::Rtcp, &rtcp_buf[..len], from, Instant::now()),
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "RTCP receive error");
                     tokio::task::yield_now().await;

@@ -3,7 +3,7 @@
 
 use media_core::tone::{energy, tone_fraction};
 use media_core::{
-    Codec, Direction, MediaConfig, MediaError, MediaSession, Negotiated, RtpPacket, RtpStats, SdpSession,
+    AudioSource, Codec, Direction, MediaConfig, MediaError, MediaSession, Negotiated, RtpPacket, RtpStats, SdpSession,
 };
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -21,7 +21,12 @@ fn range(pairs: u16) -> (u16, u16) {
 }
 
 fn config(tone_hz: Option<f32>, (port_min, port_max): (u16, u16)) -> MediaConfig {
-    MediaConfig { ip: LOCALHOST, port_min, port_max, codecs: Codec::defaults(), tone_hz, tap: None }
+    MediaConfig {
+        port_min,
+        port_max,
+        source: tone_hz.map_or(AudioSource::Silence, AudioSource::Tone),
+        ..MediaConfig::new(LOCALHOST)
+    }
 }
 
 /// Waits until `condition` holds, polling every 10 ms; fails the test after [`DEADLINE`].
@@ -175,14 +180,7 @@ async fn close_and_drop_release_both_ports() {
 
 #[tokio::test]
 async fn unusable_configurations_are_refused() {
-    let bad = |min, max, codecs| MediaConfig {
-        ip: LOCALHOST,
-        port_min: min,
-        port_max: max,
-        codecs,
-        tone_hz: None,
-        tap: None,
-    };
+    let bad = |min, max, codecs| MediaConfig { port_min: min, port_max: max, codecs, ..MediaConfig::new(LOCALHOST) };
     for config in [
         bad(0, 10, Codec::defaults()),
         bad(30001, 30000, Codec::defaults()),
@@ -205,9 +203,9 @@ async fn only_negotiated_payload_types_are_accepted() {
     probe.send_to(&pcmu, target).await.unwrap();
     wait_for("the early packet to be ignored", || session.stats().packets_ignored == 1).await;
 
-    // Receive-only PCMU with telephone-event on 101, nowhere to send.
+    // Receive-only PCMU with telephone-event on 101 from the probe.
     session.start(&Negotiated {
-        remote_rtp: None,
+        remote_rtp: Some(probe.local_addr().unwrap()),
         codec: Codec::PCMU,
         telephone_event: Some(101),
         direction: Direction::RecvOnly,
@@ -224,19 +222,27 @@ async fn only_negotiated_payload_types_are_accepted() {
     probe.send_to(b"rtcp?", session.rtcp_addr()).await.unwrap();
     wait_for("the probes to be judged", || {
         let s = session.stats();
-        s.packets_ignored == 2 && s.packets_invalid == 1 && s.rtcp_received == 1 && s.packets_received == 1
+        s.packets_ignored == 2 && s.packets_invalid == 1 && s.rtcp_invalid == 1 && s.packets_received == 1
     })
     .await;
     let s = session.stats();
     assert_eq!((s.remote_ssrc, s.octets_received, s.packets_sent), (Some(0xABCD), 4, 0));
-    assert!(session.recent_audio().is_empty());
-    // PCMU is decoded into the recent audio (0x80 is the largest positive µ-law code).
-    probe
-        .send_to(&RtpPacket::new(0, 4, 163, 0xABCD, bytes::Bytes::from_static(&[0x80; 160])).to_bytes(), target)
-        .await
-        .unwrap();
-    wait_for("the audio packet", || session.stats().packets_received == 2).await;
-    assert_eq!(session.recent_audio(), vec![32124; 160]);
+    assert_eq!(s.dtmf_received, 1, "the end packet of digit 1 is a digit");
+    assert!(session.recent_audio().iter().all(|s| *s == 0));
+    // PCMU is decoded and played out through the jitter buffer (0x80 is the largest
+    // positive µ-law code).
+    for i in 0..5u16 {
+        let packet =
+            RtpPacket::new(0, 4 + i, 163 + 160 * u32::from(i), 0xABCD, bytes::Bytes::from_static(&[0x80; 160]));
+        probe.send_to(&packet.to_bytes(), target).await.unwrap();
+    }
+    wait_for("the audio to be played out", || session.recent_audio().iter().filter(|s| **s == 32124).count() >= 320)
+        .await;
+    // A stranger's packets are not the call's, whatever they carry.
+    let stranger = tokio::net::UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let packet = RtpPacket::new(0, 9, 963, 0xABCD, bytes::Bytes::from_static(&[0x80; 160]));
+    stranger.send_to(&packet.to_bytes(), target).await.unwrap();
+    wait_for("the stranger's packet to be dropped", || session.stats().packets_foreign == 1).await;
 }
 
 /// Many streams on one shared pacer: every one of them sends its frames at the 20 ms pace

@@ -5,7 +5,7 @@ use crate::api::{CallHandler, DeferAll};
 use crate::coordinator::SessionCoordinator;
 use crate::driver::handler::HandlerRunner;
 use crate::error::SessionError;
-use media_core::{Codec, MediaConfig};
+use media_core::{AudioSource, Codec, MediaConfig};
 use sip_endpoint::{Impairment, WireTap};
 use sip_message::Transport;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -61,12 +61,9 @@ impl Default for SessionConfig {
             public_ip: None,
             transports: vec![Transport::Udp],
             media: MediaConfig {
-                ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 port_min: 10000,
                 port_max: 20000,
-                codecs: vec![Codec::PCMU, Codec::PCMA, Codec::TELEPHONE_EVENT],
-                tone_hz: None,
-                tap: None,
+                ..MediaConfig::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
             },
             user_agent: format!("sipline/{}", env!("CARGO_PKG_VERSION")),
             from_uri: None,
@@ -160,7 +157,28 @@ impl SessionManagerBuilder {
 
     /// Send a sine tone of `hz` as our audio instead of silence (a test signal).
     pub fn media_tone(mut self, hz: Option<f32>) -> Self {
-        self.config.media.tone_hz = hz;
+        self.config.media.source = hz.map_or(AudioSource::Silence, AudioSource::Tone);
+        self
+    }
+
+    /// What every call sends until told otherwise ([`MediaControl::set_audio_source`](crate::MediaControl::set_audio_source)):
+    /// silence (the default), a tone, a loaded file, or pushed frames.
+    pub fn media_source(mut self, source: AudioSource) -> Self {
+        self.config.media.source = source;
+        self
+    }
+
+    /// How long a call's peer may send no RTP, while it should, before
+    /// [`SessionEvent::RtpTimeout`](crate::SessionEvent::RtpTimeout) (30 s by default;
+    /// `None`: never).
+    pub fn rtp_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.media.rtp_timeout = timeout;
+        self
+    }
+
+    /// The jitter buffer's bounds for every call.
+    pub fn jitter_buffer(mut self, jitter: media_core::JitterConfig) -> Self {
+        self.config.media.jitter = jitter;
         self
     }
 

@@ -5,8 +5,9 @@ use crate::api::*;
 use crate::builder::SessionConfig;
 use crate::core::{Answer, Command, Counters, ResourceCounts, SessionCore};
 use crate::driver::handler::HandlerRunner;
-use crate::driver::{Driver, Request};
-use crate::error::SessionError;
+use crate::driver::{Driver, MediaOp, Request};
+use crate::error::{MediaFailure, SessionError};
+use media_core::{AudioFrames, AudioSource};
 use sip_endpoint::Dropper;
 use sip_message::Method;
 use sip_resolve::{Resolver, ResolverConfig};
@@ -355,6 +356,60 @@ impl MediaControl for SessionCoordinator {
 
     async fn get_received_audio(&self, id: SessionId) -> Result<Vec<i16>, SessionError> {
         self.ask_driver(|reply| Request::Audio { id, reply }).await
+    }
+
+    async fn send_dtmf(&self, id: SessionId, digits: &str) -> Result<(), SessionError> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(Request::Dtmf { id, digits: digits.to_owned(), reply: tx })
+            .map_err(|_| SessionError::Closed)?;
+        rx.await.map_err(|_| SessionError::Closed)?.map(|_| ())
+    }
+
+    async fn set_audio_source(&self, id: SessionId, source: AudioSource) -> Result<(), SessionError> {
+        self.ask_driver(|reply| Request::Media { id, op: MediaOp::Source(source), reply }).await
+    }
+
+    async fn play_audio_file(
+        &self,
+        id: SessionId,
+        path: impl AsRef<std::path::Path> + Send,
+    ) -> Result<(), SessionError> {
+        let rate = self.ask_driver(|reply| Request::Rate { id, reply }).await?;
+        let path = path.as_ref().to_owned();
+        // Reading and resampling a file takes time: not on the driver, not on this task.
+        let pcm = tokio::task::spawn_blocking(move || {
+            media_core::audio::load_wav(&path).map(|pcm| match rate {
+                Some(rate) => pcm.at_rate(rate),
+                None => pcm,
+            })
+        })
+        .await
+        .map_err(|e| SessionError::Internal(format!("loading the audio file: {e}")))?
+        .map_err(|e| SessionError::Media(MediaFailure::Audio(e)))?;
+        self.set_audio_source(id, AudioSource::File(pcm)).await
+    }
+
+    async fn push_audio(&self, id: SessionId, samples: Vec<i16>) -> Result<(), SessionError> {
+        self.ask_driver(|reply| Request::Media { id, op: MediaOp::Push(samples), reply }).await
+    }
+
+    async fn record_audio(&self, id: SessionId, path: impl AsRef<std::path::Path> + Send) -> Result<(), SessionError> {
+        let recorder =
+            media_core::WavRecorder::create(path).map_err(|e| SessionError::Media(MediaFailure::Audio(e)))?;
+        self.ask_driver(|reply| Request::Media { id, op: MediaOp::Sink(Box::new(recorder)), reply }).await
+    }
+
+    async fn stop_recording(&self, id: SessionId) -> Result<(), SessionError> {
+        self.ask_driver(|reply| Request::Media { id, op: MediaOp::StopSinks, reply }).await
+    }
+
+    async fn received_audio_stream(&self, id: SessionId, backlog: usize) -> Result<AudioFrames, SessionError> {
+        self.ask_driver(|reply| Request::Frames { id, backlog, reply }).await
+    }
+
+    async fn set_receive_muted(&self, id: SessionId, muted: bool) -> Result<(), SessionError> {
+        self.ask_driver(|reply| Request::Media { id, op: MediaOp::ReceiveMute(muted), reply }).await
     }
 }
 

@@ -61,6 +61,11 @@ pub enum MediaFailure {
     Negotiation(media_core::NegotiationError),
     /// The call carries no media of ours: the application supplied its own SDP.
     NotOurs,
+    /// Audio could not be played, recorded or pushed (a file that cannot be read or
+    /// written, a format that cannot be played, too much pushed audio).
+    Audio(media_core::AudioError),
+    /// DTMF digits could not be sent (not a digit, too many waiting).
+    Dtmf(media_core::DtmfError),
 }
 
 impl MediaFailure {
@@ -73,6 +78,10 @@ impl MediaFailure {
             MediaFailure::Sdp(_) => ErrorCategory::Malformed,
             MediaFailure::Negotiation(_) => ErrorCategory::Network,
             MediaFailure::NotOurs => ErrorCategory::State,
+            MediaFailure::Audio(media_core::AudioError::Full) => ErrorCategory::Resource,
+            MediaFailure::Audio(_) => ErrorCategory::Input,
+            MediaFailure::Dtmf(media_core::DtmfError::QueueFull) => ErrorCategory::Resource,
+            MediaFailure::Dtmf(_) => ErrorCategory::Input,
         }
     }
 }
@@ -84,6 +93,8 @@ impl fmt::Display for MediaFailure {
             MediaFailure::Sdp(e) => write!(f, "bad SDP: {e}"),
             MediaFailure::Negotiation(e) => write!(f, "{e}"),
             MediaFailure::NotOurs => f.write_str("this call has no media of ours (the application owns it)"),
+            MediaFailure::Audio(e) => write!(f, "{e}"),
+            MediaFailure::Dtmf(e) => write!(f, "{e}"),
         }
     }
 }
@@ -95,6 +106,8 @@ impl std::error::Error for MediaFailure {
             MediaFailure::Sdp(e) => Some(e),
             MediaFailure::Negotiation(e) => Some(e),
             MediaFailure::NotOurs => None,
+            MediaFailure::Audio(e) => Some(e),
+            MediaFailure::Dtmf(e) => Some(e),
         }
     }
 }

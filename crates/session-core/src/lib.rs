@@ -63,6 +63,9 @@ pub use builder::{SessionConfig, SessionManagerBuilder};
 pub use coordinator::SessionCoordinator;
 pub use error::{ErrorCategory, MediaFailure, SessionError, Unreachable, UnreachableCause};
 pub use media_core::tone::dominant_tone;
-pub use media_core::{Codec, MediaConfig, MediaTap, TapDirection};
+pub use media_core::{
+    AudioError, AudioFrame, AudioFrames, AudioSink, AudioSource, Codec, DtmfError, JitterConfig, MediaConfig, MediaTap,
+    Pcm, TapDirection,
+};
 pub use sip_endpoint::{WireDirection, WireTap};
 pub use sip_message::Transport;

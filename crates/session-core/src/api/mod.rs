@@ -3,8 +3,8 @@
 //! implements every trait.
 //!
 //! - [`SessionControl`]: make, answer, reject, hang up, hold, resume, mute calls; query them.
-//! - [`MediaControl`]: what a call's media is doing (SDP, addresses, codec, RTP statistics,
-//!   the audio received).
+//! - [`MediaControl`]: what a call's media is doing (SDP, addresses, codec, RTP statistics
+//!   and MOS) and its audio: DTMF, files played and recorded, frames pushed and received.
 //! - [`SipClient`]: registration, OPTIONS, and any request sent as is.
 //! - [`CallHandler`]: the application's decisions about incoming calls, and call callbacks.
 
@@ -18,7 +18,9 @@ pub use types::{
 };
 
 use crate::error::SessionError;
+use media_core::{AudioFrames, AudioSource};
 use std::future::Future;
+use std::path::Path;
 use std::time::Duration;
 
 /// A call prepared by [`SessionControl::prepare_outgoing_call`]: its media port is bound and
@@ -136,8 +138,56 @@ pub trait MediaControl {
     /// Packets and octets both ways, loss and jitter of what we receive.
     fn get_rtp_statistics(&self, id: SessionId) -> impl Future<Output = Result<RtpStats, SessionError>> + Send;
 
-    /// The last second (at most) of audio received, decoded to 8 kHz 16-bit samples.
+    /// The last second (at most) of audio played out from what was received, decoded to
+    /// 16-bit samples at the codec's rate.
     fn get_received_audio(&self, id: SessionId) -> impl Future<Output = Result<Vec<i16>, SessionError>> + Send;
+
+    /// Sends DTMF digits (0-9, *, #, A-D), one after the other: as RFC 4733
+    /// telephone-events when the peer negotiated them, else as SIP INFO
+    /// `application/dtmf-relay` requests.
+    fn send_dtmf(&self, id: SessionId, digits: &str) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Sends `source` as the call's audio from now on: silence, a tone, a loaded file, or
+    /// frames pushed with [`MediaControl::push_audio`].
+    fn set_audio_source(
+        &self,
+        id: SessionId,
+        source: AudioSource,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Plays a WAV file (PCM or float, any rate and channel count), looped, as the call's
+    /// audio. A file that cannot be played is an error that names its format.
+    fn play_audio_file(
+        &self,
+        id: SessionId,
+        path: impl AsRef<Path> + Send,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Queues 16-bit PCM at the call's audio rate to send, for an [`AudioSource::Pushed`]
+    /// source; at most 10 s may wait.
+    fn push_audio(&self, id: SessionId, samples: Vec<i16>) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Records what the call hears to a 16-bit PCM mono WAV file, completed when the call
+    /// ends or [`MediaControl::stop_recording`] is called.
+    fn record_audio(
+        &self,
+        id: SessionId,
+        path: impl AsRef<Path> + Send,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Ends the call's recordings and received-audio streams.
+    fn stop_recording(&self, id: SessionId) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// The audio the call hears, as a stream of decoded 20 ms frames with a backlog of
+    /// `backlog` frames (what a voice bot feeds to speech recognition).
+    fn received_audio_stream(
+        &self,
+        id: SessionId,
+        backlog: usize,
+    ) -> impl Future<Output = Result<AudioFrames, SessionError>> + Send;
+
+    /// Mutes or unmutes what the call hears (recordings and streams get silence).
+    fn set_receive_muted(&self, id: SessionId, muted: bool) -> impl Future<Output = Result<(), SessionError>> + Send;
 }
 
 /// The SIP client side: registration and requests outside calls. Enabled with

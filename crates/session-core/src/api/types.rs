@@ -398,6 +398,30 @@ pub enum SessionEvent {
         /// Why.
         info: EndInfo,
     },
+    /// The peer pressed a DTMF key: an RFC 4733 telephone-event, or a SIP INFO
+    /// (`application/dtmf-relay` or `application/dtmf`).
+    Dtmf {
+        /// The session.
+        id: SessionId,
+        /// The digit: 0-9, *, #, A-D.
+        digit: char,
+        /// How long it was pressed, in milliseconds (0 when the peer did not say).
+        duration_ms: u32,
+    },
+    /// No RTP has arrived for the configured time although the peer should be sending
+    /// ([`SessionManagerBuilder::rtp_timeout`](crate::SessionManagerBuilder::rtp_timeout)):
+    /// the far end may be gone.
+    RtpTimeout {
+        /// The session.
+        id: SessionId,
+        /// How long it has been silent.
+        silent_for: std::time::Duration,
+    },
+    /// RTP arrives again after an [`SessionEvent::RtpTimeout`].
+    RtpResumed {
+        /// The session.
+        id: SessionId,
+    },
     /// An account's registration changed state.
     Registration {
         /// The account.

@@ -164,15 +164,21 @@ impl<W> SessionCore<W> {
                 tracing::debug!(session = %id, in_ms, "re-INVITE glare (491): retrying");
             }
             CallEventKind::Request { tx, request } => {
-                // §8.2.1 inside a dialog: OPTIONS and INFO are fine; what we do not implement
-                // gets 501 rather than a silent 200.
+                // §8.2.1 inside a dialog: OPTIONS and INFO are fine (an INFO may carry a
+                // digit); what we do not implement gets 501 rather than a silent 200.
                 let status = match request.method() {
-                    Method::Options | Method::Info => StatusCode::OK,
+                    Method::Info => self.incoming_info(id, &request),
+                    Method::Options => StatusCode::OK,
                     _ => StatusCode::NOT_IMPLEMENTED,
                 };
                 if let Some(s) = self.sessions.get(&id) {
                     let _ = self.calls.respond(self.now, s.key(), tx, status, None);
                 }
+            }
+            CallEventKind::Response { response }
+                if response.headers().cseq().is_ok_and(|c| c.method == Method::Info) =>
+            {
+                self.info_answered(id, &response);
             }
             CallEventKind::Terminated { reason } => {
                 let info = self.final_end(id, &reason);

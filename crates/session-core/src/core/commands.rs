@@ -42,6 +42,11 @@ pub(crate) enum Command {
         id: SessionId,
         muted: bool,
     },
+    /// DTMF as SIP INFO: the stream has no telephone-event to send them with.
+    InfoDtmf {
+        id: SessionId,
+        digits: String,
+    },
     Get {
         id: SessionId,
     },
@@ -119,6 +124,7 @@ impl<W> SessionCore<W> {
             Command::Terminate { id } => self.terminate(id),
             Command::Hold { id, hold } => return self.hold(id, hold, reply),
             Command::Mute { id, muted } => self.mute(id, muted),
+            Command::InfoDtmf { id, digits } => self.info_dtmf(id, &digits),
             Command::Get { id } => Ok(Answer::MaybeSession(self.sessions.get(&id).map(|s| s.snapshot()))),
             Command::List => {
                 let mut all: Vec<_> = self.sessions.values().map(|s| s.snapshot()).collect();

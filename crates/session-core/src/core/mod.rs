@@ -28,6 +28,7 @@
 mod accounts;
 mod calls;
 mod commands;
+mod dtmf;
 mod incoming;
 pub(crate) mod media;
 mod outside;
@@ -74,6 +75,8 @@ pub(crate) enum Input<W> {
     Resolved { query: u64, result: Result<Vec<Target>, UnreachableCause> },
     /// The answer to [`Output::BindMedia`]: the stream's RTP address.
     MediaBound { id: SessionId, result: Result<SocketAddr, media_core::MediaError> },
+    /// Session `id`'s stream reports something (a digit received, RTP silence).
+    Media { id: SessionId, event: media_core::MediaEvent },
 }
 
 /// What the driver must do to a call's RTP stream.
@@ -252,6 +255,7 @@ impl<W> SessionCore<W> {
             Input::Command { command, reply } => self.command(command, reply),
             Input::Resolved { query, result } => self.resolved(query, result),
             Input::MediaBound { id, result } => self.media_bound(id, result),
+            Input::Media { id, event } => self.media_event(id, event),
         }
         self.pump();
     }

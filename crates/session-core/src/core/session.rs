@@ -57,6 +57,10 @@ pub(crate) struct Session<W> {
     /// A hold or resume asked for while an INVITE transaction of the peer's was still open
     /// (RFC 3261 §14.1 forbids overlapping them): sent when that one completes.
     pub(crate) queued: Option<(bool, W)>,
+    /// DTMF digits waiting to go as SIP INFO, and whether one is in flight (they go one at
+    /// a time, so they arrive in order).
+    pub(crate) info_digits: std::collections::VecDeque<char>,
+    pub(crate) info_in_flight: bool,
 }
 
 /// A call made with `prepare_outgoing_call` and not sent yet.
@@ -124,6 +128,8 @@ impl<W> Session<W> {
             end_waiters: Vec::new(),
             reinvite: None,
             queued: None,
+            info_digits: std::collections::VecDeque::new(),
+            info_in_flight: false,
         }
     }
 

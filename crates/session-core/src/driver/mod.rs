@@ -15,7 +15,7 @@ use crate::api::{RtpStats, SessionEvent, SessionId};
 use crate::core::{Answer, Command, Input, MediaAction, Output, SessionCore};
 use crate::error::{SessionError, UnreachableCause};
 use handler::HandlerEvent;
-use media_core::{MediaConfig, MediaSession, Pacer};
+use media_core::{AudioFrames, AudioSink, AudioSource, MediaConfig, MediaEvent, MediaSession, Pacer};
 use sip_endpoint::{Dropper, WireDirection, WireTap};
 use sip_message::{Transport, Uri};
 use sip_resolve::Resolver;
@@ -77,12 +77,54 @@ pub(crate) enum Request {
     Audio { id: SessionId, reply: Reply<Vec<i16>> },
     /// Every stream's statistics at once (one message however many calls are up).
     AllStats { reply: oneshot::Sender<Vec<(SessionId, RtpStats)>> },
+    /// Something done to a call's audio.
+    Media { id: SessionId, op: MediaOp, reply: Reply<()> },
+    /// The rate of a call's audio (`None` before a codec is negotiated).
+    Rate { id: SessionId, reply: Reply<Option<u32>> },
+    /// A stream of a call's received audio.
+    Frames { id: SessionId, backlog: usize, reply: Reply<AudioFrames> },
+    /// DTMF digits: RFC 4733 when the stream negotiated telephone-event, else handed to
+    /// the core, which sends SIP INFO.
+    Dtmf { id: SessionId, digits: String, reply: Waiter },
+}
+
+/// What [`Request::Media`] does to a stream. The slow parts (reading a file, creating
+/// one) were done by the caller: the driver only hands the result over.
+pub(crate) enum MediaOp {
+    Source(AudioSource),
+    Push(Vec<i16>),
+    Sink(Box<dyn AudioSink>),
+    StopSinks,
+    ReceiveMute(bool),
+}
+
+impl std::fmt::Debug for MediaOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MediaOp::Source(s) => f.debug_tuple("Source").field(s).finish(),
+            MediaOp::Push(p) => f.debug_tuple("Push").field(&p.len()).finish(),
+            MediaOp::Sink(_) => f.write_str("Sink"),
+            MediaOp::StopSinks => f.write_str("StopSinks"),
+            MediaOp::ReceiveMute(m) => f.debug_tuple("ReceiveMute").field(m).finish(),
+        }
+    }
 }
 
 /// Work that finished on another task.
 enum Done {
-    Resolved { query: u64, result: Result<Vec<sip_resolve::Target>, UnreachableCause> },
-    Bound { id: SessionId, result: Result<MediaSession, media_core::MediaError> },
+    Resolved {
+        query: u64,
+        result: Result<Vec<sip_resolve::Target>, UnreachableCause>,
+    },
+    Bound {
+        id: SessionId,
+        result: Result<MediaSession, media_core::MediaError>,
+    },
+    /// A stream's event (a digit received, RTP silence).
+    Media {
+        id: SessionId,
+        event: MediaEvent,
+    },
 }
 
 /// Everything the driver task owns.
@@ -173,6 +215,36 @@ impl Driver {
                         let r = media.get(&id).map(|m| m.recent_audio()).ok_or_else(|| self.core.no_media_error(id));
                         let _ = reply.send(r);
                     }
+                    Some(Request::Media { id, op, reply }) => {
+                        let r = match media.get(&id) {
+                            Some(m) => media_op(m, op),
+                            None => Err(self.core.no_media_error(id)),
+                        };
+                        let _ = reply.send(r);
+                    }
+                    Some(Request::Rate { id, reply }) => {
+                        let r = media.get(&id).map(|m| m.audio_rate()).ok_or_else(|| self.core.no_media_error(id));
+                        let _ = reply.send(r);
+                    }
+                    Some(Request::Frames { id, backlog, reply }) => {
+                        let r = media.get(&id).map(|m| m.audio_frames(backlog)).ok_or_else(|| self.core.no_media_error(id));
+                        let _ = reply.send(r);
+                    }
+                    Some(Request::Dtmf { id, digits, reply }) => {
+                        match media.get(&id).map(|m| m.send_dtmf(&digits)) {
+                            Some(Ok(())) => {
+                                let _ = reply.send(Ok(Answer::Unit));
+                            }
+                            Some(Err(media_core::DtmfError::NotNegotiated)) | None => {
+                                // No telephone-event (or no stream of ours): SIP INFO.
+                                let command = Command::InfoDtmf { id, digits };
+                                self.core.handle_input(Instant::now(), Input::Command { command, reply });
+                            }
+                            Some(Err(e)) => {
+                                let _ = reply.send(Err(SessionError::Media(crate::error::MediaFailure::Dtmf(e))));
+                            }
+                        }
+                    }
                     None => break,
                 },
                 event = self.transport_rx.recv() => match event {
@@ -186,11 +258,16 @@ impl Driver {
                         Done::Bound { id, result } => {
                             let result = result.map(|m| {
                                 let addr = m.local_addr();
+                                let events = done_tx.clone();
+                                m.set_event_sink(std::sync::Arc::new(move |event| {
+                                    let _ = events.send(Done::Media { id, event });
+                                }));
                                 media.insert(id, m);
                                 addr
                             });
                             self.core.handle_input(now, Input::MediaBound { id, result });
                         }
+                        Done::Media { id, event } => self.core.handle_input(now, Input::Media { id, event }),
                     }
                 }
                 _ = sleep => self.core.handle_timeout(Instant::now()),
@@ -324,6 +401,19 @@ impl Driver {
             let _ = done.send(Done::Resolved { query, result });
         });
     }
+}
+
+/// Does `op` to a stream.
+fn media_op(m: &MediaSession, op: MediaOp) -> Result<(), SessionError> {
+    let audio = |e| SessionError::Media(crate::error::MediaFailure::Audio(e));
+    match op {
+        MediaOp::Source(source) => m.set_source(source),
+        MediaOp::Push(samples) => m.push_audio(&samples).map_err(audio)?,
+        MediaOp::Sink(sink) => m.add_sink(sink),
+        MediaOp::StopSinks => m.stop_recording(),
+        MediaOp::ReceiveMute(muted) => m.set_receive_muted(muted),
+    }
+    Ok(())
 }
 
 /// The targets of `text` in the order RFC 3263 tries them, over the transports we use (or
