@@ -3,7 +3,7 @@
 
 use crate::manager::{wall_clock, Shared};
 use crate::{CallDirection, CallId, CallState, ClientError, ClientManager, EndInfo, RtpStats};
-use session_core::{CallOptions, CallSession, SessionControl, SessionError};
+use session_core::{CallOptions, CallSession, MediaControl, SessionControl, SessionError};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -235,12 +235,13 @@ impl ClientManager {
         Ok(())
     }
 
-    /// Mutes or unmutes what we receive: the audio handed to the application
-    /// ([`Self::get_received_audio`]) is silence while muted; packets are still received
+    /// Mutes or unmutes what we hear: recordings, received-audio streams and
+    /// [`Self::get_received_audio`] get silence while muted; packets are still received
     /// and counted, so the statistics and the far end see no change.
     #[tracing::instrument(skip(self), fields(call = %id))]
     pub async fn set_speaker_mute(&self, id: CallId, muted: bool) -> Result<(), ClientError> {
-        self.session()?;
+        let session = self.session()?;
+        session.set_receive_muted(id, muted).await.map_err(|e| not_found(e, id))?;
         let mut state = self.shared.lock();
         let call = state.calls.get_mut(&id).ok_or(ClientError::CallNotFound(id))?;
         call.speaker_muted = muted;

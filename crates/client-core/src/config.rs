@@ -88,6 +88,12 @@ pub struct MediaConfig {
     pub codecs: Vec<String>,
     /// Send a sine tone of this frequency (Hz) instead of silence: a test signal.
     pub tone_hz: Option<f32>,
+    /// Send this WAV file (PCM or float, any rate and channel count), looped, on every
+    /// call instead of silence or the tone; read when the client starts.
+    pub play_file: Option<std::path::PathBuf>,
+    /// Seconds without RTP from a peer that should be sending before
+    /// [`ClientEvent::RtpTimeout`](crate::ClientEvent::RtpTimeout); 0: never.
+    pub rtp_timeout_secs: u64,
 }
 
 impl Default for MediaConfig {
@@ -98,6 +104,8 @@ impl Default for MediaConfig {
             rtp_port_max: 20000,
             codecs: vec!["PCMU".into(), "PCMA".into(), "telephone-event".into()],
             tone_hz: None,
+            play_file: None,
+            rtp_timeout_secs: 30,
         }
     }
 }
@@ -393,6 +401,15 @@ impl ClientConfig {
         if m.codecs.iter().all(|c| c.eq_ignore_ascii_case("telephone-event")) {
             return Err(problem("media.codecs", "has no audio codec", "add PCMU or PCMA"));
         }
+        if let Some(path) = &m.play_file {
+            if !path.is_file() {
+                return Err(problem(
+                    "media.play_file",
+                    format!("{} is not a file", path.display()),
+                    "give the path of a WAV file",
+                ));
+            }
+        }
         if let Some(hz) = m.tone_hz {
             if !(hz.is_finite() && hz > 0.0 && hz < 4000.0) {
                 return Err(problem(
@@ -509,6 +526,10 @@ impl ClientConfig {
             .media_ports(self.media.rtp_port_min, self.media.rtp_port_max)
             .codecs(codecs)
             .media_tone(self.media.tone_hz)
+            .rtp_timeout(match self.media.rtp_timeout_secs {
+                0 => None,
+                s => Some(Duration::from_secs(s)),
+            })
             .ring_timeout(Duration::from_secs(self.calls.ring_timeout_secs))
             .no_answer_timeout(match self.calls.no_answer_timeout_secs {
                 0 => None,

@@ -13,6 +13,7 @@
 use crate::{CallId, CallInfo, CallState, RegistrationId, RegistrationState};
 use session_core::ErrorCategory;
 use std::fmt;
+use std::time::Duration;
 
 pub use tokio::sync::broadcast;
 
@@ -93,6 +94,32 @@ pub enum ClientEvent {
         loss_fraction: f64,
         /// Interarrival jitter, milliseconds.
         jitter_ms: f64,
+        /// The round-trip time from RTCP, once the peer has reported.
+        rtt_ms: Option<f64>,
+        /// The MOS estimate (ITU-T G.107 E-model), once audio has arrived.
+        mos: Option<f64>,
+    },
+    /// The far end pressed a DTMF key (RFC 4733 telephone-event or SIP INFO).
+    Dtmf {
+        /// The call.
+        id: CallId,
+        /// The digit: 0-9, *, #, A-D.
+        digit: char,
+        /// How long it was pressed, in milliseconds (0 when the far end did not say).
+        duration_ms: u32,
+    },
+    /// No RTP has arrived for `media.rtp_timeout_secs` although the far end should be
+    /// sending: it may be gone.
+    RtpTimeout {
+        /// The call.
+        id: CallId,
+        /// How long it has been silent.
+        silent_for: Duration,
+    },
+    /// RTP arrives again after an [`ClientEvent::RtpTimeout`].
+    RtpResumed {
+        /// The call.
+        id: CallId,
     },
     /// Something failed in the background (a registration retry given up, a handler's
     /// decision that could not be carried out).
@@ -123,6 +150,10 @@ pub enum EventKind {
     Registration,
     /// [`ClientEvent::MediaQuality`].
     MediaQuality,
+    /// [`ClientEvent::Dtmf`].
+    Dtmf,
+    /// [`ClientEvent::RtpTimeout`] and [`ClientEvent::RtpResumed`].
+    MediaTimeout,
     /// [`ClientEvent::Error`].
     Error,
 }
@@ -132,7 +163,11 @@ impl ClientEvent {
     pub fn priority(&self) -> EventPriority {
         match self {
             ClientEvent::IncomingCall { .. } | ClientEvent::CallEnded { .. } => EventPriority::High,
-            ClientEvent::CallStateChanged { .. } | ClientEvent::RemoteHold { .. } => EventPriority::Normal,
+            ClientEvent::CallStateChanged { .. }
+            | ClientEvent::RemoteHold { .. }
+            | ClientEvent::Dtmf { .. }
+            | ClientEvent::RtpResumed { .. } => EventPriority::Normal,
+            ClientEvent::RtpTimeout { .. } => EventPriority::High,
             ClientEvent::CallProgress { .. } | ClientEvent::MediaQuality { .. } => EventPriority::Low,
             ClientEvent::RegistrationStateChanged { state, .. } => match state {
                 RegistrationState::AuthFailed { .. } | RegistrationState::Failed { .. } => EventPriority::Critical,
@@ -153,6 +188,8 @@ impl ClientEvent {
             ClientEvent::CallEnded { .. } => EventKind::CallEnded,
             ClientEvent::RegistrationStateChanged { .. } => EventKind::Registration,
             ClientEvent::MediaQuality { .. } => EventKind::MediaQuality,
+            ClientEvent::Dtmf { .. } => EventKind::Dtmf,
+            ClientEvent::RtpTimeout { .. } | ClientEvent::RtpResumed { .. } => EventKind::MediaTimeout,
             ClientEvent::Error { .. } => EventKind::Error,
         }
     }
@@ -164,7 +201,10 @@ impl ClientEvent {
             ClientEvent::CallStateChanged { id, .. }
             | ClientEvent::CallProgress { id, .. }
             | ClientEvent::RemoteHold { id, .. }
-            | ClientEvent::MediaQuality { id, .. } => Some(*id),
+            | ClientEvent::MediaQuality { id, .. }
+            | ClientEvent::Dtmf { id, .. }
+            | ClientEvent::RtpTimeout { id, .. }
+            | ClientEvent::RtpResumed { id } => Some(*id),
             ClientEvent::Error { call, .. } => *call,
             ClientEvent::RegistrationStateChanged { .. } => None,
         }
@@ -198,11 +238,22 @@ impl fmt::Display for ClientEvent {
             ClientEvent::RegistrationStateChanged { id, aor, state } => {
                 write!(f, "{id} {aor} {}", crate::registrations::describe(state))
             }
-            ClientEvent::MediaQuality { id, packets_received, loss_fraction, jitter_ms, .. } => write!(
-                f,
-                "{id} quality: {packets_received} packets received, {:.1} % lost, jitter {jitter_ms:.1} ms",
-                loss_fraction * 100.0
-            ),
+            ClientEvent::MediaQuality { id, packets_received, loss_fraction, jitter_ms, mos, .. } => {
+                write!(
+                    f,
+                    "{id} quality: {packets_received} packets received, {:.1} % lost, jitter {jitter_ms:.1} ms",
+                    loss_fraction * 100.0
+                )?;
+                match mos {
+                    Some(mos) => write!(f, ", MOS {mos:.2}"),
+                    None => Ok(()),
+                }
+            }
+            ClientEvent::Dtmf { id, digit, duration_ms } => write!(f, "{id} DTMF {digit} ({duration_ms} ms)"),
+            ClientEvent::RtpTimeout { id, silent_for } => {
+                write!(f, "{id} no RTP from the far end for {:.1} s", silent_for.as_secs_f64())
+            }
+            ClientEvent::RtpResumed { id } => write!(f, "{id} RTP from the far end again"),
             ClientEvent::Error { call: Some(id), message, .. } => write!(f, "{id} error: {message}"),
             ClientEvent::Error { call: None, message, .. } => write!(f, "error: {message}"),
         }

@@ -114,6 +114,9 @@ pub use registrations::{describe as describe_registration, RegistrationInfo};
 /// Which of some frequencies dominates a block of received audio (a Goertzel filter): how a
 /// test or a bot checks that the far end's tone arrived.
 pub use session_core::dominant_tone;
+/// Reads a WAV file as mono PCM (what `media.play_file` and
+/// [`ClientManager::play_audio_file`] play); an unplayable format is an error naming it.
+pub use session_core::load_wav;
 /// A registration's id.
 pub use session_core::AccountId as RegistrationId;
 /// A call's id: the same number from the client down to the dialog layer.
@@ -121,6 +124,6 @@ pub use session_core::SessionId as CallId;
 /// Where a call stands (one enum for both directions; see its transitions).
 pub use session_core::SessionState as CallState;
 pub use session_core::{
-    CallDirection, EndCause, EndInfo, ErrorCategory, MediaInfo, MediaTap, RegistrationState, ResourceCounts, RtpStats,
-    TapDirection, Transport, WireDirection, WireTap,
+    AudioFrame, AudioFrames, AudioSource, CallDirection, EndCause, EndInfo, ErrorCategory, MediaInfo, MediaTap,
+    RegistrationState, ResourceCounts, RtpStats, TapDirection, Transport, WireDirection, WireTap,
 };

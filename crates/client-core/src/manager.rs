@@ -174,6 +174,22 @@ impl ClientManager {
         let slot = Arc::new(OnceLock::new());
         let _ = slot.set(self.me.clone());
         let mut builder = self.config.session_builder().with_handler(Bridge { client: slot });
+        if let Some(path) = self.config.media.play_file.clone() {
+            // Read and converted once, off this task: every call then shares the samples.
+            let pcm = tokio::task::spawn_blocking(move || session_core::load_wav(path).map(|p| p.at_rate(8000)))
+                .await
+                .map_err(|e| {
+                    ClientError::Session(session_core::SessionError::Internal(format!("loading media.play_file: {e}")))
+                })?
+                .map_err(|e| {
+                    ClientError::Config(crate::ConfigError {
+                        field: "media.play_file".into(),
+                        problem: e.to_string(),
+                        fix: "convert it to a PCM WAV file (e.g. sox in.wav -b 16 out.wav)".into(),
+                    })
+                })?;
+            builder = builder.media_source(session_core::AudioSource::File(pcm));
+        }
         if let Some(tap) = &self.wire_tap {
             builder = builder.wire_tap(tap.clone());
         }
@@ -425,6 +441,12 @@ async fn pump(mut rx: broadcast::Receiver<SessionEvent>, session: Weak<SessionCo
                 shared.ended.notify_waiters();
                 shared.emit(ClientEvent::CallEnded { call });
             }
+            SessionEvent::Dtmf { id, digit, duration_ms } => {
+                shared.telemetry.dtmf_received();
+                shared.emit(ClientEvent::Dtmf { id, digit, duration_ms });
+            }
+            SessionEvent::RtpTimeout { id, silent_for } => shared.emit(ClientEvent::RtpTimeout { id, silent_for }),
+            SessionEvent::RtpResumed { id } => shared.emit(ClientEvent::RtpResumed { id }),
             SessionEvent::Registration { account, aor, state } => {
                 let registered = {
                     let mut tables = shared.lock();
@@ -489,13 +511,15 @@ async fn sample_quality(every: Duration, session: Weak<SessionCoordinator>, shar
             }
             let expected = stats.packets_received as i64 + stats.packets_lost.max(0);
             let loss_fraction = if expected > 0 { stats.packets_lost.max(0) as f64 / expected as f64 } else { 0.0 };
-            shared.telemetry.quality(loss_fraction, stats.jitter_ms);
+            shared.telemetry.quality(loss_fraction, stats.jitter_ms, stats.mos);
             shared.emit(ClientEvent::MediaQuality {
                 id,
                 packets_received: stats.packets_received,
                 packets_lost: stats.packets_lost,
                 loss_fraction,
                 jitter_ms: stats.jitter_ms,
+                rtt_ms: stats.rtt_ms,
+                mos: stats.mos,
             });
         }
         shared.telemetry.resources(&s.resource_counts().await);

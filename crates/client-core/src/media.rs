@@ -1,9 +1,11 @@
 //! Media: the codecs compiled in and preferred, a call's media description, its RTP
-//! statistics (live, or final once ended) and the audio received.
+//! statistics and MOS (live, or final once ended), and its audio: DTMF sent, files played
+//! and recorded, frames pushed and received.
 
 use crate::config::codec_by_name;
 use crate::{CallId, ClientError, ClientManager, MediaInfo, RtpStats};
-use session_core::{MediaControl, SessionError};
+use session_core::{AudioFrames, AudioSource, MediaControl, SessionError};
+use std::path::Path;
 
 /// A codec the client can offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,13 +58,63 @@ impl ClientManager {
         session.get_rtp_statistics(id).await.map_err(|e| media_error(e, id))
     }
 
-    /// The last second (at most) of audio received on a live call, 8 kHz 16-bit samples;
-    /// silence while the speaker is muted ([`Self::set_speaker_mute`]).
+    /// The last second (at most) of audio heard on a live call, 16-bit samples at the
+    /// codec's rate; silence while the speaker is muted ([`Self::set_speaker_mute`]).
     pub async fn get_received_audio(&self, id: CallId) -> Result<Vec<i16>, ClientError> {
         let session = self.session()?;
-        let audio = session.get_received_audio(id).await.map_err(|e| media_error(e, id))?;
-        let muted = self.shared.lock().calls.get(&id).is_some_and(|c| c.speaker_muted);
-        Ok(if muted { vec![0; audio.len()] } else { audio })
+        session.get_received_audio(id).await.map_err(|e| media_error(e, id))
+    }
+
+    /// Sends DTMF digits (0-9, *, #, A-D) on a call: RFC 4733 telephone-events when the
+    /// peer negotiated them, SIP INFO otherwise. Digits the peer sends arrive as
+    /// [`ClientEvent::Dtmf`](crate::ClientEvent::Dtmf).
+    #[tracing::instrument(skip(self), fields(call = %id))]
+    pub async fn send_dtmf(&self, id: CallId, digits: &str) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.send_dtmf(id, digits).await.map_err(|e| media_error(e, id))
+    }
+
+    /// Plays a WAV file (PCM or float, any rate and channel count), looped, as the call's
+    /// audio. A file in a format that cannot be played is an error that names the format.
+    #[tracing::instrument(skip(self, path), fields(call = %id))]
+    pub async fn play_audio_file(&self, id: CallId, path: impl AsRef<Path> + Send) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.play_audio_file(id, path).await.map_err(|e| media_error(e, id))
+    }
+
+    /// What the call sends from now on: silence, a tone, a loaded file, or pushed frames.
+    pub async fn set_audio_source(&self, id: CallId, source: AudioSource) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.set_audio_source(id, source).await.map_err(|e| media_error(e, id))
+    }
+
+    /// Queues 16-bit PCM at the call's audio rate (8 kHz for G.711) to send, for a call
+    /// whose source is [`AudioSource::Pushed`]; at most 10 s may wait.
+    pub async fn push_audio(&self, id: CallId, samples: Vec<i16>) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.push_audio(id, samples).await.map_err(|e| media_error(e, id))
+    }
+
+    /// Records what the call hears to a 16-bit PCM mono WAV file, completed when the call
+    /// ends or [`Self::stop_recording`] is called.
+    #[tracing::instrument(skip(self, path), fields(call = %id))]
+    pub async fn start_recording(&self, id: CallId, path: impl AsRef<Path> + Send) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.record_audio(id, path).await.map_err(|e| media_error(e, id))
+    }
+
+    /// Ends the call's recordings and received-audio streams.
+    pub async fn stop_recording(&self, id: CallId) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.stop_recording(id).await.map_err(|e| media_error(e, id))
+    }
+
+    /// The audio the call hears as an async stream of decoded 20 ms frames, holding at
+    /// most `backlog` frames the application has not taken (older ones are dropped and
+    /// counted): what a voice bot feeds to speech recognition. It ends with the call.
+    pub async fn received_audio_stream(&self, id: CallId, backlog: usize) -> Result<AudioFrames, ClientError> {
+        let session = self.session()?;
+        session.received_audio_stream(id, backlog).await.map_err(|e| media_error(e, id))
     }
 }
 

@@ -15,6 +15,8 @@
 //! | `sipline_dialogs_active` | gauge | | dialogs |
 //! | `sipline_rtp_jitter_ms` | histogram | | interarrival jitter per quality sample |
 //! | `sipline_rtp_loss_ratio` | histogram | | loss per quality sample |
+//! | `sipline_call_mos` | histogram | | E-model MOS per quality sample |
+//! | `sipline_dtmf_received_total` | counter | | DTMF digits received |
 //! | `sipline_rtp_packets_received_total` | counter | | RTP packets of ended calls |
 //! | `sipline_rtp_packets_lost_total` | counter | | RTP packets lost on ended calls |
 
@@ -82,10 +84,19 @@ impl Telemetry {
         }
     }
 
-    pub(crate) fn quality(&self, loss_ratio: f64, jitter_ms: f64) {
+    pub(crate) fn quality(&self, loss_ratio: f64, jitter_ms: f64, mos: Option<f64>) {
         if self.enabled {
             histogram!("sipline_rtp_jitter_ms").record(jitter_ms);
             histogram!("sipline_rtp_loss_ratio").record(loss_ratio);
+            if let Some(mos) = mos {
+                histogram!("sipline_call_mos").record(mos);
+            }
+        }
+    }
+
+    pub(crate) fn dtmf_received(&self) {
+        if self.enabled {
+            counter!("sipline_dtmf_received_total").increment(1);
         }
     }
 

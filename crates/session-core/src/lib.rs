@@ -62,6 +62,7 @@ pub use api::*;
 pub use builder::{SessionConfig, SessionManagerBuilder};
 pub use coordinator::SessionCoordinator;
 pub use error::{ErrorCategory, MediaFailure, SessionError, Unreachable, UnreachableCause};
+pub use media_core::audio::load_wav;
 pub use media_core::tone::dominant_tone;
 pub use media_core::{
     AudioError, AudioFrame, AudioFrames, AudioSink, AudioSource, Codec, DtmfError, JitterConfig, MediaConfig, MediaTap,

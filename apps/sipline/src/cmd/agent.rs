@@ -5,6 +5,7 @@
 //! and tests can drive it. Exit 0 on quit, 1 when it cannot start, 2 on bad usage.
 
 use super::client::{self, ClientArgs, Failure};
+use super::media::MediaArgs;
 use client_core::{CallDirection, CallId, CallInfo, CallState, ClientEvent, ClientManager, RegistrationInfo};
 use std::collections::{HashMap, VecDeque};
 use std::io::IsTerminal;
@@ -20,9 +21,8 @@ pub struct Args {
     /// Answer every incoming call at once.
     #[arg(long)]
     auto_answer: bool,
-    /// Send a sine tone of this frequency (Hz) instead of silence.
-    #[arg(long)]
-    tone: Option<f32>,
+    #[command(flatten)]
+    media: MediaArgs,
     /// Read commands line by line even on a terminal (the mode scripts use).
     #[arg(long)]
     lines: bool,
@@ -42,9 +42,7 @@ async fn agent(args: Args) -> Result<ExitCode, Failure> {
     let mut config = args.client.config(args.client.registrar.as_deref())?;
     config.calls.auto_answer = args.auto_answer;
     config.telemetry.quality_interval_ms = 1000;
-    if args.tone.is_some() {
-        config.media.tone_hz = args.tone;
-    }
+    args.media.apply(&mut config)?;
     let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal() && !args.lines;
     // Before the full-screen view takes the terminal, so its one line does not disturb it.
     args.client.serve_metrics()?;
@@ -53,7 +51,7 @@ async fn agent(args: Args) -> Result<ExitCode, Failure> {
     shared.trace &= !terminal;
     let (builder, capture) = shared.builder(config)?;
     let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
-    let view = View::new(&client);
+    let view = View::new(&client, args.media.clone());
     client.start().await.map_err(|e| Failure::Run(e.to_string()))?;
     if let (Some(c), Ok(addr)) = (&capture, client.local_address()) {
         c.set_local_sip(addr);
@@ -90,36 +88,46 @@ async fn agent(args: Args) -> Result<ExitCode, Failure> {
 pub(crate) struct View {
     events: client_core::broadcast::Receiver<ClientEvent>,
     codecs: HashMap<CallId, String>,
-    quality: HashMap<CallId, (f64, f64)>,
+    /// Loss fraction, jitter (ms) and MOS of each call's last quality sample.
+    quality: HashMap<CallId, (f64, f64, Option<f64>)>,
     log: VecDeque<String>,
     started: Instant,
+    /// What to do as each call is answered (record, send DTMF), and how many were.
+    media: MediaArgs,
+    answered: u32,
 }
 
 const LOG_LINES: usize = 200;
 
 impl View {
-    fn new(client: &ClientManager) -> View {
+    fn new(client: &ClientManager, media: MediaArgs) -> View {
         View {
             events: client.subscribe_events(),
             codecs: HashMap::new(),
             quality: HashMap::new(),
             log: VecDeque::new(),
             started: Instant::now(),
+            media,
+            answered: 0,
         }
     }
 
     /// Takes in one event; returns its line for the log (none for quality samples).
     async fn take(&mut self, client: &ClientManager, e: ClientEvent) -> Option<String> {
         match &e {
-            ClientEvent::MediaQuality { id, loss_fraction, jitter_ms, .. } => {
-                self.quality.insert(*id, (*loss_fraction, *jitter_ms));
+            ClientEvent::MediaQuality { id, loss_fraction, jitter_ms, mos, .. } => {
+                self.quality.insert(*id, (*loss_fraction, *jitter_ms, *mos));
                 return None;
             }
-            ClientEvent::CallStateChanged { id, new: CallState::Active, .. } => {
+            ClientEvent::CallStateChanged { id, old, new: CallState::Active } => {
                 if let Ok(m) = client.get_call_media_info(*id).await {
                     if let Some(codec) = m.codec {
                         self.codecs.insert(*id, codec);
                     }
+                }
+                if *old != CallState::OnHold && (self.media.record.is_some() || self.media.dtmf.is_some()) {
+                    self.answered += 1;
+                    self.media.on_answered(client, *id, self.answered).await;
                 }
             }
             _ => {}
@@ -156,10 +164,13 @@ fn call_line(view: &View, c: &CallInfo) -> String {
         CallDirection::Outgoing => "out",
     };
     let codec = view.codecs.get(&c.id).map_or("-", String::as_str);
-    let quality = view
-        .quality
-        .get(&c.id)
-        .map_or_else(|| "-".to_owned(), |(loss, jitter)| format!("{:.1}% loss {jitter:.1} ms", loss * 100.0));
+    let quality = view.quality.get(&c.id).map_or_else(
+        || "-".to_owned(),
+        |(loss, jitter, mos)| {
+            let mos = mos.map_or_else(String::new, |m| format!(" MOS {m:.2}"));
+            format!("{:.1}% loss {jitter:.1} ms{mos}", loss * 100.0)
+        },
+    );
     let flags = [(c.microphone_muted, " muted"), (c.remote_hold, " held-by-remote")]
         .iter()
         .filter(|(on, _)| *on)
@@ -177,6 +188,8 @@ enum Action {
     Hold(Option<CallId>),
     Resume(Option<CallId>),
     Mute(Option<CallId>, bool),
+    Dtmf(Option<CallId>, String),
+    Record(Option<CallId>, String),
 }
 
 /// The call a command means: the one named, else the only (or first) one that fits.
@@ -216,10 +229,18 @@ async fn act(client: &ClientManager, from: &str, action: Action) -> Result<Strin
             let id = pick(client, id, up)?;
             client.set_microphone_mute(id, muted).await.map(|_| format!("{id} muted: {muted}")).map_err(e)
         }
+        Action::Dtmf(id, digits) => {
+            let id = pick(client, id, up)?;
+            client.send_dtmf(id, &digits).await.map(|_| format!("{id} sending DTMF {digits}")).map_err(e)
+        }
+        Action::Record(id, path) => {
+            let id = pick(client, id, up)?;
+            client.start_recording(id, &path).await.map(|_| format!("{id} recording to {path}")).map_err(e)
+        }
     }
 }
 
-const HELP: &str = "commands: call URI | answer [N] | reject [N] [STATUS] | hangup [N] | hold [N] | resume [N] | mute [N] | unmute [N] | status | quit";
+const HELP: &str = "commands: call URI | answer [N] | reject [N] [STATUS] | hangup [N] | hold [N] | resume [N] | mute [N] | unmute [N] | dtmf [N] DIGITS | record [N] FILE.wav | status | quit";
 
 /// A line of the line mode, as an action (`Ok(None)`: status; `Err`: what is wrong).
 fn parse_line(line: &str) -> Result<Option<Action>, String> {
@@ -254,6 +275,18 @@ fn parse_line(line: &str) -> Result<Option<Action>, String> {
         "resume" => Action::Resume(id(0)?),
         "mute" => Action::Mute(id(0)?, true),
         "unmute" => Action::Mute(id(0)?, false),
+        "dtmf" | "record" => {
+            let (call, arg) = match rest.as_slice() {
+                [arg] => (None, *arg),
+                [_, arg] => (id(0)?, *arg),
+                _ => return Err(format!("{verb} takes [N] and one argument")),
+            };
+            if verb == "dtmf" {
+                Action::Dtmf(call, arg.to_owned())
+            } else {
+                Action::Record(call, arg.to_owned())
+            }
+        }
         "status" => return Ok(None),
         _ => return Err(format!("unknown command '{verb}' ({HELP})")),
     }))
@@ -385,7 +418,10 @@ mod tui {
                     let quality = view
                         .quality
                         .get(&c.id)
-                        .map_or_else(|| "-".to_owned(), |(l, j)| format!("{:.1}% / {j:.1} ms", l * 100.0));
+                        .map_or_else(|| "-".to_owned(), |(l, j, mos)| {
+                            let mos = mos.map_or_else(String::new, |m| format!(" / MOS {m:.2}"));
+                            format!("{:.1}% / {j:.1} ms{mos}", l * 100.0)
+                        });
                     let flags = match (c.microphone_muted, c.remote_hold) {
                         (true, true) => "muted, held by remote",
                         (true, false) => "muted",
@@ -439,7 +475,7 @@ mod tui {
                 );
                 let help_text = match &input {
                     Input::Keys => format!(
-                        "[a]nswer [r]eject [h]ang up h[o]ld/resume [m]ute [c]all [up/down] select [q]uit   {status}"
+                        "[a]nswer [r]eject [h]ang up h[o]ld/resume [m]ute [0-9*#] DTMF [c]all [up/down] select [q]uit   {status}"
                     ),
                     Input::Dialing(uri) => format!("call: {uri}_   (Enter to call, Esc to cancel)"),
                 };
@@ -484,6 +520,7 @@ mod tui {
                             let muted = chosen.and_then(|id| client.get_call(id)).is_some_and(|c| c.microphone_muted);
                             Some(Action::Mute(chosen, !muted))
                         }
+                        (Input::Keys, KeyCode::Char(d @ ('0'..='9' | '*' | '#'))) => Some(Action::Dtmf(chosen, d.to_string())),
                         (Input::Keys, KeyCode::Up) => { selected.select_previous(); None }
                         (Input::Keys, KeyCode::Down) => { selected.select_next(); None }
                         _ => None,

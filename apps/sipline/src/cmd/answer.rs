@@ -1,8 +1,10 @@
-//! `sipline answer`: an answering bot. It answers every incoming call, optionally hangs up
-//! after `--hangup-after` seconds, prints what happens, and exits 0 once `--count` answered
+//! `sipline answer`: an answering bot. It answers every incoming call (playing, recording
+//! and sending DTMF as asked), optionally hangs up after `--hangup-after` seconds, prints
+//! what happens and one line of statistics per call, and exits 0 once `--count` answered
 //! calls have ended normally (1 on Ctrl-C or a failed registration, 2 on bad usage).
 
 use super::client::{self, ClientArgs, Failure};
+use super::media::{self, MediaArgs};
 use client_core::{CallState, ClientEvent};
 use std::collections::HashSet;
 use std::process::ExitCode;
@@ -19,9 +21,8 @@ pub struct Args {
     /// Hang up this many seconds after answering (default: wait for the caller's BYE).
     #[arg(long)]
     hangup_after: Option<f64>,
-    /// Send a sine tone of this frequency (Hz) instead of silence.
-    #[arg(long)]
-    tone: Option<f32>,
+    #[command(flatten)]
+    media: MediaArgs,
 }
 
 /// Runs the command.
@@ -38,9 +39,7 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
     let hangup_after = args.hangup_after.map(|s| client::seconds(s, "hangup-after")).transpose()?;
     let mut config = args.client.config(args.client.registrar.as_deref())?;
     config.calls.auto_answer = true;
-    if args.tone.is_some() {
-        config.media.tone_hz = args.tone;
-    }
+    args.media.apply(&mut config)?;
     args.client.serve_metrics()?;
     let (builder, capture) = args.client.builder(config)?;
     let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
@@ -58,6 +57,7 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
     let uri = client.local_uri("sipline").map_err(|e| Failure::Run(e.to_string()))?;
     println!("listening on {addr} (call {uri}); waiting for {} call(s)", args.count);
     let mut completed = 0u32;
+    let mut nth = 0u32;
     let mut answered = HashSet::new();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -69,14 +69,14 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
             ev = events.recv() => match ev {
                 Ok(ClientEvent::CallStateChanged { id, old: CallState::Incoming, new: CallState::Active }) => {
                     answered.insert(id);
+                    nth += 1;
                     let client = client.clone();
+                    let media_args = args.media.clone();
                     tokio::spawn(async move {
+                        media_args.on_answered(&client, id, nth).await;
                         match hangup_after {
                             Some(after) => {
                                 tokio::time::sleep(after).await;
-                                if let Ok(stats) = client.get_rtp_statistics(id).await {
-                                    println!("{}", client::rtp_line(id, &stats));
-                                }
                                 let _ = client.hangup_call(id).await;
                             }
                             None => {
@@ -97,10 +97,11 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
                     });
                 }
                 Ok(ClientEvent::CallEnded { call }) => {
-                    if answered.remove(&call.id) && call.end.as_ref().is_some_and(client::ended_normally) {
-                        if let Some(rtp) = call.final_rtp() {
-                            println!("{}", client::rtp_line(call.id, rtp));
-                        }
+                    let was_answered = answered.remove(&call.id);
+                    if let (true, Some(rtp)) = (was_answered, call.final_rtp()) {
+                        println!("{}", media::stats_line(call.id, rtp));
+                    }
+                    if was_answered && call.end.as_ref().is_some_and(client::ended_normally) {
                         completed += 1;
                     }
                 }

@@ -1,9 +1,11 @@
 //! `sipline call URI`: places a call (registering first when an account is given), keeps it
-//! for `--duration` seconds (optionally holding and resuming it), hangs up, and says how it
-//! went. Exit 0 only if the call was answered and ended normally; 1 on a failed call; 2 on
-//! bad usage.
+//! for `--duration` seconds (optionally holding and resuming it, playing and recording
+//! audio, sending DTMF), hangs up, and says how it went, ending with one line of statistics.
+//! Exit 0 only if the call was answered and ended normally; 1 on a failed call; 2 on bad
+//! usage.
 
 use super::client::{self, ClientArgs, Failure};
+use super::media::{self, MediaArgs};
 use client_core::{CallId, ClientError, ClientManager};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,9 +29,8 @@ pub struct Args {
     /// even when the far end never sent a provisional response).
     #[arg(long, default_value_t = 60.0)]
     answer_timeout: f64,
-    /// Send a sine tone of this frequency (Hz) instead of silence.
-    #[arg(long)]
-    tone: Option<f32>,
+    #[command(flatten)]
+    media: MediaArgs,
 }
 
 /// Runs the command.
@@ -47,9 +48,7 @@ async fn call(args: Args) -> Result<ExitCode, Failure> {
     let answer_timeout = client::seconds(args.answer_timeout, "answer-timeout")?;
     let hold_after = args.hold_after.map(|h| client::seconds(h, "hold-after")).transpose()?;
     let mut config = args.client.config(Some(&args.uri))?;
-    if args.tone.is_some() {
-        config.media.tone_hz = args.tone;
-    }
+    args.media.apply(&mut config)?;
     args.client.serve_metrics()?;
     let (builder, capture) = args.client.builder(config)?;
     let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
@@ -68,7 +67,8 @@ async fn call(args: Args) -> Result<ExitCode, Failure> {
         None => client.local_uri("sipline").map_err(|e| Failure::Run(e.to_string()))?,
     };
     println!("calling {} from {from} (waiting up to {} s for an answer)", args.uri, answer_timeout.as_secs_f64());
-    let outcome = talk(&client, &from, &args.uri, answer_timeout, duration, hold_after).await;
+    let plan = Plan { answer_timeout, duration, hold_after, media: &args.media };
+    let outcome = talk(&client, &from, &args.uri, &plan).await;
     let gave_up = matches!(outcome, Err(Outcome::NoAnswer(_)));
     if let Some(id) = registration {
         if !gave_up {
@@ -107,15 +107,28 @@ async fn ended(client: &ClientManager, id: CallId) -> Result<(), Outcome> {
     }
 }
 
-async fn talk(
-    client: &Arc<ClientManager>,
-    from: &str,
-    to: &str,
+/// What to do with the call once it is up.
+struct Plan<'a> {
     answer_timeout: Duration,
     duration: Duration,
     hold_after: Option<Duration>,
-) -> Result<(), Outcome> {
+    media: &'a MediaArgs,
+}
+
+async fn talk(client: &Arc<ClientManager>, from: &str, to: &str, plan: &Plan<'_>) -> Result<(), Outcome> {
     let id = client.make_call(from, to).await.map_err(|e| Outcome::Failed(e.to_string()))?;
+    let outcome = connected(client, id, plan).await;
+    // The final statistics, once the call is over and they are complete.
+    if let Ok(stats) = client.get_rtp_statistics(id).await {
+        if stats.packets_sent + stats.packets_received > 0 {
+            println!("{}", media::stats_line(id, &stats));
+        }
+    }
+    outcome
+}
+
+async fn connected(client: &Arc<ClientManager>, id: CallId, plan: &Plan<'_>) -> Result<(), Outcome> {
+    let (answer_timeout, duration, hold_after) = (plan.answer_timeout, plan.duration, plan.hold_after);
     match client.wait_for_answer(id, answer_timeout).await {
         Ok(_) => {}
         Err(ClientError::Timeout { after, .. }) => {
@@ -129,9 +142,10 @@ async fn talk(
         }
         Err(_) => return ended(client, id).await,
     }
+    let answered = tokio::time::Instant::now();
+    plan.media.on_answered(client, id, 1).await;
     let end = ended(client, id);
     tokio::pin!(end);
-    let answered = tokio::time::Instant::now();
     let mut hold_at = hold_after.map(|h| answered + h);
     let mut resume_at = hold_after.map(|h| answered + h + duration.saturating_sub(h) / 2);
     let hang_up_at = answered + duration;
@@ -145,9 +159,6 @@ async fn talk(
                 } else if resume_at.take_if(|t| *t <= next).is_some() {
                     if let Err(e) = client.resume_call(id).await { println!("{id} resume failed: {e}"); }
                 } else {
-                    if let Ok(stats) = client.get_rtp_statistics(id).await {
-                        println!("{}", client::rtp_line(id, &stats));
-                    }
                     client.hangup_call(id).await.map_err(|e| Outcome::Failed(e.to_string()))?;
                     return end.await;
                 }

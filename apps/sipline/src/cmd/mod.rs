@@ -5,6 +5,7 @@ pub mod answer;
 pub mod call;
 mod client;
 pub mod demo;
+mod media;
 pub mod options;
 pub mod parse;
 mod pcap;
