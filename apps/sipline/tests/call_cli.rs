@@ -102,7 +102,7 @@ fn call_and_answer_directly_with_hold_and_resume() {
     let out = sipline(&["call", &format!("sip:bob@{addr}"), "--duration", "2", "--hold-after", "0.5", "--tone", "440"]);
     let caller = text(&out);
     assert_eq!(out.status.code(), Some(0), "{caller}");
-    for expected in ["ringing", "answered", "held", "resumed", "rtp: sent", "ended: hung up"] {
+    for expected in ["ringing", "answered", "held", "resumed", "stats: codec PCMU/8000", "ended: hung up"] {
         assert!(caller.contains(expected), "caller output lacks '{expected}':\n{caller}");
     }
     let (code, callee) = bob.finish();
@@ -404,4 +404,135 @@ fn metrics_are_served_while_the_answerer_runs() {
     call("2");
     let (code, callee) = bob.finish();
     assert_eq!(code, Some(0), "{callee}");
+}
+
+/// A 16-bit PCM WAV file of a sine tone, written by hand (stereo at 44.1 kHz: what a user's
+/// recorder makes, so the program must mix it down and resample it).
+fn tone_wav(path: &std::path::Path, hz: f64) {
+    let (rate, channels, seconds) = (44_100u32, 2u16, 1u32);
+    let frames = rate * seconds;
+    let data_len = frames * u32::from(channels) * 2;
+    let mut b = Vec::with_capacity(44 + data_len as usize);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
+    b.extend_from_slice(&(channels * 2).to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let s = (9000.0 * (2.0 * std::f64::consts::PI * hz * f64::from(i) / f64::from(rate)).sin()) as i16;
+        for _ in 0..channels {
+            b.extend_from_slice(&s.to_le_bytes());
+        }
+    }
+    std::fs::write(path, b).expect("write the tone file");
+}
+
+/// The tone that dominates the second second of a recording.
+fn heard(path: &std::path::Path) -> Option<f32> {
+    let pcm = client_core::load_wav(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(pcm.rate, 8000, "{}", path.display());
+    assert!(pcm.samples.len() >= 16_000, "{}: {} samples", path.display(), pcm.samples.len());
+    client_core::dominant_tone(&pcm.samples[8000..16_000], &[440.0, 697.0, 1000.0], 8000, 0.8)
+}
+
+/// The MOS of a statistics line, checking the rest of its shape on the way.
+fn stats_mos(output: &str, codec: &str) -> f64 {
+    let line = output.lines().find(|l| l.contains(" stats: ")).unwrap_or_else(|| panic!("no stats line:\n{output}"));
+    for part in [
+        &format!("stats: codec {codec}, sent "),
+        " packets, received ",
+        " lost 0 (0.0 %)",
+        " jitter ",
+        " RTT ",
+        " MOS ",
+    ] {
+        assert!(line.contains(part), "'{part}' missing in: {line}");
+    }
+    line.rsplit("MOS ").next().and_then(|m| m.trim().parse().ok()).unwrap_or_else(|| panic!("no MOS in: {line}"))
+}
+
+#[test]
+fn play_record_dtmf_and_codec_between_two_programs() {
+    let dir = std::env::temp_dir().join(format!("sipline-media-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (tone, caller_heard, callee_heard) = (dir.join("tone.wav"), dir.join("caller.wav"), dir.join("callee.wav"));
+    tone_wav(&tone, 697.0);
+    let callee_rec = callee_heard.to_str().expect("utf-8 path");
+    let mut bob = Answerer::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tone",
+        "1000",
+        "--record",
+        callee_rec,
+        "--dtmf",
+        "42",
+        "--codec",
+        "pcma",
+    ]);
+    let addr = bob.addr();
+    let out = sipline(&[
+        "call",
+        &format!("sip:bob@{addr}"),
+        "--duration",
+        "3",
+        "--play",
+        tone.to_str().expect("utf-8 path"),
+        "--record",
+        caller_heard.to_str().expect("utf-8 path"),
+        "--dtmf",
+        "1*9",
+    ]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{caller}");
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+    // Each side's digits arrive at the other as events, once each, in order.
+    let digits = |output: &str| -> Vec<String> {
+        output
+            .lines()
+            .filter_map(|l| l.split(" DTMF ").nth(1))
+            .filter_map(|d| d.split(' ').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(digits(&caller), ["1*9", "4", "2"], "{caller}");
+    assert_eq!(digits(&callee), ["42", "1", "*", "9"], "{callee}");
+    // The callee offered only PCMA: both ends use it and rate the loopback call as clean.
+    assert!(stats_mos(&caller, "PCMA/8000") > 4.0, "{caller}");
+    assert!(stats_mos(&callee, "PCMA/8000") > 4.0, "{callee}");
+    // What each recorded is what the other sent: the file's 697 Hz, the callee's 1 kHz.
+    assert_eq!(heard(&callee_heard), Some(697.0));
+    assert_eq!(heard(&caller_heard), Some(1000.0));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn media_flags_are_checked_before_anything_starts() {
+    let dir = std::env::temp_dir().join(format!("sipline-media-flags-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let not_wav = dir.join("notes.wav");
+    std::fs::write(&not_wav, b"these are not samples").expect("write");
+    let cases: [(&[&str], &str); 4] = [
+        (&["--codec", "opus,pcmu"], "'opus' is not a codec of this build"),
+        (&["--play", not_wav.to_str().expect("utf-8 path")], "not a usable WAV file"),
+        (&["--dtmf", "12x"], "'x' is not a DTMF digit"),
+        (&["--record", "/nonexistent-dir/heard.wav"], "is not a directory"),
+    ];
+    for (flags, why) in cases {
+        let mut args = vec!["call", "sip:bob@127.0.0.1:9"];
+        args.extend_from_slice(flags);
+        let out = sipline(&args);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {said}");
+        assert!(said.contains(why), "{flags:?} should say '{why}':\n{said}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

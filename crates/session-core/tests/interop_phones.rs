@@ -1,7 +1,8 @@
 //! session-core against two real softphones, PJSIP 2.15 (pjsua2) and baresip 1.0, through
 //! kamailio: each calls a sipline agent and is called by it; the call is answered, carries
 //! RTP both ways (sipline checks by Goertzel filter that it hears the phone's tone), is held
-//! and resumed from either side, and hung up from either side.
+//! and resumed from either side, and hung up from either side. DTMF crosses both ways as
+//! RFC 4733 events, and PJSIP's own recorder hears sipline's tone.
 //!
 //! The phones' harness is blocking (threads and pipes); these tests run it on the runtime's
 //! worker threads with `block_in_place`.
@@ -90,6 +91,58 @@ async fn hears_the_phone(agent: &SessionCoordinator, id: SessionId) {
         (tone == Some(PHONE_TONE as f32)).then_some(())
     })
     .await;
+}
+
+/// The digits sipline reports for call `id`, until `count` have come.
+async fn digits_heard(events: &mut broadcast::Receiver<SessionEvent>, id: SessionId, count: usize) -> String {
+    let mut digits = String::new();
+    while digits.len() < count {
+        let d = next_event(events, "a DTMF digit from the phone", |e| match e {
+            SessionEvent::Dtmf { id: i, digit, .. } if *i == id => Some(*digit),
+            _ => None,
+        })
+        .await;
+        digits.push(d);
+    }
+    digits
+}
+
+/// The digits a phone reports, until `count` have come.
+fn phone_digits(mut next: impl FnMut() -> Result<PhoneEvent, sip_testpeers::PeerError>, count: usize) -> String {
+    let mut digits = String::new();
+    while digits.len() < count {
+        match next() {
+            Ok(PhoneEvent::Dtmf { digit }) => digits.push(digit),
+            Ok(_) => {}
+            Err(e) => panic!("the phone reported {digits:?}, then: {e}"),
+        }
+    }
+    digits
+}
+
+/// DTMF both ways: sipline sends `ours` (RFC 4733), the phone `theirs`.
+async fn dtmf_both_ways(
+    agent: &SessionCoordinator,
+    events: &mut broadcast::Receiver<SessionEvent>,
+    id: SessionId,
+    (ours, phone_heard): (&str, impl FnOnce() -> String),
+    (theirs, send_theirs): (&str, impl FnOnce()),
+) {
+    agent.send_dtmf(id, ours).await.expect("sipline sends DTMF");
+    assert_eq!(blocking(phone_heard), ours, "what the phone heard");
+    blocking(send_theirs);
+    assert_eq!(digits_heard(events, id, theirs.len()).await, theirs, "what sipline heard");
+}
+
+/// The rate and 16-bit samples of a PCM WAV file that PJSIP's recorder wrote, read from the
+/// bytes on disk: the recorder completes the header's lengths only when PJSIP destroys it,
+/// which the Python binding leaves to its garbage collector.
+fn recorded_pcm(path: &std::path::Path) -> (u32, Vec<i16>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rate = u32::from_le_bytes(bytes[24..28].try_into().expect("a WAV header"));
+    let data = bytes.windows(4).position(|w| w == b"data").expect("a data chunk") + 8;
+    let samples = bytes[data..].chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    (rate, samples)
 }
 
 async fn remote_hold(events: &mut broadcast::Receiver<SessionEvent>, held: bool) {
@@ -187,11 +240,32 @@ async fn sipline_calls_pjsua_through_kamailio() {
     alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
     hears_the_phone(&alice, call.id).await;
     pjsua_rtp_grows(&pjsua, 50);
+    // PJSIP's recorder hears sipline's tone.
+    let recording = pjsua.dir().join("heard.wav");
+    blocking(|| pjsua.record(&recording)).expect("pjsua records");
+    let phone = &pjsua;
+    dtmf_both_ways(
+        &alice,
+        &mut events,
+        call.id,
+        ("159#", || phone_digits(|| phone.wait_for(EventKind::Dtmf, STEP), 4)),
+        ("*07", || phone.dial_dtmf("*07").expect("pjsua sends DTMF")),
+    )
+    .await;
+    blocking(|| pjsua.stop_recording()).expect("pjsua stops recording");
+    let (rate, heard) = recorded_pcm(&recording);
+    assert!(heard.len() >= rate as usize, "{} samples recorded; pjsua said:\n{}", heard.len(), pjsua.log());
+    let tail = &heard[heard.len() - rate as usize..];
+    assert_eq!(
+        media_core::tone::dominant_tone(tail, &[PHONE_TONE as f32, SIPLINE_TONE], rate, 0.5),
+        Some(SIPLINE_TONE)
+    );
 
     alice.hold_session(call.id).await.expect("hold");
     pjsua_media(&pjsua, MediaState::RemoteHold);
     alice.resume_session(call.id).await.expect("resume");
     pjsua_media(&pjsua, MediaState::Active);
+    hears_the_phone(&alice, call.id).await;
 
     alice.terminate_session(call.id).await.expect("hang up");
     assert_eq!(alice.wait_for_end(call.id).await.expect("end").cause, EndCause::LocalHangup);
@@ -244,6 +318,15 @@ async fn sipline_calls_baresip_through_kamailio() {
     blocking(|| baresip.accept()).expect("baresip answers");
     alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
     hears_the_phone(&alice, call.id).await;
+    let phone = &baresip;
+    dtmf_both_ways(
+        &alice,
+        &mut events,
+        call.id,
+        ("2468", || phone_digits(|| phone.wait_for(EventKind::Dtmf, STEP), 4)),
+        ("#9*", || phone.send_dtmf("#9*").expect("baresip sends DTMF")),
+    )
+    .await;
 
     alice.hold_session(call.id).await.expect("hold");
     alice.resume_session(call.id).await.expect("resume");

@@ -379,6 +379,12 @@ impl Baresip {
         self.command("dial", Some(uri)).map(drop)
     }
 
+    /// Sends DTMF digits on the current call (`/sndcode`, RFC 4733 telephone-events). The
+    /// other side's digits come as [`PhoneEvent::Dtmf`].
+    pub fn send_dtmf(&self, digits: &str) -> Result<(), PeerError> {
+        self.command("sndcode", Some(digits)).map(drop)
+    }
+
     /// Answers the ringing incoming call (`/accept`).
     pub fn accept(&self) -> Result<(), PeerError> {
         self.command("accept", None).map(drop)
@@ -665,6 +671,9 @@ fn map_event(value: &Value) -> PhoneEvent {
         "CALL_ESTABLISHED" => PhoneEvent::Established,
         "CALL_CLOSED" => PhoneEvent::Closed { code: None, reason: param },
         "CALL_RTPESTAB" => PhoneEvent::RtpStarted,
+        "CALL_DTMF_START" if param.chars().count() == 1 => {
+            PhoneEvent::Dtmf { digit: param.chars().next().unwrap_or_default() }
+        }
         _ => {
             let detail = if kind == "CALL_RTCP" { value["rtcp_stats"].to_string() } else { param };
             PhoneEvent::Other { kind: kind.to_string(), detail }

@@ -83,6 +83,12 @@ pub enum PhoneEvent {
     /// The first RTP packet of the call's audio stream arrived (baresip `CALL_RTPESTAB`
     /// only).
     RtpStarted,
+    /// A DTMF digit arrived from the other side (baresip `CALL_DTMF_START`; pjsua
+    /// `onDtmfDigit`).
+    Dtmf {
+        /// The digit.
+        digit: char,
+    },
     /// Any other report, kept for diagnostics: baresip's event type and its `param`,
     /// pjsua's event name and its JSON.
     Other {
@@ -106,6 +112,7 @@ pub enum EventKind {
     Closed,
     Media,
     RtpStarted,
+    Dtmf,
     Other,
 }
 
@@ -122,6 +129,7 @@ impl PhoneEvent {
             PhoneEvent::Closed { .. } => EventKind::Closed,
             PhoneEvent::Media(_) => EventKind::Media,
             PhoneEvent::RtpStarted => EventKind::RtpStarted,
+            PhoneEvent::Dtmf { .. } => EventKind::Dtmf,
             PhoneEvent::Other { .. } => EventKind::Other,
         }
     }

@@ -399,6 +399,25 @@ impl Pjsua {
         self.command("resume", serde_json::json!({})).map(drop)
     }
 
+    /// Sends DTMF digits on the call: RFC 4733 when negotiated, SIP INFO otherwise
+    /// (PJSIP's choice). The other side's digits come as [`PhoneEvent::Dtmf`].
+    pub fn dial_dtmf(&self, digits: &str) -> Result<(), PeerError> {
+        self.command("dtmf", serde_json::json!({ "digits": digits })).map(drop)
+    }
+
+    /// Records what the call hears to a 16-bit PCM WAV file at PJSIP's conference rate.
+    /// PJSIP writes the header's lengths only when the recorder is destroyed, which the
+    /// Python binding leaves to its garbage collector: read the samples on disk, not the
+    /// lengths the header claims.
+    pub fn record(&self, path: &Path) -> Result<(), PeerError> {
+        self.command("record", serde_json::json!({ "path": path.to_string_lossy() })).map(drop)
+    }
+
+    /// Stops recording (the samples written so far stay in the file).
+    pub fn stop_recording(&self) -> Result<(), PeerError> {
+        self.command("stop_record", serde_json::json!({})).map(drop)
+    }
+
     /// RTP packets of the current call (its audio stream's counters, polled every 100 ms
     /// and summed over the streams that re-INVITEs replaced), or of the last call once it
     /// has ended (as last polled); zeros before any call.
@@ -544,6 +563,10 @@ fn map_event(value: &Value) -> PhoneEvent {
         },
         "media" => match value["state"].as_str().and_then(media_state) {
             Some(state) => PhoneEvent::Media(state),
+            None => other(),
+        },
+        "dtmf" => match value["digit"].as_str().and_then(|d| d.chars().next()) {
+            Some(digit) => PhoneEvent::Dtmf { digit },
             None => other(),
         },
         _ => other(),

@@ -81,6 +81,8 @@ class Agent:
         self.dead_calls = []
         self.tone = None
         self.silence = None
+        # A recording of what the call hears (cmd_record), completed when dropped.
+        self.recorder = None
         # RTP packets (rx, tx) of the current or last call: the totals of the streams that
         # re-INVITEs replaced (PJSIP restarts a stream's counters) plus the current stream's.
         self.stats_base = (0, 0)
@@ -146,6 +148,7 @@ class Agent:
                 self.reap()
         self.call = None
         self.dead_calls = []
+        self.recorder = None
         for acc in (self.reg_acc, self.local_acc):
             if acc is not None:
                 try:
@@ -286,6 +289,24 @@ class Agent:
         prm.opt.flag = pj.PJSUA_CALL_UNHOLD
         self.call.reinvite(prm)
 
+    def cmd_dtmf(self, cmd):
+        if self.call is None:
+            raise RuntimeError("no call to send DTMF on")
+        # RFC 4733 when negotiated (pjsua's default), else SIP INFO.
+        self.call.dialDtmf(cmd["digits"])
+
+    def cmd_record(self, cmd):
+        if self.call is None:
+            raise RuntimeError("no call to record")
+        recorder = pj.AudioMediaRecorder()
+        recorder.createRecorder(cmd["path"])
+        self.call.getAudioMedia(-1).startTransmit(recorder)
+        self.recorder = recorder
+
+    def cmd_stop_record(self, cmd):
+        # Dropping the recorder completes the WAV file.
+        self.recorder = None
+
     def cmd_stats(self, cmd):
         if self.call is not None:
             self.poll_stats()
@@ -361,6 +382,10 @@ class PhoneCall(pj.Call):
         elif agent.call is not self:
             return
         emit("state", **fields)
+
+    def onDtmfDigit(self, prm):
+        if self.agent.call is self:
+            emit("dtmf", digit=prm.digit)
 
     def onCallMediaState(self, prm):
         info = self.getInfo()
