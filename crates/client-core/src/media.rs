@@ -62,7 +62,11 @@ impl ClientManager {
     /// codec's rate; silence while the speaker is muted ([`Self::set_speaker_mute`]).
     pub async fn get_received_audio(&self, id: CallId) -> Result<Vec<i16>, ClientError> {
         let session = self.session()?;
-        session.get_received_audio(id).await.map_err(|e| media_error(e, id))
+        let audio = session.get_received_audio(id).await.map_err(|e| media_error(e, id))?;
+        // The stream plays silence from the moment of muting; what it heard before is not
+        // handed out either while muted.
+        let muted = self.shared.lock().calls.get(&id).is_some_and(|c| c.speaker_muted);
+        Ok(if muted { vec![0; audio.len()] } else { audio })
     }
 
     /// Sends DTMF digits (0-9, *, #, A-D) on a call: RFC 4733 telephone-events when the

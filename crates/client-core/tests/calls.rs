@@ -112,6 +112,35 @@ async fn a_call_with_audio_hold_mute_and_hang_up_tells_everything_in_order() {
     })
     .await;
 
+    // DTMF both ways arrives as events, with the digit and its duration.
+    alice.send_dtmf(call, "5#").await.expect("alice sends DTMF");
+    bob.send_dtmf(bob_call, "9").await.expect("bob sends DTMF");
+    let mut to_bob = Vec::new();
+    while to_bob.len() < 2 {
+        to_bob.push(
+            next(&mut bob_events, "a digit for bob", |e| match e {
+                ClientEvent::Dtmf { id, digit, duration_ms } if *id == bob_call => Some((*digit, *duration_ms)),
+                _ => None,
+            })
+            .await,
+        );
+    }
+    assert_eq!(to_bob, [('5', 100), ('#', 100)]);
+    let to_alice = next(&mut alice_events, "a digit for alice", |e| match e {
+        ClientEvent::Dtmf { id, digit, .. } if *id == call => Some(*digit),
+        _ => None,
+    })
+    .await;
+    assert_eq!(to_alice, '9');
+    assert_eq!(ClientEvent::Dtmf { id: call, digit: '9', duration_ms: 100 }.kind(), EventKind::Dtmf);
+    // The quality samples carry a MOS for a clean loopback call.
+    let mos = next(&mut alice_events, "a MOS", |e| match e {
+        ClientEvent::MediaQuality { id, mos: Some(m), .. } if *id == call => Some(*m),
+        _ => None,
+    })
+    .await;
+    assert!(mos > 4.0, "{mos}");
+
     alice.set_microphone_mute(call, true).await.expect("mute");
     assert!(alice.get_call(call).expect("call").microphone_muted);
     bob.set_speaker_mute(bob_call, true).await.expect("speaker mute");

@@ -1,7 +1,8 @@
 //! The reference plan's end-to-end check, against real peers: two agent clients register
 //! with kamailio (a real registrar and proxy, digest authentication on); a sipp customer
 //! calls agent 1 through kamailio; agent 1 answers; RTP flows both ways (sipp echoes the
-//! agent's audio); the customer hangs up; every client event expected arrives, in order.
+//! agent's audio, and the agent's recording of the call holds its own tone come back); the
+//! customer hangs up; every client event expected arrives, in order.
 
 use client_core::{AccountConfig, CallState, ClientBuilder, ClientEvent, ClientManager, EndCause, RegistrationState};
 use sip_testpeers::{require_peers, Kamailio, KamailioOptions, Scenario, Sipp, SippOptions, Transport};
@@ -65,6 +66,19 @@ async fn a_customer_calls_agent_one_through_kamailio() {
     assert_eq!(k.registered_contacts("agent1").expect("ul.dump").len(), 1);
     assert_eq!(k.registered_contacts("agent2").expect("ul.dump").len(), 1);
 
+    // Agent 1 records each call it answers.
+    let recording = std::env::temp_dir().join(format!("client-core-echo-{}.wav", std::process::id()));
+    let recorder = {
+        let (agent, path, mut rx) = (agent1.clone(), recording.clone(), agent1.subscribe_events());
+        tokio::spawn(async move {
+            while let Ok(e) = rx.recv().await {
+                if let ClientEvent::CallStateChanged { id, new: CallState::Active, .. } = e {
+                    agent.start_recording(id, &path).await.expect("record the call");
+                    return;
+                }
+            }
+        })
+    };
     let media_port = {
         let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("a free port");
         s.local_addr().expect("addr").port()
@@ -116,6 +130,13 @@ async fn a_customer_calls_agent_one_through_kamailio() {
     assert!(rtp.packets_sent >= 50, "the agent sent audio for 2 s: {rtp:?}");
     assert!(rtp.packets_received >= 25, "sipp echoed it back: {rtp:?}");
     assert_eq!(agent1.get_call_history().len(), 1);
+    // What came back is what the agent sent: its own 440 Hz tone.
+    recorder.await.expect("the recorder task");
+    let heard = client_core::load_wav(&recording).expect("the recording");
+    assert!(heard.samples.len() >= 8000, "{} samples recorded", heard.samples.len());
+    let echo = &heard.samples[heard.samples.len() / 2 - 4000..heard.samples.len() / 2 + 4000];
+    assert_eq!(client_core::dominant_tone(echo, &[440.0, 1000.0], 8000, 0.8), Some(440.0));
+    std::fs::remove_file(&recording).ok();
 
     agent1.stop().await;
     agent2.stop().await;
