@@ -21,11 +21,7 @@ fuzz_target!(|data: &[u8]| {
     for m in &sdp.media {
         let _ = (sdp.media_direction(m), sdp.media_connection(m).and_then(|c| c.ip()), m.rtpmap(0), m.fmtp(101));
     }
-    let local = LocalMedia {
-        rtp_addr: "192.0.2.1:40000".parse().expect("literal"),
-        codecs: Codec::defaults(),
-        direction: Direction::SendRecv,
-    };
+    let local = LocalMedia::new("192.0.2.1:40000".parse().expect("literal"), Codec::defaults(), Direction::SendRecv);
     let mut session = SdpSession::with_id("192.0.2.1".parse().expect("literal"), 1);
     if let Ok((answer, _)) = session.answer(&sdp, &local) {
         assert_eq!(answer.media.len(), sdp.media.len());

@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
             direction: Direction::SendRecv,
             remote_direction: Direction::SendRecv,
             remote_ptime_ms: None,
+            srtp: None,
         },
         now,
     );

@@ -455,7 +455,8 @@ fn stats_mos(output: &str, codec: &str) -> f64 {
     ] {
         assert!(line.contains(part), "'{part}' missing in: {line}");
     }
-    line.rsplit("MOS ").next().and_then(|m| m.trim().parse().ok()).unwrap_or_else(|| panic!("no MOS in: {line}"))
+    let mos = line.rsplit("MOS ").next().and_then(|m| m.split(',').next());
+    mos.and_then(|m| m.trim().parse().ok()).unwrap_or_else(|| panic!("no MOS in: {line}"))
 }
 
 #[test]
@@ -515,12 +516,33 @@ fn play_record_dtmf_and_codec_between_two_programs() {
 }
 
 #[test]
+fn srtp_required_talks_to_optional_and_refuses_off() {
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--srtp", "optional", "--tone", "1000"]);
+    let addr = bob.addr();
+    let out = sipline(&["call", &format!("sip:bob@{addr}"), "--duration", "1", "--srtp", "required"]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{caller}");
+    assert!(stats_mos(&caller, "PCMU/8000") > 4.0 && caller.contains("MOS ") && caller.contains(", SRTP"), "{caller}");
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+    assert!(callee.contains(", SRTP"), "{callee}");
+
+    let mut carol = Answerer::start(&["--listen", "127.0.0.1:0", "--srtp", "off"]);
+    let addr = carol.addr();
+    let out = sipline(&["call", &format!("sip:carol@{addr}"), "--duration", "1", "--srtp", "required"]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{caller}");
+    assert!(caller.contains("488"), "{caller}");
+}
+
+#[test]
 fn media_flags_are_checked_before_anything_starts() {
     let dir = std::env::temp_dir().join(format!("sipline-media-flags-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let not_wav = dir.join("notes.wav");
     std::fs::write(&not_wav, b"these are not samples").expect("write");
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
+        (&["--srtp", "sometimes"], "'sometimes' is not an SRTP mode"),
         (&["--codec", "opus,pcmu"], "'opus' is not a codec of this build"),
         (&["--play", not_wav.to_str().expect("utf-8 path")], "not a usable WAV file"),
         (&["--dtmf", "12x"], "'x' is not a DTMF digit"),

@@ -91,6 +91,9 @@ pub struct MediaConfig {
     /// Send this WAV file (PCM or float, any rate and channel count), looped, on every
     /// call instead of silence or the tone; read when the client starts.
     pub play_file: Option<std::path::PathBuf>,
+    /// SRTP with SDES keys: `off` (the default), `optional` (offered, used when the peer
+    /// agrees) or `required` (calls without it are refused or ended).
+    pub srtp: String,
     /// Seconds without RTP from a peer that should be sending before
     /// [`ClientEvent::RtpTimeout`](crate::ClientEvent::RtpTimeout); 0: never.
     pub rtp_timeout_secs: u64,
@@ -105,6 +108,7 @@ impl Default for MediaConfig {
             codecs: vec!["PCMU".into(), "PCMA".into(), "telephone-event".into()],
             tone_hz: None,
             play_file: None,
+            srtp: "off".into(),
             rtp_timeout_secs: 30,
         }
     }
@@ -401,6 +405,9 @@ impl ClientConfig {
         if m.codecs.iter().all(|c| c.eq_ignore_ascii_case("telephone-event")) {
             return Err(problem("media.codecs", "has no audio codec", "add PCMU or PCMA"));
         }
+        if let Err(why) = m.srtp.parse::<session_core::SrtpPolicy>() {
+            return Err(problem("media.srtp", why, "write srtp = \"off\", \"optional\" or \"required\""));
+        }
         if let Some(path) = &m.play_file {
             if !path.is_file() {
                 return Err(problem(
@@ -526,6 +533,7 @@ impl ClientConfig {
             .media_ports(self.media.rtp_port_min, self.media.rtp_port_max)
             .codecs(codecs)
             .media_tone(self.media.tone_hz)
+            .srtp(self.media.srtp.parse().unwrap_or_default())
             .rtp_timeout(match self.media.rtp_timeout_secs {
                 0 => None,
                 s => Some(Duration::from_secs(s)),

@@ -125,5 +125,5 @@ pub use session_core::SessionId as CallId;
 pub use session_core::SessionState as CallState;
 pub use session_core::{
     AudioFrame, AudioFrames, AudioSource, CallDirection, EndCause, EndInfo, ErrorCategory, MediaInfo, MediaTap,
-    RegistrationState, ResourceCounts, RtpStats, TapDirection, Transport, WireDirection, WireTap,
+    RegistrationState, ResourceCounts, RtpStats, SrtpPolicy, TapDirection, Transport, WireDirection, WireTap,
 };

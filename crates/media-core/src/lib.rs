@@ -13,6 +13,7 @@
 //!   E-model MOS estimate (ITU-T G.107).
 //! - [`jitter`]: the adaptive jitter buffer; loss concealment for G.711 (private).
 //! - [`dtmf`]: RFC 4733 telephone-events, sent and received.
+//! - [`srtp`]: SRTP keyed by SDES (`a=crypto`), through the sans-IO `rtc-srtp` crate.
 //! - [`audio`]: what a call sends (silence, tone, WAV file, pushed frames) and where what it
 //!   hears goes (WAV recorder, frame streams).
 //! - [`tone`]: a sine generator and the Goertzel algorithm, to send and recognise tones.
@@ -32,8 +33,8 @@
 //! let bob_ip = "192.0.2.2".parse()?;
 //! let mut alice = SdpSession::new(alice_ip);
 //! let mut bob = SdpSession::new(bob_ip);
-//! let alice_media = LocalMedia { rtp_addr: "192.0.2.1:40000".parse()?, codecs: Codec::defaults(), direction: Direction::SendRecv };
-//! let bob_media = LocalMedia { rtp_addr: "192.0.2.2:50000".parse()?, codecs: vec![Codec::PCMA], direction: Direction::SendRecv };
+//! let alice_media = LocalMedia::new("192.0.2.1:40000".parse()?, Codec::defaults(), Direction::SendRecv);
+//! let bob_media = LocalMedia::new("192.0.2.2:50000".parse()?, vec![Codec::PCMA], Direction::SendRecv);
 //!
 //! let offer = alice.offer(&alice_media);
 //! let (answer, at_bob) = bob.answer(&offer, &bob_media)?;
@@ -60,6 +61,7 @@ pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
 pub mod session;
+pub mod srtp;
 pub mod stats;
 pub mod stream;
 mod tap;
@@ -75,6 +77,7 @@ pub use pacer::{Pacer, SLOTS as PACER_SLOTS};
 pub use rtp::{RtpError, RtpPacket};
 pub use sdp::{Attribute, Connection, Line, MediaDescription, Origin, RtpMap, SdpError, SessionDescription};
 pub use session::{AudioFrame, AudioFrames, MediaConfig, MediaError, MediaEventSink, MediaSession};
+pub use srtp::{SrtpError, SrtpPolicy};
 pub use stats::ReceiverStats;
 pub use stream::{MediaEvent, RtpStats, Stream, StreamConfig};
 pub use tap::{MediaTap, TapDirection};

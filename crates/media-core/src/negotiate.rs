@@ -7,17 +7,20 @@
 //! sockets, the clock or the SIP dialog; it reads and writes [`SessionDescription`]s only.
 //!
 //! The model is the one a SIP user agent needs: one audio stream (the first acceptable
-//! `m=audio` of the offer), G.711 and RFC 4733 telephone-event, RTP/AVP. Other streams are
-//! answered with port 0, which rejects them (RFC 3264 §6).
+//! `m=audio` of the offer), the codecs compiled in and RFC 4733 telephone-event, RTP/AVP —
+//! or RTP/SAVP with SDES keys (RFC 4568) when SRTP is on. Other streams are answered with
+//! port 0, which rejects them (RFC 3264 §6).
 
 use crate::codec::Codec;
 use crate::direction::Direction;
 use crate::sdp::{Attribute, Connection, MediaDescription, Origin, SessionDescription};
+use crate::srtp::{SdesCrypto, SrtpKeys, SrtpPolicy};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-/// The transport profile this crate speaks (RFC 3551).
+/// The transport profile of plain RTP (RFC 3551), and of SRTP (RFC 3711 §12).
 const PROTO: &str = "RTP/AVP";
+const PROTO_SECURE: &str = "RTP/SAVP";
 /// The packetization time we send, and ask for, in milliseconds (RFC 4566 §6 `a=ptime`).
 pub const PTIME_MS: u32 = 20;
 
@@ -31,6 +34,35 @@ pub struct LocalMedia {
     pub codecs: Vec<Codec>,
     /// The direction we want (what we would write in an offer).
     pub direction: Direction,
+    /// Whether to use SRTP.
+    pub srtp: SrtpPolicy,
+    /// Our SRTP keys, one per suite we accept, best first (unused when `srtp` is off).
+    pub keys: Vec<SdesCrypto>,
+}
+
+impl LocalMedia {
+    /// Plain RTP media at `rtp_addr` with `codecs`, wanting `direction`.
+    pub fn new(rtp_addr: SocketAddr, codecs: Vec<Codec>, direction: Direction) -> LocalMedia {
+        LocalMedia { rtp_addr, codecs, direction, srtp: SrtpPolicy::Off, keys: Vec::new() }
+    }
+
+    /// The same with SRTP per `policy`, with a fresh key for each suite (none when off).
+    pub fn with_srtp(mut self, policy: SrtpPolicy) -> Result<LocalMedia, crate::srtp::SrtpError> {
+        self.srtp = policy;
+        self.keys = match policy {
+            SrtpPolicy::Off => Vec::new(),
+            _ => crate::srtp::CryptoSuite::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, suite)| SdesCrypto::generate(i as u32 + 1, *suite))
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(self)
+    }
+
+    fn crypto_on(&self) -> bool {
+        self.srtp != SrtpPolicy::Off && !self.keys.is_empty()
+    }
 }
 
 /// The outcome of an offer/answer exchange for our audio stream: what the driver does.
@@ -50,6 +82,8 @@ pub struct Negotiated {
     pub remote_direction: Direction,
     /// The packetization time the peer asked for with `a=ptime`, if any.
     pub remote_ptime_ms: Option<u32>,
+    /// The SRTP keys both ways, when the exchange agreed on SRTP; `None`: plain RTP.
+    pub srtp: Option<SrtpKeys>,
 }
 
 impl Negotiated {
@@ -70,6 +104,12 @@ pub enum NegotiationError {
     NoAudio,
     /// The description breaks an offer/answer rule; the text says which.
     Malformed(String),
+    /// SRTP is required here and the peer offered or answered no key we can use (or SRTP is
+    /// off here and the peer requires it).
+    SrtpMismatch {
+        /// Do we require SRTP (true), or refuse it (false)?
+        we_require: bool,
+    },
 }
 
 impl NegotiationError {
@@ -86,6 +126,12 @@ impl fmt::Display for NegotiationError {
             NegotiationError::NoCommonCodec => f.write_str("no codec in common for the audio stream"),
             NegotiationError::NoAudio => f.write_str("no usable audio stream (m=audio with RTP/AVP and a port)"),
             NegotiationError::Malformed(why) => write!(f, "unusable SDP: {why}"),
+            NegotiationError::SrtpMismatch { we_require: true } => {
+                f.write_str("SRTP is required and the peer gave no usable SDES key (a=crypto)")
+            }
+            NegotiationError::SrtpMismatch { we_require: false } => {
+                f.write_str("the peer requires SRTP (RTP/SAVP) and SRTP is off here")
+            }
         }
     }
 }
@@ -140,7 +186,9 @@ impl SdpSession {
     /// An offer for one audio stream (RFC 3264 §5): our codecs in preference order with
     /// rtpmaps, `a=fmtp:<te> 0-16` when telephone-event is on, `a=ptime:20`, the direction.
     pub fn offer(&mut self, local: &LocalMedia) -> SessionDescription {
-        let media = local_audio(local, &local.codecs, local.direction);
+        let proto = if local.srtp == SrtpPolicy::Required { PROTO_SECURE } else { PROTO };
+        let keys = if local.crypto_on() { local.keys.clone() } else { Vec::new() };
+        let media = local_audio(local, &local.codecs, local.direction, proto, &keys);
         self.finish(local, vec![media])
     }
 
@@ -155,12 +203,33 @@ impl SdpSession {
         local: &LocalMedia,
     ) -> Result<(SessionDescription, Negotiated), NegotiationError> {
         let mut saw_audio = false;
-        let mut chosen: Option<(usize, Codec, Option<u8>)> = None;
+        let mut srtp_refused = false;
+        let mut chosen: Option<(usize, Codec, Option<u8>, Option<SrtpKeys>)> = None;
         for (index, m) in offer.media.iter().enumerate() {
             if !is_usable_audio(m) {
                 continue;
             }
             saw_audio = true;
+            let secure = is_secure(m);
+            // SRTP: a key of theirs in a suite we have, answered with ours of that suite.
+            let keys = if local.crypto_on() {
+                offered_keys(m).into_iter().find_map(|theirs| {
+                    let ours = local.keys.iter().find(|k| k.suite == theirs.suite)?.retagged(theirs.tag);
+                    Some(SrtpKeys { ours, theirs })
+                })
+            } else {
+                None
+            };
+            let srtp_ok = match (&keys, secure, local.srtp) {
+                (Some(_), _, _) => true,
+                (None, true, _) => false,
+                (None, false, SrtpPolicy::Required) => false,
+                (None, false, _) => true,
+            };
+            if !srtp_ok {
+                srtp_refused = true;
+                continue;
+            }
             let offered = offered_codecs(m);
             let Some(codec) = offered.iter().find_map(|o| local_match(o, &local.codecs)) else { continue };
             let te = local
@@ -169,11 +238,15 @@ impl SdpSession {
                 .any(Codec::is_telephone_event)
                 .then(|| offered.iter().find(|c| c.is_telephone_event()).map(|c| c.payload_type))
                 .flatten();
-            chosen = Some((index, codec, te));
+            chosen = Some((index, codec, te, keys));
             break;
         }
-        let Some((index, codec, telephone_event)) = chosen else {
-            return Err(if saw_audio { NegotiationError::NoCommonCodec } else { NegotiationError::NoAudio });
+        let Some((index, codec, telephone_event, srtp)) = chosen else {
+            return Err(match (saw_audio, srtp_refused) {
+                (_, true) => NegotiationError::SrtpMismatch { we_require: local.srtp == SrtpPolicy::Required },
+                (true, false) => NegotiationError::NoCommonCodec,
+                (false, false) => NegotiationError::NoAudio,
+            });
         };
         let offered_media = &offer.media[index];
         let remote_direction = offer.media_direction(offered_media);
@@ -184,13 +257,14 @@ impl SdpSession {
         if let Some(pt) = telephone_event {
             answer_codecs.push(Codec::TELEPHONE_EVENT.with_payload_type(pt));
         }
+        let our_key: Vec<SdesCrypto> = srtp.iter().map(|k| k.ours.clone()).collect();
         let media = offer
             .media
             .iter()
             .enumerate()
             .map(|(i, m)| {
                 if i == index {
-                    local_audio(local, &answer_codecs, direction)
+                    local_audio(local, &answer_codecs, direction, &offered_media.proto, &our_key)
                 } else {
                     // RFC 3264 §6: a rejected stream keeps its media type, proto and formats.
                     MediaDescription::new(m.media.clone(), 0, m.proto.clone(), m.formats.clone())
@@ -205,6 +279,7 @@ impl SdpSession {
             direction,
             remote_direction,
             remote_ptime_ms: ptime(offered_media),
+            srtp,
         };
         Ok((answer, negotiated))
     }
@@ -217,6 +292,19 @@ impl SdpSession {
         &self,
         offer: &SessionDescription,
         answer: &SessionDescription,
+    ) -> Result<Negotiated, NegotiationError> {
+        self.accept_answer_with(offer, answer, &[], SrtpPolicy::Off)
+    }
+
+    /// [`SdpSession::accept_answer`] for an offer made with SRTP `policy` and our `keys`:
+    /// the answer's key for one of our tags turns SRTP on; none is an error when SRTP is
+    /// required, plain RTP otherwise.
+    pub fn accept_answer_with(
+        &self,
+        offer: &SessionDescription,
+        answer: &SessionDescription,
+        keys: &[SdesCrypto],
+        policy: SrtpPolicy,
     ) -> Result<Negotiated, NegotiationError> {
         if offer.media.len() != answer.media.len() {
             return Err(NegotiationError::Malformed(format!(
@@ -245,6 +333,17 @@ impl SdpSession {
             .iter()
             .find(|a| a.is_telephone_event() && our_codecs.iter().any(|o| o == *a))
             .map(|c| c.payload_type);
+        let srtp = if policy == SrtpPolicy::Off {
+            None
+        } else {
+            offered_keys(theirs).into_iter().find_map(|their_key| {
+                let ours = keys.iter().find(|k| k.tag == their_key.tag && k.suite == their_key.suite)?;
+                Some(SrtpKeys { ours: ours.clone(), theirs: their_key })
+            })
+        };
+        if srtp.is_none() && (policy == SrtpPolicy::Required || is_secure(theirs)) {
+            return Err(NegotiationError::SrtpMismatch { we_require: policy != SrtpPolicy::Off });
+        }
         let offered_direction = offer.media_direction(ours);
         let remote_direction = answer.media_direction(theirs);
         let direction = Direction::from_flags(
@@ -258,6 +357,7 @@ impl SdpSession {
             direction,
             remote_direction,
             remote_ptime_ms: ptime(theirs),
+            srtp,
         })
     }
 
@@ -292,10 +392,17 @@ impl SdpSession {
     }
 }
 
-/// Our audio section: the codecs with rtpmaps, fmtp for telephone-event, ptime, direction.
-fn local_audio(local: &LocalMedia, codecs: &[Codec], direction: Direction) -> MediaDescription {
+/// Our audio section: the codecs with rtpmaps, fmtp for telephone-event, ptime, direction,
+/// and our SRTP keys.
+fn local_audio(
+    local: &LocalMedia,
+    codecs: &[Codec],
+    direction: Direction,
+    proto: &str,
+    keys: &[SdesCrypto],
+) -> MediaDescription {
     let formats = codecs.iter().map(|c| c.payload_type.to_string()).collect();
-    let mut m = MediaDescription::new("audio", local.rtp_addr.port(), PROTO, formats);
+    let mut m = MediaDescription::new("audio", local.rtp_addr.port(), proto, formats);
     for codec in codecs {
         m.attributes.push(Attribute::new("rtpmap", codec.rtpmap_value()));
         if codec.is_telephone_event() {
@@ -303,17 +410,37 @@ fn local_audio(local: &LocalMedia, codecs: &[Codec], direction: Direction) -> Me
             m.attributes.push(Attribute::new("fmtp", format!("{} 0-16", codec.payload_type)));
         }
     }
+    for key in keys {
+        m.attributes.push(Attribute::new("crypto", key.to_attribute_value()));
+    }
     m.attributes.push(Attribute::new("ptime", PTIME_MS.to_string()));
     m.attributes.push(direction.to_attribute());
     m
 }
 
-/// An `m=audio` we could accept: RTP/AVP (the profile we implement; RTP/AVPF is a superset
-/// we can speak without feedback), and not disabled with port 0.
+/// An `m=audio` we could accept: RTP/AVP or RTP/SAVP (RTP/AVPF and RTP/SAVPF are supersets
+/// we can speak without feedback), and not disabled with port 0. Whether SRTP suits us is
+/// decided with the keys.
 fn is_usable_audio(m: &MediaDescription) -> bool {
     m.media.eq_ignore_ascii_case("audio")
         && !m.is_rejected()
-        && (m.proto.eq_ignore_ascii_case("RTP/AVP") || m.proto.eq_ignore_ascii_case("RTP/AVPF"))
+        && ["RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF"].iter().any(|p| m.proto.eq_ignore_ascii_case(p))
+}
+
+/// Does the section's profile require SRTP?
+fn is_secure(m: &MediaDescription) -> bool {
+    m.proto.to_ascii_uppercase().starts_with("RTP/SAVP")
+}
+
+/// The SDES keys of a section we can use, in its order (lines in other suites, or
+/// malformed, are skipped).
+fn offered_keys(m: &MediaDescription) -> Vec<SdesCrypto> {
+    m.attributes
+        .iter()
+        .filter(|a| a.name.eq_ignore_ascii_case("crypto"))
+        .filter_map(|a| a.value.as_deref())
+        .filter_map(|v| SdesCrypto::parse(v).ok().flatten())
+        .collect()
 }
 
 /// The formats of a section that name a codec this crate knows, in the section's order: by

@@ -1,9 +1,9 @@
 //! RTCP (RFC 3550 §6), sans-IO: the SR, RR, SDES and BYE packets, compound packets read and
 //! written, and the §6.3/A.7 transmission interval.
 //!
-//! Owns the wire format and the validity checks of RFC 3550 Appendix A.2 (version 2, a
-//! compound that starts with an SR or RR, lengths that add up to the datagram, padding only
-//! on the last packet). It must not keep statistics or decide when to send: the stream
+//! Owns the wire format and the validity checks of RFC 3550 Appendix A.2 (version 2, lengths
+//! that add up to the datagram, padding only on the last packet), relaxed where peers
+//! differ: a compound may start with any RTCP type, not only a report. It must not keep statistics or decide when to send: the stream
 //! (`stream.rs`) fills the report blocks from [`crate::stats`] and asks [`randomized_interval`] for
 //! the next deadline. Parsing never panics and allocates at most what the datagram holds.
 
@@ -32,7 +32,8 @@ pub enum RtcpError {
     Truncated,
     /// The version is not 2.
     BadVersion(u8),
-    /// The first packet is neither SR nor RR (A.2), or padding sits before the last one.
+    /// The first packet is not an RTCP packet type (200–207), or padding sits before the
+    /// last one.
     NotCompound,
     /// A report count or item that does not fit its packet.
     Malformed,
@@ -125,7 +126,10 @@ pub fn parse_compound(data: &[u8]) -> Result<Vec<RtcpPacket>, RtcpError> {
         let pt = head[1];
         let len = 4 * (usize::from(u16::from_be_bytes([head[2], head[3]])) + 1);
         let body = data.get(offset + 4..offset + len).ok_or(RtcpError::Truncated)?;
-        if packets.is_empty() && pt != PT_SR && pt != PT_RR {
+        // RFC 3550 A.2 wants a report first; real peers also send a BYE or APP alone
+        // (libre's keep-alive is a bare APP), so any RTCP type may lead. A first octet pair
+        // outside 200-207 is not RTCP at all.
+        if packets.is_empty() && !(PT_SR..=207).contains(&pt) {
             return Err(RtcpError::NotCompound);
         }
         offset += len;
@@ -411,9 +415,13 @@ mod tests {
         let mut count = good.clone();
         count[0] = 0x80 | 5; // five report blocks in a body with one
         assert_eq!(parse_compound(&count), Err(RtcpError::Malformed));
+        // An SDES first is accepted (peers send BYE or APP alone); a non-RTCP type is not.
         let mut sdes_first = good[32..].to_vec();
         sdes_first.extend_from_slice(&good[..32]);
-        assert_eq!(parse_compound(&sdes_first), Err(RtcpError::NotCompound));
+        assert_eq!(parse_compound(&sdes_first).map(|p| p.len()), Ok(2));
+        let mut rtp_first = good.clone();
+        rtp_first[1] = 96;
+        assert_eq!(parse_compound(&rtp_first), Err(RtcpError::NotCompound));
         let mut v1 = good.clone();
         v1[0] = 0x40;
         assert_eq!(parse_compound(&v1), Err(RtcpError::BadVersion(1)));

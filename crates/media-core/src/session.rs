@@ -60,6 +60,8 @@ pub struct MediaConfig {
     /// How long the peer may send no RTP, while it should, before
     /// [`MediaEvent::RtpTimeout`]; `None`: never.
     pub rtp_timeout: Option<Duration>,
+    /// Whether calls use SRTP (SDES keys in the SDP); off by default.
+    pub srtp: crate::srtp::SrtpPolicy,
     /// Sees every RTP datagram sent and received (a capture file); none by default.
     pub tap: Option<crate::MediaTap>,
 }
@@ -77,6 +79,7 @@ impl MediaConfig {
             source: AudioSource::Silence,
             jitter: stream.jitter,
             rtp_timeout: stream.rtp_timeout,
+            srtp: crate::srtp::SrtpPolicy::Off,
             tap: None,
         }
     }
@@ -324,7 +327,7 @@ impl MediaSession {
 
     /// What to put into an offer or answer for this stream, with the given direction.
     pub fn local_media(&self, direction: Direction) -> LocalMedia {
-        LocalMedia { rtp_addr: self.local_addr, codecs: self.codecs.clone(), direction }
+        LocalMedia::new(self.local_addr, self.codecs.clone(), direction)
     }
 
     /// Sends the stream's events (DTMF received, RTP timeout) to `sink` from now on; events

@@ -23,6 +23,7 @@ use crate::jitter::{JitterBuffer, JitterConfig, JitterStats, Playout, Pushed};
 use crate::negotiate::Negotiated;
 use crate::rtcp::{self, ReportBlock, RtcpPacket, SenderInfo};
 use crate::rtp::RtpPacket;
+use crate::srtp::{SrtpKeys, SrtpSession};
 use crate::stats::ReceiverStats;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -117,6 +118,14 @@ pub struct RtpStats {
     pub dtmf_sent: u64,
     /// DTMF digits received.
     pub dtmf_received: u64,
+    /// Is the stream protected by SRTP?
+    pub srtp: bool,
+    /// RTP packets dropped because SRTP unprotection failed: a bad authentication tag, a
+    /// replay, or plain RTP where SRTP was agreed.
+    pub srtp_failed: u64,
+    /// RTCP datagrams dropped because SRTCP unprotection failed (some peers send plain RTCP
+    /// keep-alives even on SRTP calls).
+    pub srtcp_failed: u64,
 }
 
 impl RtpStats {
@@ -211,6 +220,10 @@ pub struct Stream {
     /// Since when nothing arrived, and whether a timeout was reported for it.
     silent_since: Option<Instant>,
     timed_out: bool,
+    /// SRTP, when the exchange agreed on it: the keys (to notice a change) and the contexts.
+    srtp: Option<(SrtpKeys, SrtpSession)>,
+    /// An unprotected packet (reused).
+    plain: Vec<u8>,
     sinks: Vec<Box<dyn AudioSink>>,
     recent: VecDeque<i16>,
     events: VecDeque<MediaEvent>,
@@ -257,6 +270,8 @@ impl Stream {
             rtcp_random: random[3],
             silent_since: None,
             timed_out: false,
+            srtp: None,
+            plain: Vec::new(),
             sinks: Vec::new(),
             recent: VecDeque::with_capacity(RECENT_AUDIO_SAMPLES),
             events: VecDeque::new(),
@@ -308,6 +323,18 @@ impl Stream {
             self.candidate = None;
         }
         self.stats.codec = Some(negotiated.codec);
+        // New keys (a re-INVITE may rekey) get new contexts; the same keys keep theirs, so
+        // the roll-over counters and replay windows carry on.
+        if self.srtp.as_ref().map(|(k, _)| k) != negotiated.srtp.as_ref() {
+            self.srtp = negotiated.srtp.as_ref().and_then(|keys| match SrtpSession::new(keys) {
+                Ok(session) => Some((keys.clone(), session)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "SRTP keys unusable; the stream will drop everything");
+                    None
+                }
+            });
+        }
+        self.stats.srtp = negotiated.srtp.is_some();
         if negotiated.remote_direction.sends() && negotiated.direction.receives() {
             self.silent_since.get_or_insert(now);
         } else {
@@ -468,6 +495,15 @@ impl Stream {
         self.stats.packets_sent += 1;
         self.stats.octets_sent += (out.len() - crate::rtp::FIXED_HEADER_LEN) as u64;
         self.sent_since_report = true;
+        if let Some((_, srtp)) = self.srtp.as_mut() {
+            if let Err(e) = srtp.protect_rtp(out) {
+                tracing::debug!(error = %e, "RTP not protected; not sent");
+                return None;
+            }
+        } else if negotiated_srtp(&self.negotiated) {
+            // SRTP was agreed but its keys are unusable: never send in the clear.
+            return None;
+        }
         Some(remote)
     }
 
@@ -519,8 +555,24 @@ impl Stream {
         }
     }
 
-    /// Judges a datagram that arrived on the RTP port from `from`.
+    /// Judges a datagram that arrived on the RTP port from `from`. With SRTP agreed, only
+    /// packets that authenticate with the peer's key get further.
     pub fn handle_rtp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        if let Some((_, srtp)) = self.srtp.as_mut() {
+            let mut plain = std::mem::take(&mut self.plain);
+            match srtp.unprotect_rtp(datagram, &mut plain) {
+                Ok(()) => self.handle_plain_rtp(now, from, &plain),
+                Err(_) => self.stats.srtp_failed += 1,
+            }
+            self.plain = plain;
+        } else if negotiated_srtp(&self.negotiated) {
+            self.stats.srtp_failed += 1;
+        } else {
+            self.handle_plain_rtp(now, from, datagram);
+        }
+    }
+
+    fn handle_plain_rtp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
         let Ok(packet) = RtpPacket::parse(datagram) else {
             self.stats.packets_invalid += 1;
             return;
@@ -606,8 +658,24 @@ impl Stream {
         false
     }
 
-    /// Reads an RTCP datagram (on the RTCP port, or the RTP port when multiplexed).
-    pub fn handle_rtcp(&mut self, now: Instant, _from: SocketAddr, datagram: &[u8]) {
+    /// Reads an RTCP datagram (on the RTCP port, or the RTP port when multiplexed); with
+    /// SRTP agreed, only SRTCP that authenticates.
+    pub fn handle_rtcp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        if let Some((_, srtp)) = self.srtp.as_mut() {
+            let mut plain = std::mem::take(&mut self.plain);
+            match srtp.unprotect_rtcp(datagram, &mut plain) {
+                Ok(()) => self.handle_plain_rtcp(now, from, &plain),
+                Err(_) => self.stats.srtcp_failed += 1,
+            }
+            self.plain = plain;
+        } else if negotiated_srtp(&self.negotiated) {
+            self.stats.srtcp_failed += 1;
+        } else {
+            self.handle_plain_rtcp(now, from, datagram);
+        }
+    }
+
+    fn handle_plain_rtcp(&mut self, now: Instant, _from: SocketAddr, datagram: &[u8]) {
         let Ok(packets) = rtcp::parse_compound(datagram) else {
             self.stats.rtcp_invalid += 1;
             return;
@@ -651,8 +719,18 @@ impl Stream {
         let remote = self.remote?;
         let ntp = self.ntp(now);
         self.write_report(now, ntp, false, out);
+        self.protect_rtcp(out)?;
         self.stats.rtcp_sent += 1;
         Some(rtcp_address(remote))
+    }
+
+    /// Protects a compound when SRTP is on; `None` when it must not be sent.
+    fn protect_rtcp(&mut self, out: &mut Vec<u8>) -> Option<()> {
+        match self.srtp.as_mut() {
+            Some((_, srtp)) => srtp.protect_rtcp(out).ok(),
+            None if negotiated_srtp(&self.negotiated) => None,
+            None => Some(()),
+        }
     }
 
     /// The final report with a BYE (§6.6), written into `out`, and where it goes.
@@ -662,6 +740,7 @@ impl Stream {
         self.negotiated.as_ref()?;
         let ntp = self.ntp(now);
         self.write_report(now, ntp, true, out);
+        self.protect_rtcp(out)?;
         self.stats.rtcp_sent += 1;
         Some(rtcp_address(remote))
     }
@@ -738,6 +817,11 @@ impl Stream {
     }
 }
 
+/// Did the last exchange agree on SRTP?
+fn negotiated_srtp(negotiated: &Option<Negotiated>) -> bool {
+    negotiated.as_ref().is_some_and(|n| n.srtp.is_some())
+}
+
 /// The RTCP address that goes with an RTP address: the next port (RFC 3550 §11).
 fn rtcp_address(rtp: SocketAddr) -> SocketAddr {
     SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1))
@@ -757,6 +841,7 @@ mod tests {
             direction: Direction::SendRecv,
             remote_direction: Direction::SendRecv,
             remote_ptime_ms: None,
+            srtp: None,
         }
     }
 
@@ -900,6 +985,42 @@ mod tests {
         peer.poll_frame(now, &mut out);
         s.handle_rtp(now + Duration::from_secs(3), B.parse().unwrap(), &out);
         assert_eq!(s.poll_event(), Some(MediaEvent::RtpResumed));
+    }
+
+    #[test]
+    fn srtp_carries_the_tones_and_drops_plain_or_forged_packets() {
+        use crate::srtp::{CryptoSuite, SdesCrypto};
+        let now = Instant::now();
+        let ka = SdesCrypto::generate(1, CryptoSuite::AesCm128HmacSha1_80).unwrap();
+        let kb = SdesCrypto::generate(1, CryptoSuite::AesCm128HmacSha1_80).unwrap();
+        let secure = |remote: &str, ours: &SdesCrypto, theirs: &SdesCrypto| Negotiated {
+            srtp: Some(SrtpKeys { ours: ours.clone(), theirs: theirs.clone() }),
+            ..negotiated(remote)
+        };
+        let cfg = |hz| StreamConfig { source: AudioSource::Tone(hz), ..StreamConfig::default() };
+        let mut a = Stream::new(cfg(440.0), now, 1 << 40, [1, 2, 3, 4]);
+        let mut b = Stream::new(cfg(1000.0), now, 1 << 40, [5, 6, 7, 8]);
+        a.start(&secure(B, &ka, &kb), now);
+        b.start(&secure(A, &kb, &ka), now);
+        let mut out = Vec::new();
+        a.poll_frame(now, &mut out);
+        assert!(RtpPacket::parse(&out).is_ok_and(|p| p.payload.len() == 170), "160 bytes of audio and a 10-byte tag");
+        run(&mut a, &mut b, now, 300, |_| false);
+        assert_eq!(dominant_tone(&b.recent_audio(), &[440.0, 1000.0], 8000, 0.6), Some(440.0));
+        assert_eq!(dominant_tone(&a.recent_audio(), &[440.0, 1000.0], 8000, 0.6), Some(1000.0));
+        let s = b.stats();
+        assert!(s.srtp && s.rtcp_received >= 1 && s.rtt_ms.is_some(), "SRTCP reports went both ways: {s:?}");
+        assert_eq!(s.srtp_failed, 0);
+        // A plain sender (or one with the wrong key) gets nothing in.
+        let mut plain = Stream::new(cfg(697.0), now, 1 << 40, [9, 9, 9, 9]);
+        plain.start(&negotiated(B), now);
+        let received = b.stats().packets_received;
+        for i in 0..10 {
+            plain.poll_frame(now + FRAME_DURATION * (300 + i), &mut out);
+            b.handle_rtp(now, A.parse().unwrap(), &out);
+        }
+        let s = b.stats();
+        assert_eq!((s.packets_received, s.srtp_failed), (received, 10));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use media_core::{Codec, Direction, LocalMedia, NegotiationError, SdpSession, Ses
 use std::net::SocketAddr;
 
 fn local(addr: &str, codecs: Vec<Codec>, direction: Direction) -> LocalMedia {
-    LocalMedia { rtp_addr: addr.parse().unwrap(), codecs, direction }
+    LocalMedia::new(addr.parse().unwrap(), codecs, direction)
 }
 
 fn alice() -> (SdpSession, LocalMedia) {
@@ -106,8 +106,9 @@ fn no_common_codec_and_no_audio() {
     assert_eq!(b.answer(&offer, &bm).unwrap_err(), NegotiationError::NoCommonCodec);
     let offer = offer_text("m=video 6002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n");
     assert_eq!(b.answer(&offer, &bm).unwrap_err(), NegotiationError::NoAudio);
+    // SRTP is off here: an offer that requires it is refused, and says why.
     let offer = offer_text("m=audio 6000 RTP/SAVP 0\r\n");
-    assert_eq!(b.answer(&offer, &bm).unwrap_err(), NegotiationError::NoAudio);
+    assert_eq!(b.answer(&offer, &bm).unwrap_err(), NegotiationError::SrtpMismatch { we_require: false });
     let offer = offer_text("");
     assert_eq!(b.answer(&offer, &bm).unwrap_err(), NegotiationError::NoAudio);
 }
@@ -245,4 +246,52 @@ fn ipv6_addresses() {
     let bm = local("[2001:db8::2]:50000", vec![Codec::PCMU], Direction::SendRecv);
     let (_, n) = b.answer(&offer, &bm).unwrap();
     assert_eq!(n.remote_rtp, Some("[2001:db8::1]:40000".parse::<SocketAddr>().unwrap()));
+}
+
+#[test]
+fn srtp_keys_are_offered_answered_and_paired_by_tag() {
+    use media_core::srtp::{CryptoSuite, SrtpPolicy};
+    let media = |addr: &str, policy| local(addr, Codec::defaults(), Direction::SendRecv).with_srtp(policy).unwrap();
+    let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+    let outcome = |offerer: SrtpPolicy, answerer: SrtpPolicy| {
+        let (am, bm) = (media("192.0.2.1:4000", offerer), media("192.0.2.2:5000", answerer));
+        let (mut a, mut b) = (SdpSession::new(ip("192.0.2.1")), SdpSession::new(ip("192.0.2.2")));
+        let offer = a.offer(&am);
+        let (answer, at_b) = b.answer(&offer, &bm)?;
+        let at_a = a.accept_answer_with(&offer, &answer, &am.keys, offerer)?;
+        Ok::<_, NegotiationError>((offer, answer, at_a, at_b))
+    };
+    // Required offers RTP/SAVP with a key per suite; an optional answerer takes the first.
+    let (offer, answer, at_a, at_b) = outcome(SrtpPolicy::Required, SrtpPolicy::Optional).unwrap();
+    let text = offer.to_string();
+    assert!(text.contains("m=audio 4000 RTP/SAVP "), "{text}");
+    assert!(text.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"), "{text}");
+    assert!(text.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"), "{text}");
+    assert_eq!(answer.to_string().matches("a=crypto:1 AES_CM_128_HMAC_SHA1_80").count(), 1, "{answer}");
+    let (ka, kb) = (at_a.srtp.expect("srtp at a"), at_b.srtp.expect("srtp at b"));
+    assert_eq!((ka.ours.clone(), ka.theirs.clone()), (kb.theirs, kb.ours), "each side's key is the other's peer key");
+    assert_eq!(ka.ours.suite, CryptoSuite::AesCm128HmacSha1_80);
+    // Optional offers RTP/AVP with keys: SRTP with an SRTP peer, plain with one that has it off.
+    let (offer, _, at_a, at_b) = outcome(SrtpPolicy::Optional, SrtpPolicy::Required).unwrap();
+    assert!(offer.to_string().contains(" RTP/AVP ") && at_a.srtp.is_some() && at_b.srtp.is_some());
+    let (_, answer, at_a, at_b) = outcome(SrtpPolicy::Optional, SrtpPolicy::Off).unwrap();
+    assert!(!answer.to_string().contains("crypto") && at_a.srtp.is_none() && at_b.srtp.is_none());
+    // Required on either side meets off on the other: refused, naming who requires it.
+    assert_eq!(
+        outcome(SrtpPolicy::Required, SrtpPolicy::Off).unwrap_err(),
+        NegotiationError::SrtpMismatch { we_require: false }
+    );
+    assert_eq!(
+        outcome(SrtpPolicy::Off, SrtpPolicy::Required).unwrap_err(),
+        NegotiationError::SrtpMismatch { we_require: true }
+    );
+    // An answer that drops the key, to a required offer, is an error for the offerer.
+    let am = media("192.0.2.1:4000", SrtpPolicy::Required);
+    let mut a = SdpSession::new(ip("192.0.2.1"));
+    let offer = a.offer(&am);
+    let plain = offer_text("m=audio 5000 RTP/AVP 0\r\n");
+    assert_eq!(
+        a.accept_answer_with(&offer, &plain, &am.keys, SrtpPolicy::Required).unwrap_err(),
+        NegotiationError::SrtpMismatch { we_require: true }
+    );
 }

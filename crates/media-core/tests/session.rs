@@ -211,6 +211,7 @@ async fn only_negotiated_payload_types_are_accepted() {
         direction: Direction::RecvOnly,
         remote_direction: Direction::SendOnly,
         remote_ptime_ms: None,
+        srtp: None,
     });
     // G.729 (payload type 18) was not negotiated; garbage is not RTP.
     let g729 = RtpPacket::new(18, 2, 2, 0xABCD, bytes::Bytes::from_static(&[0; 20])).to_bytes();

@@ -176,6 +176,14 @@ impl SessionManagerBuilder {
         self
     }
 
+    /// Whether calls use SRTP with SDES keys: off (the default), optional (offered as
+    /// RTP/AVP with keys, used when the peer agrees) or required (RTP/SAVP; calls without
+    /// it are refused with 488, or fail when the peer answers without keys).
+    pub fn srtp(mut self, policy: media_core::SrtpPolicy) -> Self {
+        self.config.media.srtp = policy;
+        self
+    }
+
     /// The jitter buffer's bounds for every call.
     pub fn jitter_buffer(mut self, jitter: media_core::JitterConfig) -> Self {
         self.config.media.jitter = jitter;

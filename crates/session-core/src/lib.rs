@@ -66,7 +66,7 @@ pub use media_core::audio::load_wav;
 pub use media_core::tone::dominant_tone;
 pub use media_core::{
     AudioError, AudioFrame, AudioFrames, AudioSink, AudioSource, Codec, DtmfError, JitterConfig, MediaConfig, MediaTap,
-    Pcm, TapDirection,
+    Pcm, SrtpPolicy, TapDirection,
 };
 pub use sip_endpoint::{WireDirection, WireTap};
 pub use sip_message::Transport;

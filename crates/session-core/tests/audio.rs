@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use session_core::{
     AcceptAll, AudioSource, Codec, DeferAll, MediaControl, MediaFailure, SessionControl, SessionCoordinator,
-    SessionError, SessionEvent, SessionId, SessionState,
+    SessionError, SessionEvent, SessionId, SessionState, SrtpPolicy,
 };
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -133,4 +133,75 @@ async fn files_played_and_recorded_pushed_frames_and_the_received_stream() {
     drop(frames);
     std::fs::remove_dir_all(&dir).ok();
     let _ = bob;
+}
+
+async fn srtp_agent<H: session_core::CallHandler>(
+    handler: H,
+    policy: SrtpPolicy,
+    tone: f32,
+) -> Arc<SessionCoordinator> {
+    builder().with_handler(handler).srtp(policy).media_tone(Some(tone)).build().await.expect("agent starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn srtp_carries_the_call_when_both_agree_and_refuses_plain_rtp_when_required() {
+    let tones = [440.0, 1000.0];
+    // Required calls optional: SRTP both ways, each hears the other's tone.
+    let (alice, bob, id, bob_id, _) = call_up(
+        srtp_agent(DeferAll, SrtpPolicy::Required, 440.0).await,
+        srtp_agent(AcceptAll, SrtpPolicy::Optional, 1000.0).await,
+    )
+    .await;
+    let info = alice.get_media_info(id).await.expect("media info");
+    assert_eq!(info.srtp.as_deref(), Some("AES_CM_128_HMAC_SHA1_80"));
+    assert!(info.local_sdp.as_deref().is_some_and(|s| s.contains("RTP/SAVP") && s.contains("a=crypto:")));
+    eventually("bob hears alice over SRTP", || async {
+        let audio = bob.get_received_audio(bob_id).await.ok()?;
+        (media_core::tone::dominant_tone(&audio, &tones, 8000, 0.8) == Some(440.0)).then_some(())
+    })
+    .await;
+    eventually("alice hears bob over SRTP", || async {
+        let audio = alice.get_received_audio(id).await.ok()?;
+        (media_core::tone::dominant_tone(&audio, &tones, 8000, 0.8) == Some(1000.0)).then_some(())
+    })
+    .await;
+    let stats = alice.get_rtp_statistics(id).await.expect("stats");
+    assert!(stats.srtp && stats.srtp_failed == 0, "{stats:?}");
+
+    // Required calls off: the callee cannot do SRTP and answers 488.
+    let alice = srtp_agent(DeferAll, SrtpPolicy::Required, 440.0).await;
+    let carol = srtp_agent(AcceptAll, SrtpPolicy::Off, 1000.0).await;
+    let call =
+        alice.create_outgoing_call(&alice.local_uri("alice"), &carol.local_uri("carol"), None).await.expect("call");
+    let e = alice.wait_for_answer(call.id, PATIENCE).await.unwrap_err();
+    assert!(matches!(e, SessionError::Rejected { status: 488, .. }), "{e:?}");
+
+    // Off calls required: refused the same way, by the callee that requires it.
+    let strict = srtp_agent(AcceptAll, SrtpPolicy::Required, 1000.0).await;
+    let e = call_refused(srtp_agent(DeferAll, SrtpPolicy::Off, 440.0).await, strict).await;
+    assert!(matches!(e, SessionError::Rejected { status: 488, .. }), "{e:?}");
+
+    // A callee that answers a required offer with plain RTP: the caller hangs up at once,
+    // saying why, and never sends a plain packet.
+    let dave = srtp_agent(DeferAll, SrtpPolicy::Off, 1000.0).await;
+    let mut dave_events = dave.subscribe_events();
+    let call =
+        alice.create_outgoing_call(&alice.local_uri("alice"), &dave.local_uri("dave"), None).await.expect("call");
+    let dave_id = next_event(&mut dave_events, "the call at dave", |e| match e {
+        SessionEvent::IncomingCall { id, .. } => Some(*id),
+        _ => None,
+    })
+    .await;
+    let plain = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 39998 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    dave.accept_incoming_call(dave_id, Some(plain.into())).await.expect("dave answers in plain");
+    let end = alice.wait_for_end(call.id).await.expect("the call ends");
+    assert_eq!(end.cause, session_core::EndCause::MediaFailed, "{end:?}");
+    assert!(end.reason.contains("SRTP is required"), "{}", end.reason);
+    assert_eq!(end.rtp.map_or(0, |r| r.packets_sent), 0, "no plain RTP left alice");
+}
+
+/// `caller` calls `callee` (which accepts everything it can); the error of the answer wait.
+async fn call_refused(caller: Arc<SessionCoordinator>, callee: Arc<SessionCoordinator>) -> SessionError {
+    let call = caller.create_outgoing_call(&caller.local_uri("x"), &callee.local_uri("y"), None).await.expect("call");
+    caller.wait_for_answer(call.id, PATIENCE).await.unwrap_err()
 }

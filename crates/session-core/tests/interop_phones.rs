@@ -2,7 +2,8 @@
 //! kamailio: each calls a sipline agent and is called by it; the call is answered, carries
 //! RTP both ways (sipline checks by Goertzel filter that it hears the phone's tone), is held
 //! and resumed from either side, and hung up from either side. DTMF crosses both ways as
-//! RFC 4733 events, and PJSIP's own recorder hears sipline's tone.
+//! RFC 4733 events, PJSIP's own recorder hears sipline's tone, and calls with SDES-keyed
+//! SRTP carry the tones both ways.
 //!
 //! The phones' harness is blocking (threads and pipes); these tests run it on the runtime's
 //! worker threads with `block_in_place`.
@@ -15,8 +16,8 @@ use session_core::{
     SessionState, SipClient,
 };
 use sip_testpeers::{
-    require_peers, AnswerMode, Baresip, BaresipOptions, EventKind, Kamailio, KamailioOptions, MediaState, PhoneEvent,
-    Pjsua, PjsuaOptions, Transport,
+    require_peers, AnswerMode, Baresip, BaresipOptions, EventKind, Kamailio, KamailioOptions, MediaState, PeerSrtp,
+    PhoneEvent, Pjsua, PjsuaOptions, Transport,
 };
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -35,7 +36,16 @@ fn kamailio() -> Kamailio {
 
 /// A sipline agent registered to kamailio as alice.
 async fn sipline(kamailio: &Kamailio) -> (std::sync::Arc<SessionCoordinator>, broadcast::Receiver<SessionEvent>) {
-    let agent = agent(DeferAll, Some(SIPLINE_TONE)).await;
+    sipline_srtp(kamailio, session_core::SrtpPolicy::Off).await
+}
+
+/// A sipline agent registered to kamailio as alice, with SRTP per `policy`.
+async fn sipline_srtp(
+    kamailio: &Kamailio,
+    policy: session_core::SrtpPolicy,
+) -> (std::sync::Arc<SessionCoordinator>, broadcast::Receiver<SessionEvent>) {
+    let agent =
+        builder().with_handler(DeferAll).media_tone(Some(SIPLINE_TONE)).srtp(policy).build().await.expect("agent");
     let events = agent.subscribe_events();
     let account = Account::new("alice", Some("alicepw".into()), kamailio.uri(Transport::Udp));
     agent.register(account).await.expect("alice registers");
@@ -334,5 +344,78 @@ async fn sipline_calls_baresip_through_kamailio() {
 
     blocking(|| baresip.hangup()).expect("baresip hangs up");
     assert_eq!(alice.wait_for_end(call.id).await.expect("end").cause, EndCause::RemoteHangup);
+    alice.shutdown().await;
+}
+
+/// SRTP is on for the call, and nothing failed to unprotect.
+async fn srtp_in_use(agent: &SessionCoordinator, id: SessionId) {
+    let info = agent.get_media_info(id).await.expect("media info");
+    assert!(info.srtp.is_some(), "the call is not SRTP: {info:?}");
+    let stats = agent.get_rtp_statistics(id).await.expect("stats");
+    assert!(stats.srtp && stats.srtp_failed == 0 && stats.packets_received > 0, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipline_calls_pjsua_over_srtp() {
+    require_peers();
+    let kamailio = kamailio();
+    let (alice, mut events) = sipline_srtp(&kamailio, session_core::SrtpPolicy::Required).await;
+    let registrar = kamailio.addr(Transport::Udp);
+    let pjsua = blocking(|| {
+        Pjsua::start(
+            PjsuaOptions::new().register("carol", "carolpw", registrar).tone_hz(PHONE_TONE).srtp(PeerSrtp::Mandatory),
+        )
+    })
+    .expect("pjsua");
+    let call = alice.create_outgoing_call("sip:alice@127.0.0.1", &pjsua.uri(), None).await.expect("call");
+    blocking(|| pjsua.wait_for(EventKind::Incoming, STEP)).expect("pjsua rings");
+    session_reaching(&mut events, SessionState::Ringing).await;
+    blocking(|| pjsua.answer(200)).expect("pjsua answers");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    hears_the_phone(&alice, call.id).await;
+    srtp_in_use(&alice, call.id).await;
+    // PJSIP decrypts our packets and hears our tone.
+    let recording = pjsua.dir().join("srtp.wav");
+    blocking(|| pjsua.record(&recording)).expect("pjsua records");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    blocking(|| pjsua.stop_recording()).expect("stop");
+    let (rate, heard) = recorded_pcm(&recording);
+    assert!(heard.len() >= rate as usize, "{} samples", heard.len());
+    let tail = &heard[heard.len() - rate as usize..];
+    assert_eq!(
+        media_core::tone::dominant_tone(tail, &[PHONE_TONE as f32, SIPLINE_TONE], rate, 0.5),
+        Some(SIPLINE_TONE)
+    );
+    alice.terminate_session(call.id).await.expect("hang up");
+    assert_eq!(alice.wait_for_end(call.id).await.expect("end").cause, EndCause::LocalHangup);
+    alice.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_calls_sipline_over_srtp() {
+    require_peers();
+    let kamailio = kamailio();
+    let (alice, mut events) = sipline_srtp(&kamailio, session_core::SrtpPolicy::Optional).await;
+    let registrar = kamailio.addr(Transport::Udp);
+    let baresip = blocking(|| {
+        Baresip::start(
+            BaresipOptions::new()
+                .register("carol", "carolpw", registrar)
+                .tone_hz(PHONE_TONE)
+                .answer_mode(AnswerMode::Manual)
+                .srtp(PeerSrtp::Mandatory),
+        )
+    })
+    .expect("baresip");
+    blocking(|| baresip.dial(&alice_uri(&kamailio))).expect("baresip dials");
+    let id = answer_incoming(&alice, &mut events).await;
+    blocking(|| baresip.wait_for(EventKind::Established, STEP)).expect("baresip established");
+    hears_the_phone(&alice, id).await;
+    srtp_in_use(&alice, id).await;
+    alice.terminate_session(id).await.expect("sipline hangs up");
+    assert_eq!(ended(&mut events, id).await, EndCause::LocalHangup);
+    blocking(|| baresip.wait_for(EventKind::Closed, STEP)).expect("baresip sees the BYE");
+    let stats = baresip.rtp_stats().expect("baresip's end-of-call RTP summary");
+    assert!(stats.both_ways(50), "baresip decrypted and counted our packets: {stats:?}");
     alice.shutdown().await;
 }

@@ -71,6 +71,10 @@ pub struct BaresipOptions {
     pub answer_mode: AnswerMode,
     /// The audio source's tone, in Hz (`ausine`): 440 by default.
     pub tone_hz: u32,
+    /// SRTP (SDES): off by default.
+    pub srtp: crate::PeerSrtp,
+    /// The codecs offered and accepted, best first (`audio_codecs`): `pcmu,pcma` by default.
+    pub audio_codecs: String,
     /// How long to wait for baresip's control port and, with a registration, for the
     /// REGISTER to succeed. 15 s by default.
     pub startup_timeout: Duration,
@@ -83,6 +87,8 @@ impl Default for BaresipOptions {
             registration: None,
             answer_mode: AnswerMode::Manual,
             tone_hz: 440,
+            srtp: crate::PeerSrtp::Off,
+            audio_codecs: "pcmu,pcma".into(),
             startup_timeout: Duration::from_secs(15),
         }
     }
@@ -111,6 +117,18 @@ impl BaresipOptions {
     /// Sets [`answer_mode`](Self::answer_mode).
     pub fn answer_mode(mut self, mode: AnswerMode) -> Self {
         self.answer_mode = mode;
+        self
+    }
+
+    /// Sets [`srtp`](Self::srtp).
+    pub fn srtp(mut self, srtp: crate::PeerSrtp) -> Self {
+        self.srtp = srtp;
+        self
+    }
+
+    /// Sets [`audio_codecs`](Self::audio_codecs), e.g. `g722,pcmu`.
+    pub fn audio_codecs(mut self, codecs: impl Into<String>) -> Self {
+        self.audio_codecs = codecs.into();
         self
     }
 
@@ -548,6 +566,8 @@ fn config(sip_port: u16, ctrl_port: u16, tone_hz: u32) -> String {
         // Prints `packets: TX RX` at the end of each call: Baresip::rtp_stats reads it.
         ("rtp_stats", "yes".into()),
         ("module", "g711.so".into()),
+        ("module", "g722.so".into()),
+        ("module", "srtp.so".into()),
         ("module", "ausine.so".into()),
         ("module", "aubridge.so".into()),
         ("module_tmp", "uuid.so".into()),
@@ -561,7 +581,12 @@ fn config(sip_port: u16, ctrl_port: u16, tone_hz: u32) -> String {
 
 /// The one line of the `accounts` file.
 fn account_line(options: &BaresipOptions, sip_port: u16) -> String {
-    let common = format!("answermode={};audio_codecs=pcmu,pcma", options.answer_mode.param());
+    let mut common = format!("answermode={};audio_codecs={}", options.answer_mode.param(), options.audio_codecs);
+    match options.srtp {
+        crate::PeerSrtp::Off => {}
+        crate::PeerSrtp::Optional => common.push_str(";mediaenc=srtp"),
+        crate::PeerSrtp::Mandatory => common.push_str(";mediaenc=srtp-mand"),
+    }
     match &options.registration {
         Some(reg) => format!(
             "<sip:{}@{};transport=udp>;auth_pass={};regint=600;{common}\n",

@@ -131,7 +131,7 @@ pub use dns::{DnsServer, DnsZone};
 pub use error::PeerError;
 pub use hickory_proto::rr::RecordType;
 pub use kamailio::{Kamailio, KamailioOptions, KamailioPorts, Transport, User};
-pub use phone::{EventKind, MediaState, PhoneEvent, RtpStats};
+pub use phone::{EventKind, MediaState, PeerSrtp, PhoneEvent, RtpStats};
 pub use pjsua::{
     pjsua2_installed, pjsua2_python, pjsua2_venv, Pjsua, PjsuaOptions, AGENT_SCRIPT, PJSUA2_VENV_DEFAULT,
     PJSUA2_VENV_ENV,

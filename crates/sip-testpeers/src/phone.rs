@@ -35,6 +35,19 @@ impl MediaState {
     }
 }
 
+/// Whether a softphone uses SRTP with SDES keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PeerSrtp {
+    /// Plain RTP (the default).
+    #[default]
+    Off,
+    /// Offers keys in RTP/AVP and uses SRTP when the other side does (baresip
+    /// `mediaenc=srtp`, PJSIP `PJMEDIA_SRTP_OPTIONAL`).
+    Optional,
+    /// RTP/SAVP only (baresip `mediaenc=srtp-mand`, PJSIP `PJMEDIA_SRTP_MANDATORY`).
+    Mandatory,
+}
+
 /// Something a softphone reported. Both phones map their own reports onto these; what only
 /// one of them reports says so.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -75,6 +75,8 @@ pub struct PjsuaOptions {
     pub answer_mode: AnswerMode,
     /// The frequency of the tone every call sends (a `ToneGenerator`), 440 Hz by default.
     pub tone_hz: u32,
+    /// SRTP (SDES): off by default. PJSIP is told to allow SDES over plain UDP signaling.
+    pub srtp: crate::PeerSrtp,
     /// PJSIP's log level (into [`Pjsua::log_path`]): 4 by default, 5 for full SIP messages
     /// (which level 4 already includes), 6 for everything.
     pub log_level: u8,
@@ -90,6 +92,7 @@ impl Default for PjsuaOptions {
             registration: None,
             answer_mode: AnswerMode::Manual,
             tone_hz: 440,
+            srtp: crate::PeerSrtp::Off,
             log_level: 4,
             startup_timeout: Duration::from_secs(20),
         }
@@ -119,6 +122,12 @@ impl PjsuaOptions {
     /// Sets [`answer_mode`](Self::answer_mode).
     pub fn answer_mode(mut self, mode: AnswerMode) -> Self {
         self.answer_mode = mode;
+        self
+    }
+
+    /// Sets [`srtp`](Self::srtp).
+    pub fn srtp(mut self, srtp: crate::PeerSrtp) -> Self {
+        self.srtp = srtp;
         self
     }
 
@@ -212,6 +221,14 @@ impl Pjsua {
             .arg(&log)
             .args(["--log-level", &options.log_level.to_string(), "--tone-hz", &options.tone_hz.to_string()])
             .args(["--rtp-port", &rtp_port.to_string()])
+            .args([
+                "--srtp",
+                match options.srtp {
+                    crate::PeerSrtp::Off => "0",
+                    crate::PeerSrtp::Optional => "1",
+                    crate::PeerSrtp::Mandatory => "2",
+                },
+            ])
             .current_dir(&root)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -1,5 +1,5 @@
 //! The media options `call`, `answer` and `agent` share — `--play`, `--record`, `--dtmf`,
-//! `--codec`, `--tone` (these spellings are a contract: scripts depend on them) — and the
+//! `--codec`, `--srtp`, `--tone` (these spellings are a contract: scripts depend on them) — and the
 //! one line of statistics printed at the end of each call.
 
 use super::client::Failure;
@@ -31,6 +31,10 @@ pub struct MediaArgs {
     /// Send a sine tone of this frequency (Hz) instead of silence.
     #[arg(long)]
     pub tone: Option<f32>,
+    /// SRTP with SDES keys: off, optional (offered, used when the peer agrees) or required
+    /// (no plain RTP: calls without keys are refused or ended).
+    #[arg(long, value_name = "off|optional|required")]
+    pub srtp: Option<String>,
 }
 
 impl MediaArgs {
@@ -44,6 +48,10 @@ impl MediaArgs {
             // Read once here so that a bad file is refused before anything starts.
             client_core::load_wav(path).map_err(|e| Failure::Usage(format!("--play: {e}")))?;
             config.media.play_file = Some(path.clone());
+        }
+        if let Some(mode) = &self.srtp {
+            mode.parse::<client_core::SrtpPolicy>().map_err(|why| Failure::Usage(format!("--srtp: {why}")))?;
+            config.media.srtp = mode.to_ascii_lowercase();
         }
         if let Some(list) = &self.codec {
             config.media.codecs = codecs(list)?;
@@ -120,13 +128,14 @@ fn codecs(list: &str) -> Result<Vec<String>, Failure> {
 }
 
 /// The one line of statistics printed at the end of each call: codec, packets sent and
-/// received, loss, jitter, RTT and MOS.
+/// received, loss, jitter, RTT and MOS (and ", SRTP" when the call was encrypted).
 pub fn stats_line(id: CallId, s: &RtpStats) -> String {
     let codec = s.codec.map_or_else(|| "none".to_owned(), |c| format!("{}/{}", c.name, c.clock_rate));
     let rtt = s.rtt_ms.map_or_else(|| "-".to_owned(), |r| format!("{r:.1} ms"));
     let mos = s.mos.map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
+    let srtp = if s.srtp { ", SRTP" } else { "" };
     format!(
-        "{id} stats: codec {codec}, sent {} packets, received {}, lost {} ({:.1} %), jitter {:.1} ms, RTT {rtt}, MOS {mos}",
+        "{id} stats: codec {codec}, sent {} packets, received {}, lost {} ({:.1} %), jitter {:.1} ms, RTT {rtt}, MOS {mos}{srtp}",
         s.packets_sent,
         s.packets_received,
         s.packets_lost,

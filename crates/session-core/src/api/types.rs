@@ -288,6 +288,8 @@ pub struct MediaInfo {
     pub codec: Option<String>,
     /// Our direction for the stream ("sendrecv", "sendonly", "recvonly", "inactive").
     pub direction: Option<String>,
+    /// The SRTP suite protecting the stream ("AES_CM_128_HMAC_SHA1_80"); `None`: plain RTP.
+    pub srtp: Option<String>,
 }
 
 /// Statistics of a session's RTP stream.

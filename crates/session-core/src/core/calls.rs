@@ -12,6 +12,7 @@ use crate::api::{
 use crate::core::media::{Applied, CallSdp};
 use crate::core::Owner;
 use crate::driver::handler::HandlerEvent;
+use crate::error::MediaFailure;
 use crate::error::SessionError;
 use sip_dialog::{Body, CallEvent, CallEventKind, EndReason, Output as DialogOutput};
 use sip_message::{Header, Method, Request, RequestBuilder, StatusCode, Uri};
@@ -149,6 +150,7 @@ impl<W> SessionCore<W> {
                     self.apply_answer(id, &sdp);
                 }
                 self.established(id);
+                self.end_if_media_failed(id);
             }
             CallEventKind::ForkDiscarded { .. } => tracing::debug!(session = %id, "a later fork answered: ACK + BYE"),
             CallEventKind::Confirmed { ack } | CallEventKind::ReinviteAcked { ack } => {
@@ -204,6 +206,9 @@ impl<W> SessionCore<W> {
         }
         if s.media_failed {
             info.cause = EndCause::MediaFailed;
+            if let Some(why) = s.media_failure.take() {
+                info.reason = why;
+            }
         }
         info
     }
@@ -240,7 +245,28 @@ impl<W> SessionCore<W> {
         match media.accept_answer(sdp) {
             Ok(Some(applied)) => self.applied(id, applied),
             Ok(None) => {}
-            Err(e) => tracing::warn!(session = %id, error = %e, "the peer's SDP answer is unusable"),
+            Err(e) => {
+                tracing::warn!(session = %id, error = %e, "the peer's SDP answer is unusable");
+                // SRTP required and the answer has no key: no plain RTP may flow, so the
+                // call must end (a BYE once it is up), saying why.
+                let srtp = matches!(
+                    &e,
+                    SessionError::Media(MediaFailure::Negotiation(media_core::NegotiationError::SrtpMismatch { .. }))
+                );
+                if let (true, Some(s)) = (srtp, self.sessions.get_mut(&id)) {
+                    s.media_failed = true;
+                    s.media_failure = Some(e.to_string());
+                }
+            }
+        }
+    }
+
+    /// Ends a call whose answer failed the media policy (see [`Self::apply_answer`]).
+    fn end_if_media_failed(&mut self, id: SessionId) {
+        if self.sessions.get(&id).is_some_and(|s| s.media_failure.is_some()) {
+            if let Err(e) = self.terminate(id) {
+                tracing::debug!(session = %id, error = %e, "could not end a call without usable media");
+            }
         }
     }
 
@@ -399,7 +425,7 @@ impl<W> SessionCore<W> {
             if matches!(p.media, MediaSlot::Binding) {
                 match result {
                     Ok(addr) => {
-                        let mut sdp = CallSdp::new(addr, self.cfg.media.codecs.clone());
+                        let mut sdp = CallSdp::new(addr, self.cfg.media.codecs.clone(), self.cfg.media.srtp);
                         let offer = sdp.offer();
                         p.media = MediaSlot::Ours(Box::new(sdp));
                         p.offer = Some(offer.clone());
@@ -442,7 +468,7 @@ impl<W> SessionCore<W> {
         let Some(s) = self.sessions.get_mut(&id) else { return };
         let key = s.key();
         let reply = s.accepting.take().flatten();
-        let mut media = CallSdp::new(addr, codecs);
+        let mut media = CallSdp::new(addr, codecs, self.cfg.media.srtp);
         let outcome = match s.remote_offer.clone() {
             None => Ok((media.offer(), None)),
             Some(offer) => media.answer(&offer).map(|(answer, applied)| (answer, Some(applied))),

@@ -9,14 +9,14 @@
 
 use crate::api::MediaInfo;
 use crate::error::{MediaFailure, SessionError};
-use media_core::{Codec, Direction, LocalMedia, Negotiated, SdpSession, SessionDescription};
+use media_core::{Codec, Direction, LocalMedia, Negotiated, SdpSession, SessionDescription, SrtpPolicy};
 use std::net::SocketAddr;
 
 /// A call's offer/answer state.
 pub(crate) struct CallSdp {
-    /// Our RTP address (bound by the driver).
-    rtp_addr: SocketAddr,
-    codecs: Vec<Codec>,
+    /// What we offer and accept: our RTP address (bound by the driver), codecs, SRTP policy
+    /// and keys (made once per call, so re-offers keep them).
+    local: LocalMedia,
     sdp: SdpSession,
     /// Our offer waiting for its answer.
     pending_offer: Option<SessionDescription>,
@@ -48,11 +48,20 @@ fn negotiation_error(e: media_core::NegotiationError) -> SessionError {
 }
 
 impl CallSdp {
-    /// The offer/answer state of a stream bound at `rtp_addr`.
-    pub(crate) fn new(rtp_addr: SocketAddr, codecs: Vec<Codec>) -> CallSdp {
+    /// The offer/answer state of a stream bound at `rtp_addr`. With SRTP on, the call's
+    /// keys are made here; should the system have no randomness for them, the call goes
+    /// without SRTP only if SRTP is optional.
+    pub(crate) fn new(rtp_addr: SocketAddr, codecs: Vec<Codec>, srtp: SrtpPolicy) -> CallSdp {
+        let plain = LocalMedia::new(rtp_addr, codecs, Direction::SendRecv);
+        let local = match plain.clone().with_srtp(srtp) {
+            Ok(local) => local,
+            Err(e) => {
+                tracing::warn!(error = %e, "no SRTP keys for the call");
+                LocalMedia { srtp, ..plain }
+            }
+        };
         CallSdp {
-            rtp_addr,
-            codecs,
+            local,
             sdp: SdpSession::new(rtp_addr.ip()),
             pending_offer: None,
             negotiated: None,
@@ -64,7 +73,7 @@ impl CallSdp {
     }
 
     fn local_media(&self, direction: Direction) -> LocalMedia {
-        LocalMedia { rtp_addr: self.rtp_addr, codecs: self.codecs.clone(), direction }
+        LocalMedia { direction, ..self.local.clone() }
     }
 
     /// Our direction given our hold and the peer's: holding offers sendonly, or inactive
@@ -111,7 +120,10 @@ impl CallSdp {
     pub(crate) fn accept_answer(&mut self, answer: &str) -> Result<Option<Applied>, SessionError> {
         let Some(offer) = self.pending_offer.take() else { return Ok(None) };
         let parsed = SessionDescription::parse(answer).map_err(sdp_error)?;
-        let negotiated = self.sdp.accept_answer(&offer, &parsed).map_err(negotiation_error)?;
+        let negotiated = self
+            .sdp
+            .accept_answer_with(&offer, &parsed, &self.local.keys, self.local.srtp)
+            .map_err(negotiation_error)?;
         self.remote_sdp = Some(answer.to_owned());
         Ok(Some(self.apply(negotiated, false)))
     }
@@ -138,10 +150,11 @@ impl CallSdp {
         MediaInfo {
             local_sdp: self.local_sdp.clone(),
             remote_sdp: self.remote_sdp.clone(),
-            local_rtp: Some(self.rtp_addr),
+            local_rtp: Some(self.local.rtp_addr),
             remote_rtp: n.and_then(|n| n.remote_rtp),
             codec: n.map(|n| format!("{}/{}", n.codec.name, n.codec.clock_rate)),
             direction: n.map(|n| n.direction.as_str().to_owned()),
+            srtp: n.and_then(|n| n.srtp.as_ref()).map(|k| k.ours.suite.name().to_owned()),
         }
     }
 }

@@ -48,6 +48,9 @@ pub(crate) struct Session<W> {
     pub(crate) remote_headers: Vec<(String, String)>,
     /// Set when we refuse the call's offer (488), so the end says so.
     pub(crate) media_failed: bool,
+    /// Why our offer's answer was refused by the media policy (SRTP required, no key): the
+    /// call is ended with this as its reason.
+    pub(crate) media_failure: Option<String>,
     /// An accept waiting for the media port (`None` inside: the handler's, nobody waits).
     pub(crate) accepting: Option<Option<W>>,
     pub(crate) answer_waiters: Vec<W>,
@@ -123,6 +126,7 @@ impl<W> Session<W> {
             remote_offer: None,
             remote_headers: Vec::new(),
             media_failed: false,
+            media_failure: None,
             accepting: None,
             answer_waiters: Vec::new(),
             end_waiters: Vec::new(),

@@ -132,6 +132,11 @@ class Agent:
     def configure_media(self, acfg):
         acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
         acfg.mediaConfig.transportConfig.publicAddress = "127.0.0.1"
+        if self.args.srtp:
+            # PJMEDIA_SRTP_OPTIONAL (1) or _MANDATORY (2); SDES keys over plain UDP SIP are
+            # allowed (PJSIP asks for TLS by default).
+            acfg.mediaConfig.srtpUse = self.args.srtp
+            acfg.mediaConfig.srtpSecureSignaling = 0
         if self.args.rtp_port:
             acfg.mediaConfig.transportConfig.port = self.args.rtp_port
             acfg.mediaConfig.transportConfig.portRange = 10
@@ -412,6 +417,7 @@ def main():
     parser.add_argument("--log-level", type=int, default=4)
     parser.add_argument("--auto-answer", action="store_true", help="answer incoming calls with 200 at once")
     parser.add_argument("--tone-hz", type=int, default=440)
+    parser.add_argument("--srtp", type=int, default=0, help="0 off, 1 optional, 2 mandatory (SDES)")
     parser.add_argument("--rtp-port", type=int, default=0, help="RTP port, RTCP on the next (0: PJSIP's default 4000)")
     args = parser.parse_args()
     agent = Agent(args)
