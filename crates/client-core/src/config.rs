@@ -304,7 +304,7 @@ fn problem(field: impl Into<String>, problem: impl Into<String>, fix: impl Into<
 
 /// The codecs compiled in, by the names the configuration uses.
 pub(crate) fn codec_by_name(name: &str) -> Option<Codec> {
-    [Codec::PCMU, Codec::PCMA, Codec::TELEPHONE_EVENT].into_iter().find(|c| c.name.eq_ignore_ascii_case(name))
+    Codec::by_name(name)
 }
 
 fn uri_problem(uri: &str) -> Option<&'static str> {
@@ -398,12 +398,12 @@ impl ClientConfig {
                 return Err(problem(
                     format!("media.codecs[{i}]"),
                     format!("'{c}' is not compiled in"),
-                    "use PCMU, PCMA or telephone-event",
+                    format!("use one of {}", Codec::known().iter().map(|c| c.name).collect::<Vec<_>>().join(", ")),
                 ));
             }
         }
         if m.codecs.iter().all(|c| c.eq_ignore_ascii_case("telephone-event")) {
-            return Err(problem("media.codecs", "has no audio codec", "add PCMU or PCMA"));
+            return Err(problem("media.codecs", "has no audio codec", "add PCMU, PCMA or G722"));
         }
         if let Err(why) = m.srtp.parse::<session_core::SrtpPolicy>() {
             return Err(problem("media.srtp", why, "write srtp = \"off\", \"optional\" or \"required\""));

@@ -32,10 +32,7 @@ fn info(c: session_core::Codec) -> CodecInfo {
 impl ClientManager {
     /// Every codec compiled in.
     pub fn available_codecs(&self) -> Vec<CodecInfo> {
-        [session_core::Codec::PCMU, session_core::Codec::PCMA, session_core::Codec::TELEPHONE_EVENT]
-            .into_iter()
-            .map(info)
-            .collect()
+        session_core::Codec::known().into_iter().map(info).collect()
     }
 
     /// The codecs offered and accepted, best first (`media.codecs`).

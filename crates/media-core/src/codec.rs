@@ -31,14 +31,28 @@ impl Codec {
     pub const PCMU: Codec = Codec { payload_type: 0, name: "PCMU", clock_rate: 8000, channels: 1 };
     /// G.711 A-law, static payload type 8 (RFC 3551 §4.5.14, Table 4).
     pub const PCMA: Codec = Codec { payload_type: 8, name: "PCMA", clock_rate: 8000, channels: 1 };
+    /// G.722, static payload type 9: 16 kHz audio on an 8000 Hz RTP clock (RFC 3551
+    /// §4.5.2 keeps the clock rate of the original mistake).
+    pub const G722: Codec = Codec { payload_type: 9, name: "G722", clock_rate: 8000, channels: 1 };
     /// RFC 4733 telephone events (DTMF), on the customary dynamic payload type 101.
     pub const TELEPHONE_EVENT: Codec =
         Codec { payload_type: 101, name: "telephone-event", clock_rate: 8000, channels: 1 };
 
-    /// The codecs this crate can encode and decode, in the default order of preference,
-    /// followed by telephone-event.
+    /// The default offer: G.711 (what every peer has) in the order of preference, followed
+    /// by telephone-event. Wideband codecs are enabled by configuration.
     pub fn defaults() -> Vec<Codec> {
         vec![Codec::PCMU, Codec::PCMA, Codec::TELEPHONE_EVENT]
+    }
+
+    /// Every payload format this build can encode and decode, and telephone-event.
+    pub fn known() -> Vec<Codec> {
+        vec![Codec::PCMU, Codec::PCMA, Codec::G722, Codec::TELEPHONE_EVENT]
+    }
+
+    /// The known codec of a name, compared case-insensitively (`pcmu`, `G722`,
+    /// `telephone-event`).
+    pub fn by_name(name: &str) -> Option<Codec> {
+        Codec::known().into_iter().find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// The codec a static payload type stands for when an SDP has no `a=rtpmap` for it
@@ -48,6 +62,7 @@ impl Codec {
         match payload_type {
             0 => Some(Codec::PCMU),
             8 => Some(Codec::PCMA),
+            9 => Some(Codec::G722),
             _ => None,
         }
     }
@@ -113,6 +128,9 @@ mod tests {
         assert_eq!(Codec::TELEPHONE_EVENT.g711_law(), None);
         assert_eq!(Codec::from_static_payload_type(8), Some(Codec::PCMA));
         assert_eq!(Codec::from_static_payload_type(18), None);
+        assert_eq!(Codec::from_static_payload_type(9), Some(Codec::G722));
+        assert_eq!(Codec::by_name("g722"), Some(Codec::G722));
+        assert_eq!(Codec::by_name("opus-not-here"), None);
         assert_eq!(Codec::TELEPHONE_EVENT.with_payload_type(96).payload_type, 96);
     }
 }

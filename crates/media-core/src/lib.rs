@@ -53,6 +53,7 @@ mod conceal;
 pub mod direction;
 pub mod dtmf;
 pub mod g711;
+pub mod g722;
 pub mod jitter;
 pub mod negotiate;
 mod pacer;

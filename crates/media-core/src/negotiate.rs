@@ -446,7 +446,7 @@ fn offered_keys(m: &MediaDescription) -> Vec<SdesCrypto> {
 /// The formats of a section that name a codec this crate knows, in the section's order: by
 /// rtpmap, or by static payload type when there is none (RFC 3551 Table 4).
 fn offered_codecs(m: &MediaDescription) -> Vec<Codec> {
-    let known = Codec::defaults();
+    let known = Codec::known();
     m.formats
         .iter()
         .filter_map(|f| f.parse::<u8>().ok())

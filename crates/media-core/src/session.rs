@@ -255,7 +255,7 @@ impl MediaSession {
     /// number of streams with one timer (what an agent with many calls wants).
     pub async fn bind_paced(config: &MediaConfig, pacer: &Pacer) -> Result<MediaSession, MediaError> {
         if !config.codecs.iter().any(|c| crate::coder::Coder::for_codec(c).is_some()) {
-            return Err(MediaError::InvalidConfig("no codec this build can send (PCMU or PCMA)".into()));
+            return Err(MediaError::InvalidConfig("no codec this build can send (PCMU, PCMA or G722)".into()));
         }
         if config.port_min == 0 || config.port_min > config.port_max {
             return Err(MediaError::InvalidConfig(format!(
@@ -435,8 +435,8 @@ impl MediaSession {
         lock(&self.shared.state).stream.stats()
     }
 
-    /// The last second (at most [`RECENT_AUDIO_SAMPLES`]) of played-out received audio,
-    /// oldest first.
+    /// The last second of played-out received audio at the codec's rate (8000 samples for
+    /// G.711, 16000 for G.722), oldest first.
     pub fn recent_audio(&self) -> Vec<i16> {
         lock(&self.shared.state).stream.recent_audio()
     }

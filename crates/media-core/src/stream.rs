@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 
 /// The frame period: one packet every 20 ms (RFC 3551 §4.5: the default for G.711).
 pub const FRAME_DURATION: Duration = Duration::from_millis(20);
-/// How much played audio [`Stream::recent_audio`] keeps: one second at 8 kHz.
+/// How much played audio [`Stream::recent_audio`] keeps at 8 kHz: one second (at other
+/// rates, one second of samples too).
 pub const RECENT_AUDIO_SAMPLES: usize = 8000;
 /// Consecutive packets from a new address, with one SSRC and a negotiated payload type,
 /// before the stream sends there instead (symmetric RTP behind a NAT); fewer are dropped.
@@ -176,6 +177,8 @@ struct Source {
 struct Receiver {
     coder: Coder,
     jitter: JitterBuffer,
+    /// The RTP clock rate (G.722's is half its sample rate).
+    clock: u32,
     conceal: Concealer,
     /// Decoded audio not yet played (a packet longer than a frame leaves some over).
     pending: VecDeque<i16>,
@@ -305,10 +308,12 @@ impl Stream {
                 .map(|coder| Sender { player: Player::new(&self.config.source, coder.rate()), coder });
             self.receiver = Coder::for_codec(&negotiated.codec).map(|coder| {
                 let rate = coder.rate();
-                let frame = rate / 50;
+                // The jitter buffer counts in RTP timestamp units, the rest in samples.
+                let clock = negotiated.codec.clock_rate;
                 Receiver {
                     coder,
-                    jitter: JitterBuffer::new(self.config.jitter, negotiated.codec.clock_rate, frame),
+                    jitter: JitterBuffer::new(self.config.jitter, clock, clock / 50),
+                    clock,
                     conceal: Concealer::new(rate),
                     pending: VecDeque::new(),
                 }
@@ -521,6 +526,7 @@ impl Stream {
                     rx.pending.extend(&self.decoded);
                 }
                 Playout::Missing { samples } => {
+                    let samples = u64::from(samples) * u64::from(rx.coder.rate()) / u64::from(rx.clock.max(1));
                     self.decoded.clear();
                     self.decoded.resize(samples as usize, 0);
                     rx.conceal.conceal(&mut self.decoded);
@@ -542,7 +548,7 @@ impl Stream {
         let rate = rx.coder.rate();
         self.sinks.retain_mut(|sink| sink.write(&self.frame, rate));
         self.recent.extend(&self.frame);
-        let excess = self.recent.len().saturating_sub(RECENT_AUDIO_SAMPLES);
+        let excess = self.recent.len().saturating_sub(rate as usize);
         self.recent.drain(..excess);
     }
 
@@ -811,7 +817,7 @@ impl Stream {
         stats
     }
 
-    /// The last second (at most [`RECENT_AUDIO_SAMPLES`]) of played-out audio, oldest first.
+    /// The last second of played-out audio at the codec's rate, oldest first.
     pub fn recent_audio(&self) -> Vec<i16> {
         self.recent.iter().copied().collect()
     }
@@ -1021,6 +1027,35 @@ mod tests {
         }
         let s = b.stats();
         assert_eq!((s.packets_received, s.srtp_failed), (received, 10));
+    }
+
+    #[test]
+    fn g722_carries_wideband_tones_at_16_khz() {
+        let now = Instant::now();
+        let cfg = |hz| StreamConfig { source: AudioSource::Tone(hz), ..StreamConfig::default() };
+        let g722 = |remote: &str| Negotiated { codec: Codec::G722, ..negotiated(remote) };
+        let mut a = Stream::new(cfg(5000.0), now, 1 << 40, [1, 2, 3, 4]);
+        let mut b = Stream::new(cfg(1000.0), now, 1 << 40, [5, 6, 7, 8]);
+        a.start(&g722(B), now);
+        b.start(&g722(A), now);
+        let mut out = Vec::new();
+        a.poll_frame(now, &mut out);
+        let first = RtpPacket::parse(&out).unwrap();
+        assert_eq!((first.payload_type, first.payload.len()), (9, 160), "20 ms of G.722 is 160 bytes");
+        a.poll_frame(now + FRAME_DURATION, &mut out);
+        assert_eq!(RtpPacket::parse(&out).unwrap().timestamp.wrapping_sub(first.timestamp), 160, "an 8 kHz clock");
+        run(&mut a, &mut b, now, 100, |_| false);
+        // 5 kHz cannot cross a narrowband call: it does here, at 16 kHz.
+        let heard = b.recent_audio();
+        assert_eq!(heard.len(), 16_000);
+        assert_eq!(dominant_tone(&heard, &[1000.0, 5000.0], 16_000, 0.8), Some(5000.0));
+        assert_eq!(dominant_tone(&a.recent_audio(), &[1000.0, 5000.0], 16_000, 0.8), Some(1000.0));
+        // Loss is concealed at 16 kHz too, and DTMF keeps its 8 kHz clock.
+        a.send_dtmf("3").unwrap();
+        run(&mut a, &mut b, now + FRAME_DURATION * 100, 50, |i| i % 7 == 0);
+        assert!(b.stats().jitter_buffer.concealed > 0);
+        let digits: Vec<_> = std::iter::from_fn(|| b.poll_event()).collect();
+        assert!(digits.contains(&MediaEvent::Dtmf { digit: '3', duration_ms: 100 }), "{digits:?}");
     }
 
     #[test]

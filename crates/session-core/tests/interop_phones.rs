@@ -419,3 +419,81 @@ async fn baresip_calls_sipline_over_srtp() {
     assert!(stats.both_ways(50), "baresip decrypted and counted our packets: {stats:?}");
     alice.shutdown().await;
 }
+
+/// A sipline agent that prefers G.722, registered as alice.
+async fn sipline_g722(kamailio: &Kamailio) -> (std::sync::Arc<SessionCoordinator>, broadcast::Receiver<SessionEvent>) {
+    let codecs = vec![session_core::Codec::G722, session_core::Codec::PCMU, session_core::Codec::TELEPHONE_EVENT];
+    let agent =
+        builder().with_handler(DeferAll).media_tone(Some(SIPLINE_TONE)).codecs(codecs).build().await.expect("agent");
+    let events = agent.subscribe_events();
+    let account = Account::new("alice", Some("alicepw".into()), kamailio.uri(Transport::Udp));
+    agent.register(account).await.expect("alice registers");
+    (agent, events)
+}
+
+/// The call runs G.722 and the phone's tone arrives, decoded at 16 kHz.
+async fn hears_the_phone_in_g722(agent: &SessionCoordinator, id: SessionId) {
+    let info = agent.get_media_info(id).await.expect("media info");
+    assert_eq!(info.codec.as_deref(), Some("G722/8000"), "{info:?}");
+    eventually("the phone's tone in G.722", || async {
+        let audio = agent.get_received_audio(id).await.ok()?;
+        let tone = media_core::tone::dominant_tone(&audio, &[PHONE_TONE as f32, SIPLINE_TONE], 16_000, 0.7);
+        (audio.len() == 16_000 && tone == Some(PHONE_TONE as f32)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipline_and_pjsua_talk_in_g722() {
+    require_peers();
+    let kamailio = kamailio();
+    let (alice, mut events) = sipline_g722(&kamailio).await;
+    let pjsua = pjsua_as_carol(&kamailio);
+    let call = alice.create_outgoing_call("sip:alice@127.0.0.1", &pjsua.uri(), None).await.expect("call");
+    blocking(|| pjsua.wait_for(EventKind::Incoming, STEP)).expect("pjsua rings");
+    session_reaching(&mut events, SessionState::Ringing).await;
+    blocking(|| pjsua.answer(200)).expect("pjsua answers");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    hears_the_phone_in_g722(&alice, call.id).await;
+    // PJSIP decodes our G.722 and hears our tone.
+    let recording = pjsua.dir().join("g722.wav");
+    blocking(|| pjsua.record(&recording)).expect("pjsua records");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    blocking(|| pjsua.stop_recording()).expect("stop");
+    let (rate, heard) = recorded_pcm(&recording);
+    assert!(heard.len() >= rate as usize, "{} samples", heard.len());
+    let tail = &heard[heard.len() - rate as usize..];
+    assert_eq!(
+        media_core::tone::dominant_tone(tail, &[PHONE_TONE as f32, SIPLINE_TONE], rate, 0.5),
+        Some(SIPLINE_TONE)
+    );
+    alice.terminate_session(call.id).await.expect("hang up");
+    alice.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_calls_sipline_in_g722() {
+    require_peers();
+    let kamailio = kamailio();
+    let (alice, mut events) = sipline_g722(&kamailio).await;
+    let registrar = kamailio.addr(Transport::Udp);
+    let baresip = blocking(|| {
+        Baresip::start(
+            BaresipOptions::new()
+                .register("carol", "carolpw", registrar)
+                .tone_hz(PHONE_TONE)
+                .answer_mode(AnswerMode::Manual)
+                .audio_codecs("g722"),
+        )
+    })
+    .expect("baresip");
+    blocking(|| baresip.dial(&alice_uri(&kamailio))).expect("baresip dials");
+    let id = answer_incoming(&alice, &mut events).await;
+    blocking(|| baresip.wait_for(EventKind::Established, STEP)).expect("baresip established");
+    hears_the_phone_in_g722(&alice, id).await;
+    alice.terminate_session(id).await.expect("sipline hangs up");
+    blocking(|| baresip.wait_for(EventKind::Closed, STEP)).expect("baresip sees the BYE");
+    let stats = baresip.rtp_stats().expect("baresip's end-of-call RTP summary");
+    assert!(stats.both_ways(50), "baresip {stats:?}");
+    alice.shutdown().await;
+}

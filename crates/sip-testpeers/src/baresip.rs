@@ -244,7 +244,7 @@ impl Baresip {
             let path = root.join(name);
             std::fs::write(&path, text).map_err(|e| PeerError::io(format!("writing {}", path.display()), e))
         };
-        write("config", &config(sip_port, ctrl_port, options.tone_hz))?;
+        write("config", &config(sip_port, ctrl_port, &options))?;
         // No account at start: it is added over ctrl_tcp (`uanew`) once connected, or its
         // REGISTER_OK would come before anyone listens and be lost.
         write("accounts", "")?;
@@ -546,9 +546,24 @@ impl Drop for Baresip {
     }
 }
 
-/// The config file (`key<TAB>value` lines).
-fn config(sip_port: u16, ctrl_port: u16, tone_hz: u32) -> String {
-    let lines: &[(&str, String)] = &[
+/// The config file (`key<TAB>value` lines). Only the codec modules that `audio_codecs`
+/// names are loaded, in its order: baresip 1.0 offers every codec loaded, in load order.
+fn config(sip_port: u16, ctrl_port: u16, options: &BaresipOptions) -> String {
+    let tone_hz = options.tone_hz;
+    let mut codec_modules: Vec<&str> = Vec::new();
+    for name in options.audio_codecs.split(',').map(|n| n.trim().to_ascii_lowercase()) {
+        let module = match name.as_str() {
+            "pcmu" | "pcma" => "g711.so",
+            "g722" => "g722.so",
+            "opus" => "opus.so",
+            _ => continue,
+        };
+        if !codec_modules.contains(&module) {
+            codec_modules.push(module);
+        }
+    }
+    let mut lines: Vec<(&str, String)> = codec_modules.into_iter().map(|m| ("module", m.to_owned())).collect();
+    lines.extend([
         ("poll_method", "epoll".into()),
         ("module_path", BARESIP_MODULE_PATH.into()),
         ("sip_listen", format!("127.0.0.1:{sip_port}")),
@@ -565,8 +580,6 @@ fn config(sip_port: u16, ctrl_port: u16, tone_hz: u32) -> String {
         ("rtcp_mux", "no".into()),
         // Prints `packets: TX RX` at the end of each call: Baresip::rtp_stats reads it.
         ("rtp_stats", "yes".into()),
-        ("module", "g711.so".into()),
-        ("module", "g722.so".into()),
         ("module", "srtp.so".into()),
         ("module", "ausine.so".into()),
         ("module", "aubridge.so".into()),
@@ -575,7 +588,7 @@ fn config(sip_port: u16, ctrl_port: u16, tone_hz: u32) -> String {
         ("module_app", "menu.so".into()),
         ("module_app", "ctrl_tcp.so".into()),
         ("ctrl_tcp_listen", format!("127.0.0.1:{ctrl_port}")),
-    ];
+    ]);
     lines.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect()
 }
 
@@ -739,8 +752,13 @@ mod tests {
 
     #[test]
     fn config_and_account_lines() {
-        let text = config(21000, 22000, 440);
+        let text = config(21000, 22000, &BaresipOptions::new());
         assert!(text.contains("sip_listen\t127.0.0.1:21000\n"));
+        assert!(text.starts_with("module\tg711.so\n") && !text.contains("g722.so"), "{text}");
+        let wideband = config(21000, 22000, &BaresipOptions::new().audio_codecs("g722,pcmu"));
+        assert!(wideband.starts_with("module\tg722.so\nmodule\tg711.so\n"), "{wideband}");
+        let secure = BaresipOptions::new().srtp(crate::PeerSrtp::Mandatory);
+        assert!(account_line(&secure, 21000).ends_with(";mediaenc=srtp-mand\n"));
         assert!(text.contains("ctrl_tcp_listen\t127.0.0.1:22000\n"));
         assert!(text.contains("audio_source\tausine,440\n"));
         let registrar: SocketAddr = "127.0.0.1:23000".parse().unwrap();

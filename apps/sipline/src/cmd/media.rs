@@ -7,7 +7,7 @@ use client_core::{CallId, ClientConfig, ClientManager, RtpStats};
 use std::path::{Path, PathBuf};
 
 /// The codecs this build can send, by the names `--codec` takes.
-const CODECS: [&str; 2] = ["pcmu", "pcma"];
+const CODECS: [&str; 3] = ["pcmu", "pcma", "g722"];
 
 /// Media options of a command that makes or answers calls.
 #[derive(clap::Args, Clone, Default)]
@@ -24,7 +24,7 @@ pub struct MediaArgs {
     /// print as events.
     #[arg(long, value_name = "DIGITS")]
     pub dtmf: Option<String>,
-    /// The codecs to offer and accept, best first, comma-separated (this build: pcmu,pcma);
+    /// The codecs to offer and accept, best first, comma-separated (this build: pcmu, pcma, g722);
     /// telephone-event is added for DTMF.
     #[arg(long, value_name = "LIST")]
     pub codec: Option<String>,
