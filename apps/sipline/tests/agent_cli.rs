@@ -62,10 +62,17 @@ fn the_line_mode_answers_shows_status_and_quits() {
         .expect("addr")
         .to_owned();
     let caller = std::thread::spawn(move || {
-        sipline().args(["call", &format!("sip:agent@{addr}"), "--duration", "2"]).output().expect("caller")
+        sipline()
+            .args(["call", &format!("sip:agent@{addr}"), "--duration", "3", "--dtmf", "7"])
+            .output()
+            .expect("caller")
     });
     wait_for("incoming call from sip:sipline@127.0.0.1", &mut seen);
     wait_for("answered", &mut seen);
+    // The caller's digit arrives as an event; the agent's goes back with `dtmf`.
+    wait_for("call-1 DTMF 7 (100 ms)", &mut seen);
+    writeln!(stdin, "dtmf 1 #0").expect("write");
+    wait_for("call-1 sending DTMF #0", &mut seen);
     writeln!(stdin, "status").expect("write");
     let row = wait_for("call: call-1 in ", &mut seen);
     assert!(row.contains("active") && row.contains("PCMU/8000"), "{row}");
@@ -75,7 +82,9 @@ fn the_line_mode_answers_shows_status_and_quits() {
     wait_for("unknown command 'frobnicate'", &mut seen);
     wait_for("ended: remote hung up", &mut seen);
     let out = caller.join().expect("caller thread");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let caller_said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{caller_said}");
+    assert!(caller_said.contains("DTMF # (") && caller_said.contains("DTMF 0 ("), "{caller_said}");
     writeln!(stdin, "quit").expect("write");
     let deadline = Instant::now() + PATIENCE;
     let status = loop {

@@ -289,8 +289,14 @@ impl Player {
         Ok(())
     }
 
-    /// Fills the next frame.
-    pub(crate) fn fill(&mut self, out: &mut [i16]) {
+    /// Fills the next frame; returns false when it is silence by construction (the silent
+    /// source, or nothing pushed), so the caller may skip encoding it.
+    pub(crate) fn fill(&mut self, out: &mut [i16]) -> bool {
+        match &mut self.kind {
+            Playing::Silence => return false,
+            Playing::Pushed if self.pushed.is_empty() => return false,
+            _ => {}
+        }
         match &mut self.kind {
             Playing::Silence => out.fill(0),
             Playing::Tone(gen) => gen.fill(out),
@@ -310,6 +316,7 @@ impl Player {
                 }
             }
         }
+        true
     }
 }
 
@@ -472,8 +479,10 @@ mod tests {
         let mut p = Player::new(&AudioSource::Pushed, 8000);
         p.push(&[5, 6]).unwrap();
         let mut out = [9i16; 3];
-        p.fill(&mut out);
+        assert!(p.fill(&mut out));
         assert_eq!(out, [5, 6, 0]);
+        assert!(!p.fill(&mut out), "nothing pushed: silence, and no samples to encode");
+        assert!(!Player::new(&AudioSource::Silence, 8000).fill(&mut out));
         assert!(matches!(p.push(&vec![0; 80_001]), Err(AudioError::Full)));
     }
 

@@ -38,7 +38,7 @@ impl Concealer {
     /// A concealer for audio at `rate` Hz.
     pub fn new(rate: u32) -> Concealer {
         let rate = rate.max(8000);
-        Concealer { rate, history: Vec::with_capacity(ms(rate, HISTORY_MS)), period: Vec::new(), phase: 0, lost: 0 }
+        Concealer { rate, history: Vec::new(), period: Vec::new(), phase: 0, lost: 0 }
     }
 
     /// Passes real decoded audio through: remembers it and, right after a loss, blends its

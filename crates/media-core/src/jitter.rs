@@ -130,7 +130,8 @@ impl JitterBuffer {
             config,
             clock_rate: clock_rate.max(1),
             frame_samples: frame_samples.max(1),
-            entries: std::collections::VecDeque::with_capacity(config.capacity.max(1)),
+            // Grown as packets arrive (at most `capacity`), not reserved up front per call.
+            entries: std::collections::VecDeque::new(),
             free: Vec::new(),
             last: None,
             next: None,

@@ -529,6 +529,10 @@ impl Shared {
 
     /// Hands the stream's pending events to the sink, if one is set.
     fn deliver_events(&self, stream: &mut Stream) {
+        // Most ticks have none: no lock, no reference count touched.
+        if !stream.has_events() {
+            return;
+        }
         let sink = lock(&self.events).clone();
         if let Some(sink) = sink {
             while let Some(e) = stream.poll_event() {

@@ -276,7 +276,8 @@ impl Stream {
             srtp: None,
             plain: Vec::new(),
             sinks: Vec::new(),
-            recent: VecDeque::with_capacity(RECENT_AUDIO_SAMPLES),
+            // Grown when audio is first played: a call that hears nothing costs nothing here.
+            recent: VecDeque::new(),
             events: VecDeque::new(),
             stats: RtpStats::default(),
             frame: Vec::new(),
@@ -427,6 +428,11 @@ impl Stream {
         self.dtmf.is_busy()
     }
 
+    /// Are events waiting? (A cheap check before taking them.)
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<MediaEvent> {
         self.events.pop_front()
@@ -488,8 +494,8 @@ impl Stream {
                 self.ssrc,
             ));
             self.frame.resize(frame_samples, 0);
-            sender.player.fill(&mut self.frame);
-            if self.muted_send {
+            let sound = sender.player.fill(&mut self.frame);
+            if self.muted_send || !sound {
                 sender.coder.encode_silence(frame_samples, out);
             } else {
                 sender.coder.encode(&self.frame, out);
