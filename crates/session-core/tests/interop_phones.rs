@@ -155,6 +155,34 @@ fn recorded_pcm(path: &std::path::Path) -> (u32, Vec<i16>) {
     (rate, samples)
 }
 
+/// Alice calls the phone, which rings and answers; the call is up.
+async fn call_pjsua(
+    alice: &SessionCoordinator,
+    events: &mut broadcast::Receiver<SessionEvent>,
+    pjsua: &Pjsua,
+) -> session_core::CallSession {
+    let call = alice.create_outgoing_call("sip:alice@127.0.0.1", &pjsua.uri(), None).await.expect("call");
+    blocking(|| pjsua.wait_for(EventKind::Incoming, STEP)).expect("pjsua rings");
+    session_reaching(events, SessionState::Ringing).await;
+    blocking(|| pjsua.answer(200)).expect("pjsua answers");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    call
+}
+
+/// PJSIP's own recorder, run for a second and a half, hears sipline's tone: PJSIP decoded
+/// (and decrypted) what sipline sent.
+async fn pjsua_hears_our_tone(pjsua: &Pjsua, file: &str) {
+    let recording = pjsua.dir().join(file);
+    blocking(|| pjsua.record(&recording)).expect("pjsua records");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    blocking(|| pjsua.stop_recording()).expect("stop");
+    let (rate, heard) = recorded_pcm(&recording);
+    assert!(heard.len() >= rate as usize, "{} samples recorded; pjsua said:\n{}", heard.len(), pjsua.log());
+    let tail = &heard[heard.len() - rate as usize..];
+    let tones = [PHONE_TONE as f32, SIPLINE_TONE];
+    assert_eq!(media_core::tone::dominant_tone(tail, &tones, rate, 0.5), Some(SIPLINE_TONE));
+}
+
 async fn remote_hold(events: &mut broadcast::Receiver<SessionEvent>, held: bool) {
     next_event(events, if held { "held by the phone" } else { "resumed by the phone" }, |e| match e {
         SessionEvent::RemoteHold { held: h, .. } if *h == held => Some(()),
@@ -243,16 +271,9 @@ async fn sipline_calls_pjsua_through_kamailio() {
     let kamailio = kamailio();
     let (alice, mut events) = sipline(&kamailio).await;
     let pjsua = pjsua_as_carol(&kamailio);
-    let call = alice.create_outgoing_call("sip:alice@127.0.0.1", &pjsua.uri(), None).await.expect("call");
-    blocking(|| pjsua.wait_for(EventKind::Incoming, STEP)).expect("pjsua rings");
-    session_reaching(&mut events, SessionState::Ringing).await;
-    blocking(|| pjsua.answer(200)).expect("pjsua answers");
-    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    let call = call_pjsua(&alice, &mut events, &pjsua).await;
     hears_the_phone(&alice, call.id).await;
     pjsua_rtp_grows(&pjsua, 50);
-    // PJSIP's recorder hears sipline's tone.
-    let recording = pjsua.dir().join("heard.wav");
-    blocking(|| pjsua.record(&recording)).expect("pjsua records");
     let phone = &pjsua;
     dtmf_both_ways(
         &alice,
@@ -262,14 +283,7 @@ async fn sipline_calls_pjsua_through_kamailio() {
         ("*07", || phone.dial_dtmf("*07").expect("pjsua sends DTMF")),
     )
     .await;
-    blocking(|| pjsua.stop_recording()).expect("pjsua stops recording");
-    let (rate, heard) = recorded_pcm(&recording);
-    assert!(heard.len() >= rate as usize, "{} samples recorded; pjsua said:\n{}", heard.len(), pjsua.log());
-    let tail = &heard[heard.len() - rate as usize..];
-    assert_eq!(
-        media_core::tone::dominant_tone(tail, &[PHONE_TONE as f32, SIPLINE_TONE], rate, 0.5),
-        Some(SIPLINE_TONE)
-    );
+    pjsua_hears_our_tone(&pjsua, "heard.wav").await;
 
     alice.hold_session(call.id).await.expect("hold");
     pjsua_media(&pjsua, MediaState::RemoteHold);
@@ -367,25 +381,11 @@ async fn sipline_calls_pjsua_over_srtp() {
         )
     })
     .expect("pjsua");
-    let call = alice.create_outgoing_call("sip:alice@127.0.0.1", &pjsua.uri(), None).await.expect("call");
-    blocking(|| pjsua.wait_for(EventKind::Incoming, STEP)).expect("pjsua rings");
-    session_reaching(&mut events, SessionState::Ringing).await;
-    blocking(|| pjsua.answer(200)).expect("pjsua answers");
-    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    let call = call_pjsua(&alice, &mut events, &pjsua).await;
     hears_the_phone(&alice, call.id).await;
     srtp_in_use(&alice, call.id).await;
     // PJSIP decrypts our packets and hears our tone.
-    let recording = pjsua.dir().join("srtp.wav");
-    blocking(|| pjsua.record(&recording)).expect("pjsua records");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    blocking(|| pjsua.stop_recording()).expect("stop");
-    let (rate, heard) = recorded_pcm(&recording);
-    assert!(heard.len() >= rate as usize, "{} samples", heard.len());
-    let tail = &heard[heard.len() - rate as usize..];
-    assert_eq!(
-        media_core::tone::dominant_tone(tail, &[PHONE_TONE as f32, SIPLINE_TONE], rate, 0.5),
-        Some(SIPLINE_TONE)
-    );
+    pjsua_hears_our_tone(&pjsua, "srtp.wav").await;
     alice.terminate_session(call.id).await.expect("hang up");
     assert_eq!(alice.wait_for_end(call.id).await.expect("end").cause, EndCause::LocalHangup);
     alice.shutdown().await;
@@ -449,24 +449,10 @@ async fn sipline_and_pjsua_talk_in_g722() {
     let kamailio = kamailio();
     let (alice, mut events) = sipline_g722(&kamailio).await;
     let pjsua = pjsua_as_carol(&kamailio);
-    let call = alice.create_outgoing_call("sip:alice@127.0.0.1", &pjsua.uri(), None).await.expect("call");
-    blocking(|| pjsua.wait_for(EventKind::Incoming, STEP)).expect("pjsua rings");
-    session_reaching(&mut events, SessionState::Ringing).await;
-    blocking(|| pjsua.answer(200)).expect("pjsua answers");
-    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    let call = call_pjsua(&alice, &mut events, &pjsua).await;
     hears_the_phone_in_g722(&alice, call.id).await;
     // PJSIP decodes our G.722 and hears our tone.
-    let recording = pjsua.dir().join("g722.wav");
-    blocking(|| pjsua.record(&recording)).expect("pjsua records");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    blocking(|| pjsua.stop_recording()).expect("stop");
-    let (rate, heard) = recorded_pcm(&recording);
-    assert!(heard.len() >= rate as usize, "{} samples", heard.len());
-    let tail = &heard[heard.len() - rate as usize..];
-    assert_eq!(
-        media_core::tone::dominant_tone(tail, &[PHONE_TONE as f32, SIPLINE_TONE], rate, 0.5),
-        Some(SIPLINE_TONE)
-    );
+    pjsua_hears_our_tone(&pjsua, "g722.wav").await;
     alice.terminate_session(call.id).await.expect("hang up");
     alice.shutdown().await;
 }
