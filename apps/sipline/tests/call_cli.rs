@@ -535,6 +535,43 @@ fn srtp_required_talks_to_optional_and_refuses_off() {
     assert!(caller.contains("488"), "{caller}");
 }
 
+/// Opus (a build with `--features opus`): the answerer offers only Opus; the caller plays a
+/// file and sends a digit; the recording, at 48 kHz, holds the file's tone.
+#[cfg(feature = "opus")]
+#[test]
+fn an_opus_call_between_two_programs() {
+    let dir = std::env::temp_dir().join(format!("sipline-opus-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (tone, heard) = (dir.join("tone.wav"), dir.join("heard.wav"));
+    tone_wav(&tone, 697.0);
+    let rec = heard.to_str().expect("utf-8 path");
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--codec", "opus", "--record", rec]);
+    let addr = bob.addr();
+    let out = sipline(&[
+        "call",
+        &format!("sip:bob@{addr}"),
+        "--duration",
+        "3",
+        "--codec",
+        "opus,pcmu",
+        "--play",
+        tone.to_str().expect("utf-8 path"),
+        "--dtmf",
+        "5",
+    ]);
+    let caller = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{caller}");
+    assert!(stats_mos(&caller, "opus/48000") > 4.0, "{caller}");
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+    assert!(callee.contains("call-1 DTMF 5 (100 ms)"), "the digit crossed at 48 kHz:\n{callee}");
+    let pcm = client_core::load_wav(&heard).expect("the recording");
+    assert_eq!(pcm.rate, 48_000);
+    let second = &pcm.samples[48_000..96_000];
+    assert_eq!(client_core::dominant_tone(second, &[440.0, 697.0, 1000.0], 48_000, 0.8), Some(697.0));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn media_flags_are_checked_before_anything_starts() {
     let dir = std::env::temp_dir().join(format!("sipline-media-flags-{}", std::process::id()));
@@ -543,7 +580,7 @@ fn media_flags_are_checked_before_anything_starts() {
     std::fs::write(&not_wav, b"these are not samples").expect("write");
     let cases: [(&[&str], &str); 5] = [
         (&["--srtp", "sometimes"], "'sometimes' is not an SRTP mode"),
-        (&["--codec", "opus,pcmu"], "'opus' is not a codec of this build"),
+        (&["--codec", "speex,pcmu"], "'speex' is not a codec of this build"),
         (&["--play", not_wav.to_str().expect("utf-8 path")], "not a usable WAV file"),
         (&["--dtmf", "12x"], "'x' is not a DTMF digit"),
         (&["--record", "/nonexistent-dir/heard.wav"], "is not a directory"),

@@ -124,6 +124,6 @@ pub use session_core::SessionId as CallId;
 /// Where a call stands (one enum for both directions; see its transitions).
 pub use session_core::SessionState as CallState;
 pub use session_core::{
-    AudioFrame, AudioFrames, AudioSource, CallDirection, EndCause, EndInfo, ErrorCategory, MediaInfo, MediaTap,
+    AudioFrame, AudioFrames, AudioSource, CallDirection, Codec, EndCause, EndInfo, ErrorCategory, MediaInfo, MediaTap,
     RegistrationState, ResourceCounts, RtpStats, SrtpPolicy, TapDirection, Transport, WireDirection, WireTap,
 };

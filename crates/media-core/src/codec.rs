@@ -34,6 +34,13 @@ impl Codec {
     /// G.722, static payload type 9: 16 kHz audio on an 8000 Hz RTP clock (RFC 3551
     /// §4.5.2 keeps the clock rate of the original mistake).
     pub const G722: Codec = Codec { payload_type: 9, name: "G722", clock_rate: 8000, channels: 1 };
+    /// Opus (RFC 7587): always `opus/48000/2` in SDP whatever is sent, on the customary
+    /// dynamic payload type 111. Compiled in with the `opus` feature.
+    pub const OPUS: Codec = Codec { payload_type: 111, name: "opus", clock_rate: 48_000, channels: 2 };
+    /// RFC 4733 telephone events at Opus's 48 kHz clock (RFC 4733 §2.1: the events use the
+    /// audio's clock), on payload type 102.
+    pub const TELEPHONE_EVENT_48K: Codec =
+        Codec { payload_type: 102, name: "telephone-event", clock_rate: 48_000, channels: 1 };
     /// RFC 4733 telephone events (DTMF), on the customary dynamic payload type 101.
     pub const TELEPHONE_EVENT: Codec =
         Codec { payload_type: 101, name: "telephone-event", clock_rate: 8000, channels: 1 };
@@ -44,9 +51,18 @@ impl Codec {
         vec![Codec::PCMU, Codec::PCMA, Codec::TELEPHONE_EVENT]
     }
 
-    /// Every payload format this build can encode and decode, and telephone-event.
+    /// Every payload format this build can encode and decode, and telephone-event (at
+    /// 8 kHz, and at 48 kHz when Opus is compiled in).
     pub fn known() -> Vec<Codec> {
-        vec![Codec::PCMU, Codec::PCMA, Codec::G722, Codec::TELEPHONE_EVENT]
+        let mut known = vec![Codec::PCMU, Codec::PCMA, Codec::G722];
+        if cfg!(feature = "opus") {
+            known.push(Codec::OPUS);
+        }
+        known.push(Codec::TELEPHONE_EVENT);
+        if cfg!(feature = "opus") {
+            known.push(Codec::TELEPHONE_EVENT_48K);
+        }
+        known
     }
 
     /// The known codec of a name, compared case-insensitively (`pcmu`, `G722`,

@@ -302,6 +302,13 @@ impl JitterBuffer {
         }
     }
 
+    /// The payload of the packet due right after what was last played, if it is here:
+    /// after a gap, a codec with forward error correction rebuilds the lost frame from it.
+    pub fn peek_next(&self) -> Option<&[u8]> {
+        let front = self.entries.front()?;
+        (Some(front.ext) == self.next).then_some(front.payload.as_slice())
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> JitterStats {
         self.stats

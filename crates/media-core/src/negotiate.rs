@@ -188,7 +188,8 @@ impl SdpSession {
     pub fn offer(&mut self, local: &LocalMedia) -> SessionDescription {
         let proto = if local.srtp == SrtpPolicy::Required { PROTO_SECURE } else { PROTO };
         let keys = if local.crypto_on() { local.keys.clone() } else { Vec::new() };
-        let media = local_audio(local, &local.codecs, local.direction, proto, &keys);
+        let codecs = with_event_clocks(&local.codecs);
+        let media = local_audio(local, &codecs, local.direction, proto, &keys);
         self.finish(local, vec![media])
     }
 
@@ -232,11 +233,17 @@ impl SdpSession {
             }
             let offered = offered_codecs(m);
             let Some(codec) = offered.iter().find_map(|o| local_match(o, &local.codecs)) else { continue };
+            // RFC 4733 §2.1: events run on the audio's clock; one at another rate is not used.
             let te = local
                 .codecs
                 .iter()
                 .any(Codec::is_telephone_event)
-                .then(|| offered.iter().find(|c| c.is_telephone_event()).map(|c| c.payload_type))
+                .then(|| {
+                    offered
+                        .iter()
+                        .find(|c| c.is_telephone_event() && c.clock_rate == codec.clock_rate)
+                        .map(|c| c.payload_type)
+                })
                 .flatten();
             chosen = Some((index, codec, te, keys));
             break;
@@ -255,7 +262,8 @@ impl SdpSession {
 
         let mut answer_codecs = vec![codec];
         if let Some(pt) = telephone_event {
-            answer_codecs.push(Codec::TELEPHONE_EVENT.with_payload_type(pt));
+            let event = Codec { clock_rate: codec.clock_rate, ..Codec::TELEPHONE_EVENT };
+            answer_codecs.push(event.with_payload_type(pt));
         }
         let our_key: Vec<SdesCrypto> = srtp.iter().map(|k| k.ours.clone()).collect();
         let media = offer
@@ -331,7 +339,7 @@ impl SdpSession {
             .ok_or(NegotiationError::NoCommonCodec)?;
         let telephone_event = answered
             .iter()
-            .find(|a| a.is_telephone_event() && our_codecs.iter().any(|o| o == *a))
+            .find(|a| a.is_telephone_event() && a.clock_rate == codec.clock_rate && our_codecs.iter().any(|o| o == *a))
             .map(|c| c.payload_type);
         let srtp = if policy == SrtpPolicy::Off {
             None
@@ -408,6 +416,9 @@ fn local_audio(
         if codec.is_telephone_event() {
             // RFC 4733 §2.4.1: events 0-15 are the DTMF digits, 16 is flash.
             m.attributes.push(Attribute::new("fmtp", format!("{} 0-16", codec.payload_type)));
+        } else if codec.name.eq_ignore_ascii_case("opus") {
+            // RFC 7587 §7: we decode in-band FEC, and send mono.
+            m.attributes.push(Attribute::new("fmtp", format!("{} useinbandfec=1;stereo=0", codec.payload_type)));
         }
     }
     for key in keys {
@@ -416,6 +427,24 @@ fn local_audio(
     m.attributes.push(Attribute::new("ptime", PTIME_MS.to_string()));
     m.attributes.push(direction.to_attribute());
     m
+}
+
+/// The codecs to offer: with telephone-event on, one telephone-event for each clock rate
+/// of the audio codecs (RFC 4733 §2.1: events use the audio's clock), so Opus at 48 kHz
+/// gets `telephone-event/48000` beside the 8 kHz one.
+fn with_event_clocks(codecs: &[Codec]) -> Vec<Codec> {
+    let Some(event) = codecs.iter().find(|c| c.is_telephone_event()).copied() else { return codecs.to_vec() };
+    let mut out = codecs.to_vec();
+    for audio in codecs.iter().filter(|c| !c.is_telephone_event()) {
+        if out.iter().any(|c| c.is_telephone_event() && c.clock_rate == audio.clock_rate) {
+            continue;
+        }
+        let taken = |pt: u8| out.iter().any(|c| c.payload_type == pt);
+        let Some(pt) = (96..=127u8).rev().find(|pt| !taken(*pt)) else { break };
+        let pt = if audio.clock_rate == 48_000 && !taken(102) { 102 } else { pt };
+        out.push(Codec { clock_rate: audio.clock_rate, ..event }.with_payload_type(pt));
+    }
+    out
 }
 
 /// An `m=audio` we could accept: RTP/AVP or RTP/SAVP (RTP/AVPF and RTP/SAVPF are supersets

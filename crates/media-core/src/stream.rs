@@ -534,8 +534,13 @@ impl Stream {
                 Playout::Missing { samples } => {
                     let samples = u64::from(samples) * u64::from(rx.coder.rate()) / u64::from(rx.clock.max(1));
                     self.decoded.clear();
-                    self.decoded.resize(samples as usize, 0);
-                    rx.conceal.conceal(&mut self.decoded);
+                    // The codec's own concealment (Opus: PLC, or FEC from the next packet)
+                    // when it has one, else pitch repetition.
+                    let next = rx.jitter.peek_next();
+                    if !rx.coder.conceal(samples as usize, next, &mut self.decoded) {
+                        self.decoded.resize(samples as usize, 0);
+                        rx.conceal.conceal(&mut self.decoded);
+                    }
                     rx.pending.extend(&self.decoded);
                 }
             }
@@ -1062,6 +1067,31 @@ mod tests {
         assert!(b.stats().jitter_buffer.concealed > 0);
         let digits: Vec<_> = std::iter::from_fn(|| b.poll_event()).collect();
         assert!(digits.contains(&MediaEvent::Dtmf { digit: '3', duration_ms: 100 }), "{digits:?}");
+    }
+
+    #[cfg(feature = "opus")]
+    #[test]
+    fn opus_carries_tones_at_48_khz_conceals_loss_and_keeps_dtmf_on_its_clock() {
+        let now = Instant::now();
+        let cfg = |hz| StreamConfig { source: AudioSource::Tone(hz), ..StreamConfig::default() };
+        let opus = |remote: &str| Negotiated { codec: Codec::OPUS, telephone_event: Some(102), ..negotiated(remote) };
+        let mut a = Stream::new(cfg(1000.0), now, 1 << 40, [1, 2, 3, 4]);
+        let mut b = Stream::new(cfg(440.0), now, 1 << 40, [5, 6, 7, 8]);
+        a.start(&opus(B), now);
+        b.start(&opus(A), now);
+        let mut out = Vec::new();
+        a.poll_frame(now, &mut out);
+        let first = RtpPacket::parse(&out).unwrap();
+        a.poll_frame(now + FRAME_DURATION, &mut out);
+        assert_eq!(RtpPacket::parse(&out).unwrap().timestamp.wrapping_sub(first.timestamp), 960, "48 kHz clock");
+        a.send_dtmf("8").unwrap();
+        run(&mut a, &mut b, now, 150, |i| i % 9 == 4);
+        let heard = b.recent_audio();
+        assert_eq!(heard.len(), 48_000);
+        assert_eq!(dominant_tone(&heard, &[440.0, 1000.0], 48_000, 0.8), Some(1000.0));
+        assert!(b.stats().jitter_buffer.concealed > 0, "loss was concealed by Opus");
+        let events: Vec<_> = std::iter::from_fn(|| b.poll_event()).collect();
+        assert!(events.contains(&MediaEvent::Dtmf { digit: '8', duration_ms: 100 }), "{events:?}");
     }
 
     #[test]

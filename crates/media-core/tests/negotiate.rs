@@ -295,3 +295,30 @@ fn srtp_keys_are_offered_answered_and_paired_by_tag() {
         NegotiationError::SrtpMismatch { we_require: true }
     );
 }
+
+#[test]
+fn each_audio_clock_gets_its_telephone_event() {
+    let codecs = vec![Codec::OPUS, Codec::PCMU, Codec::TELEPHONE_EVENT];
+    let mut a = SdpSession::new("192.0.2.1".parse().unwrap());
+    let offer = a.offer(&local("192.0.2.1:4000", codecs, Direction::SendRecv)).to_string();
+    assert!(offer.contains("a=rtpmap:101 telephone-event/8000"), "{offer}");
+    assert!(offer.contains("a=rtpmap:102 telephone-event/48000"), "{offer}");
+    assert!(offer.contains("a=fmtp:111 useinbandfec=1;stereo=0"), "{offer}");
+    // Without telephone-event nothing is added.
+    let plain = a.offer(&local("192.0.2.1:4000", vec![Codec::OPUS, Codec::PCMU], Direction::SendRecv)).to_string();
+    assert!(!plain.contains("telephone-event"), "{plain}");
+}
+
+/// Answering Opus picks the telephone-event on Opus's clock, not the 8 kHz one.
+#[cfg(feature = "opus")]
+#[test]
+fn an_opus_answer_uses_the_48_khz_events() {
+    let (mut b, _) = bob();
+    let bm = local("192.0.2.2:5000", vec![Codec::OPUS, Codec::PCMU, Codec::TELEPHONE_EVENT], Direction::SendRecv);
+    let offer = offer_text(
+        "m=audio 6000 RTP/AVP 111 0 101 102\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:101 telephone-event/8000\r\na=rtpmap:102 telephone-event/48000\r\n",
+    );
+    let (answer, n) = b.answer(&offer, &bm).unwrap();
+    assert_eq!((n.codec.name, n.telephone_event), ("opus", Some(102)));
+    assert!(answer.to_string().contains("a=rtpmap:102 telephone-event/48000"), "{answer}");
+}

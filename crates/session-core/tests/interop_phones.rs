@@ -483,3 +483,45 @@ async fn baresip_calls_sipline_in_g722() {
     assert!(stats.both_ways(50), "baresip {stats:?}");
     alice.shutdown().await;
 }
+
+/// baresip calls sipline in Opus (a build with `--features opus`): sipline hears the phone's
+/// tone decoded at 48 kHz, and baresip counts sipline's packets.
+#[cfg(feature = "opus")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_calls_sipline_in_opus() {
+    require_peers();
+    let kamailio = kamailio();
+    let codecs = vec![session_core::Codec::OPUS, session_core::Codec::PCMU, session_core::Codec::TELEPHONE_EVENT];
+    let alice =
+        builder().with_handler(DeferAll).media_tone(Some(SIPLINE_TONE)).codecs(codecs).build().await.expect("agent");
+    let mut events = alice.subscribe_events();
+    let account = Account::new("alice", Some("alicepw".into()), kamailio.uri(Transport::Udp));
+    alice.register(account).await.expect("alice registers");
+    let registrar = kamailio.addr(Transport::Udp);
+    let baresip = blocking(|| {
+        Baresip::start(
+            BaresipOptions::new()
+                .register("carol", "carolpw", registrar)
+                .tone_hz(PHONE_TONE)
+                .answer_mode(AnswerMode::Manual)
+                .audio_codecs("opus"),
+        )
+    })
+    .expect("baresip");
+    blocking(|| baresip.dial(&alice_uri(&kamailio))).expect("baresip dials");
+    let id = answer_incoming(&alice, &mut events).await;
+    blocking(|| baresip.wait_for(EventKind::Established, STEP)).expect("baresip established");
+    let info = alice.get_media_info(id).await.expect("media info");
+    assert_eq!(info.codec.as_deref(), Some("opus/48000"), "{info:?}");
+    eventually("the phone's tone in Opus", || async {
+        let audio = alice.get_received_audio(id).await.ok()?;
+        let tone = media_core::tone::dominant_tone(&audio, &[PHONE_TONE as f32, SIPLINE_TONE], 48_000, 0.7);
+        (audio.len() == 48_000 && tone == Some(PHONE_TONE as f32)).then_some(())
+    })
+    .await;
+    alice.terminate_session(id).await.expect("sipline hangs up");
+    blocking(|| baresip.wait_for(EventKind::Closed, STEP)).expect("baresip sees the BYE");
+    let stats = baresip.rtp_stats().expect("baresip's end-of-call RTP summary");
+    assert!(stats.both_ways(50), "baresip {stats:?}");
+    alice.shutdown().await;
+}

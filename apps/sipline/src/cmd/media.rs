@@ -6,8 +6,15 @@ use super::client::Failure;
 use client_core::{CallId, ClientConfig, ClientManager, RtpStats};
 use std::path::{Path, PathBuf};
 
-/// The codecs this build can send, by the names `--codec` takes.
-const CODECS: [&str; 3] = ["pcmu", "pcma", "g722"];
+/// The codecs this build can send, by the names `--codec` takes (`opus` with the `opus`
+/// feature).
+fn built_in() -> Vec<String> {
+    client_core::Codec::known()
+        .iter()
+        .filter(|c| !c.is_telephone_event())
+        .map(|c| c.name.to_ascii_lowercase())
+        .collect()
+}
 
 /// Media options of a command that makes or answers calls.
 #[derive(clap::Args, Clone, Default)]
@@ -24,8 +31,8 @@ pub struct MediaArgs {
     /// print as events.
     #[arg(long, value_name = "DIGITS")]
     pub dtmf: Option<String>,
-    /// The codecs to offer and accept, best first, comma-separated (this build: pcmu, pcma, g722);
-    /// telephone-event is added for DTMF.
+    /// The codecs to offer and accept, best first, comma-separated (pcmu, pcma, g722, and
+    /// opus in a build with the `opus` feature); telephone-event is added for DTMF.
     #[arg(long, value_name = "LIST")]
     pub codec: Option<String>,
     /// Send a sine tone of this frequency (Hz) instead of silence.
@@ -110,10 +117,11 @@ fn codecs(list: &str) -> Result<Vec<String>, Failure> {
         if lower == "telephone-event" {
             continue;
         }
-        if !CODECS.contains(&lower.as_str()) {
+        let codecs = built_in();
+        if !codecs.contains(&lower) {
             return Err(Failure::Usage(format!(
                 "--codec: '{name}' is not a codec of this build (it has: {})",
-                CODECS.join(", ")
+                codecs.join(", ")
             )));
         }
         if !out.contains(&lower) {
@@ -121,10 +129,11 @@ fn codecs(list: &str) -> Result<Vec<String>, Failure> {
         }
     }
     if out.is_empty() {
-        return Err(Failure::Usage(format!("--codec: name at least one codec ({})", CODECS.join(", "))));
+        return Err(Failure::Usage(format!("--codec: name at least one codec ({})", built_in().join(", "))));
     }
     out.push("telephone-event".into());
-    Ok(out.into_iter().map(|n| if n == "telephone-event" { n } else { n.to_ascii_uppercase() }).collect())
+    // The configuration's names, as Codec::by_name knows them.
+    Ok(out.into_iter().map(|n| client_core::Codec::by_name(&n).map_or(n, |c| c.name.to_owned())).collect())
 }
 
 /// The one line of statistics printed at the end of each call: codec, packets sent and
@@ -152,7 +161,8 @@ mod tests {
     fn codec_lists_are_checked_and_telephone_event_added() {
         assert_eq!(codecs("pcma,PCMU").ok(), Some(vec!["PCMA".into(), "PCMU".into(), "telephone-event".into()]));
         assert_eq!(codecs(" pcmu ").ok(), Some(vec!["PCMU".into(), "telephone-event".into()]));
-        assert!(matches!(codecs("opus,pcmu"), Err(Failure::Usage(m)) if m.contains("'opus'")));
+        assert!(matches!(codecs("speex,pcmu"), Err(Failure::Usage(m)) if m.contains("'speex'")));
+        assert_eq!(codecs("G722").ok(), Some(vec!["G722".into(), "telephone-event".into()]));
         assert!(codecs("").is_err());
         assert!(codecs("telephone-event").is_err());
     }
