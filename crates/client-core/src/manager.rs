@@ -175,8 +175,17 @@ impl ClientManager {
         let _ = slot.set(self.me.clone());
         let mut builder = self.config.session_builder().with_handler(Bridge { client: slot });
         if let Some(path) = self.config.media.play_file.clone() {
-            // Read and converted once, off this task: every call then shares the samples.
-            let pcm = tokio::task::spawn_blocking(move || session_core::load_wav(path).map(|p| p.at_rate(8000)))
+            // Read and converted once, off this task, to the rate of the preferred codec:
+            // calls that use it share the samples; a call on another codec converts them.
+            let rate = self
+                .config
+                .media
+                .codecs
+                .iter()
+                .filter_map(|n| crate::config::codec_by_name(n))
+                .find(|c| !c.is_telephone_event())
+                .map_or(8000, |c| c.sample_rate());
+            let pcm = tokio::task::spawn_blocking(move || session_core::load_wav(path).map(|p| p.at_rate(rate)))
                 .await
                 .map_err(|e| {
                     ClientError::Session(session_core::SessionError::Internal(format!("loading media.play_file: {e}")))

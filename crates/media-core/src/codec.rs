@@ -94,6 +94,16 @@ impl Codec {
         self.name.eq_ignore_ascii_case(encoding) && self.clock_rate == clock_rate && self.channels == channels
     }
 
+    /// The audio sample rate the codec carries, which is not always its RTP clock rate
+    /// (G.722 samples at 16 kHz on an 8 kHz clock).
+    pub fn sample_rate(&self) -> u32 {
+        if self.name.eq_ignore_ascii_case("G722") {
+            16_000
+        } else {
+            self.clock_rate
+        }
+    }
+
     /// Is this RFC 4733 telephone-event rather than audio?
     pub fn is_telephone_event(&self) -> bool {
         self.name.eq_ignore_ascii_case("telephone-event")

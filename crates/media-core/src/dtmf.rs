@@ -234,19 +234,13 @@ impl DtmfReceiver {
             Some((_, _, ref mut duration)) => *duration = (*duration).max(p.duration),
             None => self.current = Some((timestamp, p.event, p.duration)),
         }
-        if p.end {
+        // An end packet completes the current event, unless it also finished an older one
+        // just now: then the older is reported and the newer stays current, to be reported
+        // by its next end packet (each end goes out three times, RFC 4733 §2.5.1.4).
+        if p.end && finished.is_none() {
             if let Some((ts, event, duration)) = self.current.take() {
                 self.reported = Some(ts);
-                // Two digits in one packet's time: report the older, keep the newer's end.
-                let digit = Self::digit(event, duration, clock_rate);
-                return match finished {
-                    Some(older) => {
-                        self.current = None;
-                        tracing::trace!(?digit, "two DTMF events completed at once; the later one is dropped");
-                        Some(older)
-                    }
-                    None => digit,
-                };
+                return Self::digit(event, duration, clock_rate);
             }
         }
         finished
@@ -344,5 +338,13 @@ mod tests {
         assert_eq!(r.on_packet(900, &end, 8000), Some(ReceivedDigit { digit: '3', duration_ms: 80 }));
         assert_eq!(r.on_packet(900, &end, 8000), None);
         assert_eq!(r.on_packet(901, &[1, 2], 8000), None);
+        // A digit whose only surviving packets are its ends, right after another's unseen
+        // end: both are reported, in order.
+        let mut r = DtmfReceiver::new();
+        assert_eq!(r.on_packet(100, &cont(1, 320), 8000), None);
+        let end5 = EventPayload { event: 5, end: true, volume: 10, duration: 800 }.to_bytes();
+        assert_eq!(r.on_packet(900, &end5, 8000), Some(ReceivedDigit { digit: '1', duration_ms: 40 }));
+        assert_eq!(r.on_packet(900, &end5, 8000), Some(ReceivedDigit { digit: '5', duration_ms: 100 }));
+        assert_eq!(r.on_packet(900, &end5, 8000), None);
     }
 }
