@@ -44,8 +44,25 @@ async fn sipline_srtp(
     kamailio: &Kamailio,
     policy: session_core::SrtpPolicy,
 ) -> (std::sync::Arc<SessionCoordinator>, broadcast::Receiver<SessionEvent>) {
+    sipline_with(kamailio, |b| b.srtp(policy)).await
+}
+
+/// A sipline agent preferring `codec` (then PCMU, with telephone-event), as alice.
+async fn sipline_preferring(
+    kamailio: &Kamailio,
+    codec: session_core::Codec,
+) -> (std::sync::Arc<SessionCoordinator>, broadcast::Receiver<SessionEvent>) {
+    let codecs = vec![codec, session_core::Codec::PCMU, session_core::Codec::TELEPHONE_EVENT];
+    sipline_with(kamailio, |b| b.codecs(codecs)).await
+}
+
+/// A sipline agent sending its tone, set up further by `configure`, registered as alice.
+async fn sipline_with(
+    kamailio: &Kamailio,
+    configure: impl FnOnce(session_core::SessionManagerBuilder) -> session_core::SessionManagerBuilder,
+) -> (std::sync::Arc<SessionCoordinator>, broadcast::Receiver<SessionEvent>) {
     let agent =
-        builder().with_handler(DeferAll).media_tone(Some(SIPLINE_TONE)).srtp(policy).build().await.expect("agent");
+        configure(builder().with_handler(DeferAll).media_tone(Some(SIPLINE_TONE))).build().await.expect("agent");
     let events = agent.subscribe_events();
     let account = Account::new("alice", Some("alicepw".into()), kamailio.uri(Transport::Udp));
     agent.register(account).await.expect("alice registers");
@@ -61,16 +78,51 @@ fn pjsua_as_carol(kamailio: &Kamailio) -> Pjsua {
 
 /// baresip registered to kamailio as carol, sending its tone, answering only when told.
 fn baresip_as_carol(kamailio: &Kamailio) -> Baresip {
+    baresip_as_carol_with(kamailio, |o| o)
+}
+
+/// [`baresip_as_carol`], its options set up further by `configure`.
+fn baresip_as_carol_with(kamailio: &Kamailio, configure: impl FnOnce(BaresipOptions) -> BaresipOptions) -> Baresip {
     let registrar = kamailio.addr(Transport::Udp);
-    blocking(|| {
-        Baresip::start(
-            BaresipOptions::new()
-                .register("carol", "carolpw", registrar)
-                .tone_hz(PHONE_TONE)
-                .answer_mode(AnswerMode::Manual),
-        )
+    let options = BaresipOptions::new()
+        .register("carol", "carolpw", registrar)
+        .tone_hz(PHONE_TONE)
+        .answer_mode(AnswerMode::Manual);
+    blocking(|| Baresip::start(configure(options))).expect("baresip")
+}
+
+/// baresip dials alice, who answers; the call is up on both sides.
+async fn baresip_calls_alice(
+    kamailio: &Kamailio,
+    baresip: &Baresip,
+    alice: &SessionCoordinator,
+    events: &mut broadcast::Receiver<SessionEvent>,
+) -> SessionId {
+    blocking(|| baresip.dial(&alice_uri(kamailio))).expect("baresip dials");
+    let id = answer_incoming(alice, events).await;
+    blocking(|| baresip.wait_for(EventKind::Established, STEP)).expect("baresip established");
+    id
+}
+
+/// sipline hangs up; baresip sees the BYE and counted RTP both ways (so it decoded, and
+/// decrypted, what sipline sent).
+async fn sipline_hangs_up_on_baresip(alice: &SessionCoordinator, id: SessionId, baresip: &Baresip) {
+    alice.terminate_session(id).await.expect("sipline hangs up");
+    blocking(|| baresip.wait_for(EventKind::Closed, STEP)).expect("baresip sees the BYE");
+    let stats = baresip.rtp_stats().expect("baresip's end-of-call RTP summary");
+    assert!(stats.both_ways(50), "baresip {stats:?}");
+}
+
+/// The call runs `codec` and the phone's tone arrives, decoded at `rate`.
+async fn hears_the_phone_in(agent: &SessionCoordinator, id: SessionId, codec: &str, rate: u32) {
+    let info = agent.get_media_info(id).await.expect("media info");
+    assert_eq!(info.codec.as_deref(), Some(codec), "{info:?}");
+    eventually(&format!("the phone's tone in {codec}"), || async {
+        let audio = agent.get_received_audio(id).await.ok()?;
+        let tone = media_core::tone::dominant_tone(&audio, &[PHONE_TONE as f32, SIPLINE_TONE], rate, 0.7);
+        (audio.len() == rate as usize && tone == Some(PHONE_TONE as f32)).then_some(())
     })
-    .expect("baresip")
+    .await;
 }
 
 fn alice_uri(kamailio: &Kamailio) -> String {
@@ -396,61 +448,23 @@ async fn baresip_calls_sipline_over_srtp() {
     require_peers();
     let kamailio = kamailio();
     let (alice, mut events) = sipline_srtp(&kamailio, session_core::SrtpPolicy::Optional).await;
-    let registrar = kamailio.addr(Transport::Udp);
-    let baresip = blocking(|| {
-        Baresip::start(
-            BaresipOptions::new()
-                .register("carol", "carolpw", registrar)
-                .tone_hz(PHONE_TONE)
-                .answer_mode(AnswerMode::Manual)
-                .srtp(PeerSrtp::Mandatory),
-        )
-    })
-    .expect("baresip");
-    blocking(|| baresip.dial(&alice_uri(&kamailio))).expect("baresip dials");
-    let id = answer_incoming(&alice, &mut events).await;
-    blocking(|| baresip.wait_for(EventKind::Established, STEP)).expect("baresip established");
+    let baresip = baresip_as_carol_with(&kamailio, |o| o.srtp(PeerSrtp::Mandatory));
+    let id = baresip_calls_alice(&kamailio, &baresip, &alice, &mut events).await;
     hears_the_phone(&alice, id).await;
     srtp_in_use(&alice, id).await;
-    alice.terminate_session(id).await.expect("sipline hangs up");
+    sipline_hangs_up_on_baresip(&alice, id, &baresip).await;
     assert_eq!(ended(&mut events, id).await, EndCause::LocalHangup);
-    blocking(|| baresip.wait_for(EventKind::Closed, STEP)).expect("baresip sees the BYE");
-    let stats = baresip.rtp_stats().expect("baresip's end-of-call RTP summary");
-    assert!(stats.both_ways(50), "baresip decrypted and counted our packets: {stats:?}");
     alice.shutdown().await;
-}
-
-/// A sipline agent that prefers G.722, registered as alice.
-async fn sipline_g722(kamailio: &Kamailio) -> (std::sync::Arc<SessionCoordinator>, broadcast::Receiver<SessionEvent>) {
-    let codecs = vec![session_core::Codec::G722, session_core::Codec::PCMU, session_core::Codec::TELEPHONE_EVENT];
-    let agent =
-        builder().with_handler(DeferAll).media_tone(Some(SIPLINE_TONE)).codecs(codecs).build().await.expect("agent");
-    let events = agent.subscribe_events();
-    let account = Account::new("alice", Some("alicepw".into()), kamailio.uri(Transport::Udp));
-    agent.register(account).await.expect("alice registers");
-    (agent, events)
-}
-
-/// The call runs G.722 and the phone's tone arrives, decoded at 16 kHz.
-async fn hears_the_phone_in_g722(agent: &SessionCoordinator, id: SessionId) {
-    let info = agent.get_media_info(id).await.expect("media info");
-    assert_eq!(info.codec.as_deref(), Some("G722/8000"), "{info:?}");
-    eventually("the phone's tone in G.722", || async {
-        let audio = agent.get_received_audio(id).await.ok()?;
-        let tone = media_core::tone::dominant_tone(&audio, &[PHONE_TONE as f32, SIPLINE_TONE], 16_000, 0.7);
-        (audio.len() == 16_000 && tone == Some(PHONE_TONE as f32)).then_some(())
-    })
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipline_and_pjsua_talk_in_g722() {
     require_peers();
     let kamailio = kamailio();
-    let (alice, mut events) = sipline_g722(&kamailio).await;
+    let (alice, mut events) = sipline_preferring(&kamailio, session_core::Codec::G722).await;
     let pjsua = pjsua_as_carol(&kamailio);
     let call = call_pjsua(&alice, &mut events, &pjsua).await;
-    hears_the_phone_in_g722(&alice, call.id).await;
+    hears_the_phone_in(&alice, call.id, "G722/8000", 16_000).await;
     // PJSIP decodes our G.722 and hears our tone.
     pjsua_hears_our_tone(&pjsua, "g722.wav").await;
     alice.terminate_session(call.id).await.expect("hang up");
@@ -461,26 +475,11 @@ async fn sipline_and_pjsua_talk_in_g722() {
 async fn baresip_calls_sipline_in_g722() {
     require_peers();
     let kamailio = kamailio();
-    let (alice, mut events) = sipline_g722(&kamailio).await;
-    let registrar = kamailio.addr(Transport::Udp);
-    let baresip = blocking(|| {
-        Baresip::start(
-            BaresipOptions::new()
-                .register("carol", "carolpw", registrar)
-                .tone_hz(PHONE_TONE)
-                .answer_mode(AnswerMode::Manual)
-                .audio_codecs("g722"),
-        )
-    })
-    .expect("baresip");
-    blocking(|| baresip.dial(&alice_uri(&kamailio))).expect("baresip dials");
-    let id = answer_incoming(&alice, &mut events).await;
-    blocking(|| baresip.wait_for(EventKind::Established, STEP)).expect("baresip established");
-    hears_the_phone_in_g722(&alice, id).await;
-    alice.terminate_session(id).await.expect("sipline hangs up");
-    blocking(|| baresip.wait_for(EventKind::Closed, STEP)).expect("baresip sees the BYE");
-    let stats = baresip.rtp_stats().expect("baresip's end-of-call RTP summary");
-    assert!(stats.both_ways(50), "baresip {stats:?}");
+    let (alice, mut events) = sipline_preferring(&kamailio, session_core::Codec::G722).await;
+    let baresip = baresip_as_carol_with(&kamailio, |o| o.audio_codecs("g722"));
+    let id = baresip_calls_alice(&kamailio, &baresip, &alice, &mut events).await;
+    hears_the_phone_in(&alice, id, "G722/8000", 16_000).await;
+    sipline_hangs_up_on_baresip(&alice, id, &baresip).await;
     alice.shutdown().await;
 }
 
@@ -491,37 +490,10 @@ async fn baresip_calls_sipline_in_g722() {
 async fn baresip_calls_sipline_in_opus() {
     require_peers();
     let kamailio = kamailio();
-    let codecs = vec![session_core::Codec::OPUS, session_core::Codec::PCMU, session_core::Codec::TELEPHONE_EVENT];
-    let alice =
-        builder().with_handler(DeferAll).media_tone(Some(SIPLINE_TONE)).codecs(codecs).build().await.expect("agent");
-    let mut events = alice.subscribe_events();
-    let account = Account::new("alice", Some("alicepw".into()), kamailio.uri(Transport::Udp));
-    alice.register(account).await.expect("alice registers");
-    let registrar = kamailio.addr(Transport::Udp);
-    let baresip = blocking(|| {
-        Baresip::start(
-            BaresipOptions::new()
-                .register("carol", "carolpw", registrar)
-                .tone_hz(PHONE_TONE)
-                .answer_mode(AnswerMode::Manual)
-                .audio_codecs("opus"),
-        )
-    })
-    .expect("baresip");
-    blocking(|| baresip.dial(&alice_uri(&kamailio))).expect("baresip dials");
-    let id = answer_incoming(&alice, &mut events).await;
-    blocking(|| baresip.wait_for(EventKind::Established, STEP)).expect("baresip established");
-    let info = alice.get_media_info(id).await.expect("media info");
-    assert_eq!(info.codec.as_deref(), Some("opus/48000"), "{info:?}");
-    eventually("the phone's tone in Opus", || async {
-        let audio = alice.get_received_audio(id).await.ok()?;
-        let tone = media_core::tone::dominant_tone(&audio, &[PHONE_TONE as f32, SIPLINE_TONE], 48_000, 0.7);
-        (audio.len() == 48_000 && tone == Some(PHONE_TONE as f32)).then_some(())
-    })
-    .await;
-    alice.terminate_session(id).await.expect("sipline hangs up");
-    blocking(|| baresip.wait_for(EventKind::Closed, STEP)).expect("baresip sees the BYE");
-    let stats = baresip.rtp_stats().expect("baresip's end-of-call RTP summary");
-    assert!(stats.both_ways(50), "baresip {stats:?}");
+    let (alice, mut events) = sipline_preferring(&kamailio, session_core::Codec::OPUS).await;
+    let baresip = baresip_as_carol_with(&kamailio, |o| o.audio_codecs("opus"));
+    let id = baresip_calls_alice(&kamailio, &baresip, &alice, &mut events).await;
+    hears_the_phone_in(&alice, id, "opus/48000", 48_000).await;
+    sipline_hangs_up_on_baresip(&alice, id, &baresip).await;
     alice.shutdown().await;
 }
