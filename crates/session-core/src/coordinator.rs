@@ -359,11 +359,7 @@ impl MediaControl for SessionCoordinator {
     }
 
     async fn send_dtmf(&self, id: SessionId, digits: &str) -> Result<(), SessionError> {
-        let (tx, rx) = oneshot::channel();
-        self.requests
-            .send(Request::Dtmf { id, digits: digits.to_owned(), reply: tx })
-            .map_err(|_| SessionError::Closed)?;
-        rx.await.map_err(|_| SessionError::Closed)?.map(|_| ())
+        self.ask_unit(Command::Dtmf { id, digits: digits.to_owned() }).await
     }
 
     async fn set_audio_source(&self, id: SessionId, source: AudioSource) -> Result<(), SessionError> {

@@ -42,8 +42,8 @@ pub(crate) enum Command {
         id: SessionId,
         muted: bool,
     },
-    /// DTMF as SIP INFO: the stream has no telephone-event to send them with.
-    InfoDtmf {
+    /// DTMF digits: RFC 4733 events when telephone-event was agreed, else SIP INFO.
+    Dtmf {
         id: SessionId,
         digits: String,
     },
@@ -124,7 +124,7 @@ impl<W> SessionCore<W> {
             Command::Terminate { id } => self.terminate(id),
             Command::Hold { id, hold } => return self.hold(id, hold, reply),
             Command::Mute { id, muted } => self.mute(id, muted),
-            Command::InfoDtmf { id, digits } => self.info_dtmf(id, &digits),
+            Command::Dtmf { id, digits } => self.send_dtmf(id, &digits),
             Command::Get { id } => Ok(Answer::MaybeSession(self.sessions.get(&id).map(|s| s.snapshot()))),
             Command::List => {
                 let mut all: Vec<_> = self.sessions.values().map(|s| s.snapshot()).collect();

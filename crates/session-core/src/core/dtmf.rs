@@ -1,13 +1,13 @@
 //! DTMF by SIP INFO, and what a call's stream reports: the sans-IO half of a call's keys.
 //!
-//! Owns the INFO fallback for sending digits when the peer did not negotiate RFC 4733
-//! telephone-event (one `application/dtmf-relay` INFO per digit, the next sent when the last
+//! Owns the choice of how digits go — RFC 4733 events through the stream when the exchange
+//! agreed on telephone-event, else the INFO fallback (one `application/dtmf-relay` INFO per digit, the next sent when the last
 //! is answered, so they arrive in order), the reading of digits from an incoming INFO
 //! (`application/dtmf-relay`, or `application/dtmf` with the bare digit), and the events a
 //! stream reports (digits, RTP silence), turned into [`SessionEvent`]s. RFC 4733 digits are
 //! the stream's own business (media-core); this must not touch RTP.
 
-use super::{Answer, SessionCore};
+use super::{Answer, MediaAction, SessionCore};
 use crate::api::{SessionEvent, SessionId, SessionState};
 use crate::error::{MediaFailure, SessionError};
 use media_core::{dtmf, DtmfError, MediaEvent};
@@ -51,8 +51,9 @@ pub(crate) fn parse_info(subtype: &str, body: &[u8]) -> Option<(char, u32)> {
 }
 
 impl<W> SessionCore<W> {
-    /// Queues `digits` to go as SIP INFO in call `id`.
-    pub(crate) fn info_dtmf(&mut self, id: SessionId, digits: &str) -> Result<Answer, SessionError> {
+    /// Sends `digits` in call `id`: RFC 4733 events by its stream when telephone-event was
+    /// agreed, else SIP INFO.
+    pub(crate) fn send_dtmf(&mut self, id: SessionId, digits: &str) -> Result<Answer, SessionError> {
         let digits: Vec<char> = digits
             .chars()
             .map(|c| dtmf::event_of(c).map(|_| c.to_ascii_uppercase()).ok_or(DtmfError::NotADigit(c)))
@@ -61,6 +62,10 @@ impl<W> SessionCore<W> {
         let s = self.session_mut(id)?;
         if !matches!(s.state, SessionState::Active | SessionState::OnHold) {
             return Err(SessionError::InvalidState { operation: "send DTMF", state: s.state.to_string() });
+        }
+        if s.media.sdp().is_some_and(|m| m.has_telephone_event()) {
+            self.media(id, MediaAction::Dtmf(digits.into_iter().collect()));
+            return Ok(Answer::Unit);
         }
         if s.info_digits.len() + digits.len() > dtmf::MAX_QUEUED {
             return Err(SessionError::Media(MediaFailure::Dtmf(DtmfError::QueueFull)));

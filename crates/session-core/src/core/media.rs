@@ -145,6 +145,11 @@ impl CallSdp {
         Applied { remote_hold, start: negotiated }
     }
 
+    /// Did the last exchange agree on RFC 4733 telephone-event?
+    pub(crate) fn has_telephone_event(&self) -> bool {
+        self.negotiated.as_ref().is_some_and(|n| n.telephone_event.is_some())
+    }
+
     pub(crate) fn info(&self) -> MediaInfo {
         let n = self.negotiated.as_ref();
         MediaInfo {

@@ -86,6 +86,8 @@ pub(crate) enum MediaAction {
     Start(Negotiated),
     /// Send silence (true) or audio.
     Mute(bool),
+    /// Send these DTMF digits as RFC 4733 telephone-events.
+    Dtmf(String),
     /// Stop the stream and free its ports.
     Close,
 }

@@ -83,9 +83,6 @@ pub(crate) enum Request {
     Rate { id: SessionId, reply: Reply<Option<u32>> },
     /// A stream of a call's received audio.
     Frames { id: SessionId, backlog: usize, reply: Reply<AudioFrames> },
-    /// DTMF digits: RFC 4733 when the stream negotiated telephone-event, else handed to
-    /// the core, which sends SIP INFO.
-    Dtmf { id: SessionId, digits: String, reply: Waiter },
 }
 
 /// What [`Request::Media`] does to a stream. The slow parts (reading a file, creating
@@ -230,21 +227,6 @@ impl Driver {
                         let r = media.get(&id).map(|m| m.audio_frames(backlog)).ok_or_else(|| self.core.no_media_error(id));
                         let _ = reply.send(r);
                     }
-                    Some(Request::Dtmf { id, digits, reply }) => {
-                        match media.get(&id).map(|m| m.send_dtmf(&digits)) {
-                            Some(Ok(())) => {
-                                let _ = reply.send(Ok(Answer::Unit));
-                            }
-                            Some(Err(media_core::DtmfError::NotNegotiated)) | None => {
-                                // No telephone-event (or no stream of ours): SIP INFO.
-                                let command = Command::InfoDtmf { id, digits };
-                                self.core.handle_input(Instant::now(), Input::Command { command, reply });
-                            }
-                            Some(Err(e)) => {
-                                let _ = reply.send(Err(SessionError::Media(crate::error::MediaFailure::Dtmf(e))));
-                            }
-                        }
-                    }
                     None => break,
                 },
                 event = self.transport_rx.recv() => match event {
@@ -339,6 +321,11 @@ impl Driver {
                     MediaAction::Mute(muted) => {
                         if let Some(m) = media.get(&id) {
                             m.set_muted(muted);
+                        }
+                    }
+                    MediaAction::Dtmf(digits) => {
+                        if let Some(Err(e)) = media.get(&id).map(|m| m.send_dtmf(&digits)) {
+                            tracing::info!(session = %id, error = %e, "DTMF not sent");
                         }
                     }
                     MediaAction::Close => {

@@ -456,6 +456,9 @@ impl World {
                                     a.media_started.insert(id);
                                 }
                                 MediaAction::Mute(_) => {}
+                                MediaAction::Dtmf(_) => {
+                                    assert!(a.media_started.contains(&id), "{}: DTMF on a stream not started", a.name);
+                                }
                                 MediaAction::Close => {
                                     assert!(a.media_open.remove(&id), "{}: closed a stream twice", a.name);
                                 }
