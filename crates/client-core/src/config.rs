@@ -254,11 +254,14 @@ pub struct SecurityConfig {
     pub max_concurrent_calls: usize,
     /// User name and password for challenges to requests no account makes.
     pub credentials: Option<Credentials>,
+    /// CA certificates (a PEM file) trusted for TLS and WSS besides the system's, e.g. a
+    /// private PBX's CA. Certificates and host names are always checked.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SecurityConfig {
     fn default() -> SecurityConfig {
-        SecurityConfig { max_concurrent_calls: 10_000, credentials: None }
+        SecurityConfig { max_concurrent_calls: 10_000, credentials: None, ca_file: None }
     }
 }
 
@@ -516,6 +519,15 @@ impl ClientConfig {
                 return Err(problem("security.credentials.user", "is empty", "give the digest user name"));
             }
         }
+        if let Some(path) = &self.security.ca_file {
+            if !path.is_file() {
+                return Err(problem(
+                    "security.ca_file",
+                    format!("{} is not a file", path.display()),
+                    "give the path of the CA certificates in PEM",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -556,6 +568,9 @@ impl ClientConfig {
         }
         if let Some(c) = &self.security.credentials {
             b = b.credentials(c.user.clone(), c.password.clone());
+        }
+        if let Some(ca) = &self.security.ca_file {
+            b = b.trust_ca_file(ca.clone());
         }
         b
     }

@@ -93,6 +93,7 @@ mod manager;
 mod media;
 mod recovery;
 mod registrations;
+mod requests;
 mod telemetry;
 
 pub use builder::ClientBuilder;
@@ -124,6 +125,7 @@ pub use session_core::SessionId as CallId;
 /// Where a call stands (one enum for both directions; see its transitions).
 pub use session_core::SessionState as CallState;
 pub use session_core::{
-    AudioFrame, AudioFrames, AudioSource, CallDirection, Codec, EndCause, EndInfo, ErrorCategory, MediaInfo, MediaTap,
-    RegistrationState, ResourceCounts, RtpStats, SrtpPolicy, TapDirection, Transport, WireDirection, WireTap,
+    AudioFrame, AudioFrames, AudioSource, CallDirection, Codec, EndCause, EndInfo, ErrorCategory, FailedTarget,
+    MediaInfo, MediaTap, RegistrationState, RequestOptions, ResourceCounts, RtpStats, SessionError, SipResponse,
+    SrtpPolicy, TapDirection, Transport, Unreachable, UnreachableCause, WireDirection, WireTap,
 };

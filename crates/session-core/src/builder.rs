@@ -47,6 +47,8 @@ pub struct SessionConfig {
     pub max_sessions: usize,
     /// DNS servers to use instead of the system's.
     pub dns_servers: Vec<SocketAddr>,
+    /// CA certificates (PEM) trusted for TLS and WSS besides the system's.
+    pub trust_ca_file: Option<std::path::PathBuf>,
     /// Sees every SIP message sent and received.
     pub wire_tap: Option<WireTap>,
     /// Loses outgoing SIP datagrams on purpose (tests over a lossy network).
@@ -74,6 +76,7 @@ impl Default for SessionConfig {
             ring_timeout: Duration::from_secs(180),
             max_sessions: 10_000,
             dns_servers: Vec::new(),
+            trust_ca_file: None,
             wire_tap: None,
             impairment: None,
         }
@@ -253,6 +256,13 @@ impl SessionManagerBuilder {
     /// DNS servers for RFC 3263 lookups instead of the system's.
     pub fn dns_servers(mut self, servers: Vec<SocketAddr>) -> Self {
         self.config.dns_servers = servers;
+        self
+    }
+
+    /// Also trusts the CA certificates in this PEM file for TLS and WSS (a private CA);
+    /// the system's store stays trusted, and names are still checked.
+    pub fn trust_ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.trust_ca_file = Some(path.into());
         self
     }
 

@@ -85,6 +85,9 @@ impl SessionCoordinator {
             }
         }
         let mut tc = TransportConfig::default();
+        if let Some(ca) = &config.trust_ca_file {
+            tc.trust = sip_transport::TrustRoots::SystemAndPemFile(ca.clone());
+        }
         for t in &config.transports {
             tc.listen.push((*t, config.local_address));
         }
@@ -217,10 +220,10 @@ impl SessionCoordinator {
         &self,
         method: Method,
         uri: &str,
-        headers: Vec<(String, String)>,
-        body: Option<(String, Vec<u8>)>,
+        options: RequestOptions,
     ) -> Result<SipResponse, SessionError> {
-        let req = crate::core::OutsideRequest { method, uri: uri.to_owned(), headers, body };
+        let RequestOptions { headers, body, target_timeout } = options;
+        let req = crate::core::OutsideRequest { method, uri: uri.to_owned(), headers, body, target_timeout };
         self.ask(Command::Request(req), |a| match a {
             Answer::Response(r) => Some(r),
             _ => None,
@@ -435,7 +438,9 @@ impl SipClient for SessionCoordinator {
     }
 
     async fn send_options(&self, uri: &str) -> Result<SipResponse, SessionError> {
-        self.request_outside(Method::Options, uri, vec![("Accept".into(), "application/sdp".into())], None).await
+        let options =
+            RequestOptions { headers: vec![("Accept".into(), "application/sdp".into())], ..Default::default() };
+        self.request_outside(Method::Options, uri, options).await
     }
 
     async fn send_request(
@@ -445,11 +450,23 @@ impl SipClient for SessionCoordinator {
         headers: Vec<(String, String)>,
         body: Option<(String, Vec<u8>)>,
     ) -> Result<SipResponse, SessionError> {
+        self.send_request_with(method, uri, RequestOptions { headers, body, target_timeout: None }).await
+    }
+
+    async fn send_request_with(
+        &self,
+        method: &str,
+        uri: &str,
+        options: RequestOptions,
+    ) -> Result<SipResponse, SessionError> {
         let method = Method::from_token(method)
             .ok_or_else(|| SessionError::InvalidInput(format!("'{method}' is not a method name")))?;
         if matches!(method, Method::Invite | Method::Ack | Method::Cancel | Method::Bye) {
             return Err(SessionError::InvalidInput(format!("{method} belongs to calls: use SessionControl")));
         }
-        self.request_outside(method, uri, headers, body).await
+        if options.target_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(SessionError::InvalidInput("a target time-out of zero".into()));
+        }
+        self.request_outside(method, uri, options).await
     }
 }

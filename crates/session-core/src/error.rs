@@ -161,11 +161,17 @@ impl Unreachable {
 
 impl fmt::Display for Unreachable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.cause {
-            UnreachableCause::Resolve(e) => write!(f, "{}: {e}", self.destination),
-            UnreachableCause::Transport(e) => write!(f, "{}: {e}", self.destination),
-            UnreachableCause::Timeout => write!(f, "{}: no response (timed out)", self.destination),
-            UnreachableCause::Unroutable(why) => write!(f, "{}: {why}", self.destination),
+        write!(f, "{}: {}", self.destination, self.cause)
+    }
+}
+
+impl fmt::Display for UnreachableCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnreachableCause::Resolve(e) => write!(f, "{e}"),
+            UnreachableCause::Transport(e) => write!(f, "{e}"),
+            UnreachableCause::Timeout => write!(f, "no response (timed out)"),
+            UnreachableCause::Unroutable(why) => write!(f, "{why}"),
         }
     }
 }

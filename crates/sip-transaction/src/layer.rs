@@ -205,6 +205,24 @@ impl TransactionLayer {
         self.after(tx);
     }
 
+    /// Stops client non-INVITE transaction `tx` at once: no more retransmissions and no
+    /// events, and a late response to it is stray. For a transaction user that has given
+    /// up on the request (a deadline shorter than timer F, then another target). Returns
+    /// false, and does nothing, for any other kind of transaction or an unknown one: an
+    /// INVITE is ended with CANCEL, and a server transaction with its response.
+    pub fn abandon(&mut self, tx: TxId) -> bool {
+        let Some(entry) = self.txs.get(&tx) else { return false };
+        if !matches!(entry.tx, Tx::ClientNonInvite(_)) {
+            return false;
+        }
+        if let Some(entry) = self.txs.remove(&tx) {
+            if let Key::Client(k) = entry.key {
+                self.clients.remove(&k);
+            }
+        }
+        true
+    }
+
     /// A message arrived from `source`.
     pub fn handle_message(&mut self, now: Instant, message: Message, source: Peer) {
         match message {

@@ -23,6 +23,23 @@ fn nict_udp_timer_e_doubles_to_t2_and_timer_f_ends_it() {
 }
 
 #[test]
+fn an_abandoned_nict_stops_retransmitting_and_its_late_response_is_stray() {
+    let mut h = Harness::new();
+    let req = request(Method::Options, "UDP");
+    let tx = h.send(req.clone(), peer(Transport::Udp, 5060));
+    h.run_until(MS(600));
+    assert!(h.layer.abandon(tx));
+    assert!(h.layer.is_empty());
+    assert!(!h.layer.abandon(tx), "only once");
+    h.run_to_end();
+    assert_eq!(h.send_times_ms(), [0, 500], "nothing after the abandon");
+    let dropped = h.layer.dropped();
+    h.deliver(Message::Response(response_to(&req, StatusCode::OK)), peer(Transport::Udp, 5060));
+    assert_eq!(h.layer.dropped(), dropped + 1);
+    assert!(!h.has_event(|e| matches!(e, Event::Response { .. } | Event::Timeout { .. } | Event::Terminated { .. })));
+}
+
+#[test]
 fn nict_tcp_sends_once_and_times_out() {
     let mut h = Harness::new();
     let tx = h.send(request(Method::Options, "TCP"), peer(Transport::Tcp, 5060));

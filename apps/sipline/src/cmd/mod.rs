@@ -10,4 +10,3 @@ pub mod options;
 pub mod parse;
 mod pcap;
 pub mod register;
-mod target;

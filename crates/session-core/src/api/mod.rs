@@ -13,8 +13,9 @@ mod types;
 
 pub use handler::{AcceptAll, CallHandler, DeferAll};
 pub use types::{
-    Account, AccountId, CallDecision, CallDirection, CallOptions, CallSession, EndCause, EndInfo, IncomingCall,
-    MediaInfo, RegistrationState, RtpStats, SessionEvent, SessionId, SessionState, SipResponse,
+    Account, AccountId, CallDecision, CallDirection, CallOptions, CallSession, EndCause, EndInfo, FailedTarget,
+    IncomingCall, MediaInfo, RegistrationState, RequestOptions, RtpStats, SessionEvent, SessionId, SessionState,
+    SipResponse,
 };
 
 use crate::error::SessionError;
@@ -224,5 +225,14 @@ pub trait SipClient {
         uri: &str,
         headers: Vec<(String, String)>,
         body: Option<(String, Vec<u8>)>,
+    ) -> impl Future<Output = Result<SipResponse, SessionError>> + Send;
+
+    /// Like [`Self::send_request`], with every option: headers, body, and how long to wait
+    /// on one target before the next is tried.
+    fn send_request_with(
+        &self,
+        method: &str,
+        uri: &str,
+        options: RequestOptions,
     ) -> impl Future<Output = Result<SipResponse, SessionError>> + Send;
 }

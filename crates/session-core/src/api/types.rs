@@ -1,6 +1,7 @@
 //! The values the session API hands out: ids, the one session state enum, snapshots of a
 //! session, incoming calls and the decision about them, why a call ended, events.
 
+use sip_message::Transport;
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -308,6 +309,43 @@ pub struct SipResponse {
     pub body: Vec<u8>,
     /// The response as it arrived.
     pub raw: String,
+    /// The target that answered, by transport and address (RFC 3263 may have tried others
+    /// first); `None` for a response the stack stood in with.
+    pub answered_by: Option<(Transport, SocketAddr)>,
+    /// The round trip: from the request's last send to the target that answered (after a
+    /// digest challenge, the send with credentials) to this response.
+    pub elapsed: Duration,
+    /// The targets tried before the one that answered, in order, and why each was left
+    /// (RFC 3263 §4.3 fail-over: no answer, a transport error, a 503).
+    pub failed_over: Vec<FailedTarget>,
+}
+
+/// A target a request outside dialogs was sent to and moved on from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedTarget {
+    /// The transport it went over.
+    pub transport: Transport,
+    /// The address it went to.
+    pub addr: SocketAddr,
+    /// The status it answered with (503), or `None` when it did not answer.
+    pub status: Option<u16>,
+    /// The reason phrase of that status, or why there was no answer ("no response (timed
+    /// out)", the transport error).
+    pub reason: String,
+}
+
+/// What a request outside dialogs carries beyond its method and URI
+/// ([`SipClient::send_request_with`](crate::SipClient::send_request_with)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// Extra headers, name and value (the stack writes Via, From, To, Call-ID, CSeq,
+    /// Contact, Max-Forwards and Content-Length itself).
+    pub headers: Vec<(String, String)>,
+    /// The body: content type and bytes.
+    pub body: Option<(String, Vec<u8>)>,
+    /// Give up on one target after this long and try the next (default: the transaction's
+    /// own time-out, 64·T1 = 32 s).
+    pub target_timeout: Option<Duration>,
 }
 
 impl SipResponse {

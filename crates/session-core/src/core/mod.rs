@@ -269,6 +269,7 @@ impl<W> SessionCore<W> {
         self.calls.handle_timeout(now);
         self.regs.handle_timeout(now);
         self.ring_timeouts(now);
+        self.outside_timeouts(now);
         self.pump();
     }
 
@@ -286,6 +287,7 @@ impl<W> SessionCore<W> {
             self.regs.poll_timeout(),
             self.shutdown.as_ref().map(|s| s.0),
             self.ring_deadlines.first().map(|(at, _)| *at),
+            self.outside_deadline(),
         ]
         .into_iter()
         .flatten()

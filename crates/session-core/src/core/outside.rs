@@ -1,14 +1,17 @@
 //! Requests outside dialogs that the application makes (OPTIONS, MESSAGE, INFO, ...): built,
 //! routed like any request, digest challenges answered by sip-dialog's `Authenticator` (RFC
 //! 3261 §22.2, stale nonces of RFC 7616, as calls and registrations answer them), the final
-//! response handed back.
+//! response handed back with the target that gave it, the time it took and the targets
+//! left behind on the way (RFC 3263 §4.3). An optional per-target deadline, shorter than
+//! timer F, abandons a silent target for the next.
 
 use super::{Answer, Owner, SessionCore};
-use crate::api::SipResponse;
-use crate::error::SessionError;
-use sip_dialog::{set_credentials, AuthFailure, Authenticator};
+use crate::api::{FailedTarget, SipResponse};
+use crate::error::{SessionError, Unreachable, UnreachableCause};
+use sip_dialog::{set_credentials, AuthFailure, Authenticator, TxFailure};
 use sip_message::auth::Credentials;
-use sip_message::{Method, Request, RequestBuilder, Response, StatusCode};
+use sip_message::{Method, Peer, Request, RequestBuilder, Response, StatusCode};
+use std::time::{Duration, Instant};
 
 /// A request outside dialogs in flight.
 pub(crate) struct Outside<W> {
@@ -22,7 +25,17 @@ pub(crate) struct Outside<W> {
     /// The digest answers: a wrong password or endless challenges end it.
     auth: Authenticator,
     /// Why the request got no response at all.
-    pub(crate) local_failure: Option<crate::error::Unreachable>,
+    pub(crate) local_failure: Option<Unreachable>,
+    /// When it went to its current target.
+    sent_at: Instant,
+    /// The target it is with now.
+    pub(crate) current: Option<Peer>,
+    /// How long one target may stay silent before the next is tried.
+    target_timeout: Option<Duration>,
+    /// When the current target's time is up.
+    pub(crate) deadline: Option<Instant>,
+    /// The targets left behind, in order.
+    pub(crate) failed_over: Vec<FailedTarget>,
     reply: W,
 }
 
@@ -33,9 +46,11 @@ pub(crate) struct OutsideRequest {
     pub(crate) uri: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Option<(String, Vec<u8>)>,
+    /// Give up on a target after this long.
+    pub(crate) target_timeout: Option<Duration>,
 }
 
-/// A response as [`SipResponse`].
+/// A response as [`SipResponse`], with no route known.
 pub(crate) fn to_sip_response(r: &Response) -> SipResponse {
     SipResponse {
         status: r.status().as_u16(),
@@ -43,6 +58,9 @@ pub(crate) fn to_sip_response(r: &Response) -> SipResponse {
         headers: r.headers().iter().map(|h| (h.name().as_str().to_owned(), h.value().to_string())).collect(),
         body: r.body().to_vec(),
         raw: String::from_utf8_lossy(&r.to_bytes()).into_owned(),
+        answered_by: None,
+        elapsed: Duration::ZERO,
+        failed_over: Vec::new(),
     }
 }
 
@@ -68,6 +86,11 @@ impl<W> SessionCore<W> {
             cseq: 1,
             auth: Authenticator::new(credentials),
             local_failure: None,
+            sent_at: self.now,
+            current: None,
+            target_timeout: req.target_timeout,
+            deadline: None,
+            failed_over: Vec::new(),
             reply,
         };
         match self.build_outside(&o) {
@@ -118,7 +141,8 @@ impl<W> SessionCore<W> {
             matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::PROXY_AUTHENTICATION_REQUIRED);
         if !challenged {
             o.auth.succeeded();
-            return self.reply(o.reply, Ok(Answer::Response(to_sip_response(&response))));
+            let answer = o.answer(&response, self.now);
+            return self.reply(o.reply, Ok(Answer::Response(answer)));
         }
         let body = o.body.as_ref().map(|(_, b)| b.clone()).unwrap_or_default();
         match o.auth.answer(&response, o.method.as_str(), &o.uri, &body) {
@@ -137,12 +161,70 @@ impl<W> SessionCore<W> {
             Err(AuthFailure::Unsupported(e)) => self.reply(o.reply, Err(SessionError::AuthFailed(e.to_string()))),
             // No credentials, wrong ones, or a server that never accepts: the caller sees
             // the server's last answer.
-            Err(_) => self.reply(o.reply, Ok(Answer::Response(to_sip_response(&response)))),
+            Err(_) => {
+                let answer = o.answer(&response, self.now);
+                self.reply(o.reply, Ok(Answer::Response(answer)))
+            }
+        }
+    }
+
+    /// Outside request `id` went to `target`: its clock for that target starts.
+    pub(crate) fn outside_sent(&mut self, id: u64, target: Peer) {
+        let now = self.now;
+        if let Some(o) = self.outside.get_mut(&id) {
+            o.current = Some(target);
+            o.sent_at = now;
+            o.deadline = o.target_timeout.map(|t| now + t);
+        }
+    }
+
+    /// Outside request `id` moves on from `target`, which answered `status` or, when
+    /// `None`, did not answer, for `reason`.
+    pub(crate) fn outside_failed_over(&mut self, id: u64, target: Peer, status: Option<u16>, reason: String) {
+        if let Some(o) = self.outside.get_mut(&id) {
+            o.failed_over.push(FailedTarget { transport: target.transport, addr: target.addr, status, reason });
+        }
+    }
+
+    /// The earliest per-target deadline of the outside requests.
+    pub(crate) fn outside_deadline(&self) -> Option<Instant> {
+        self.outside.values().filter_map(|o| o.deadline).min()
+    }
+
+    /// Targets whose time is up are abandoned (their transaction stops at once) and the
+    /// request goes to the next target, or fails as timed out when none is left.
+    pub(crate) fn outside_timeouts(&mut self, now: Instant) {
+        let due: Vec<u64> =
+            self.outside.iter().filter(|(_, o)| o.deadline.is_some_and(|d| d <= now)).map(|(id, _)| *id).collect();
+        for id in due {
+            if let Some(o) = self.outside.get_mut(&id) {
+                o.deadline = None;
+            }
+            let tx = self.sent.iter().find(|(_, s)| s.owner == Owner::Outside(id)).map(|(tx, _)| *tx);
+            let Some(tx) = tx else { continue };
+            if !self.txs.abandon(tx) {
+                continue;
+            }
+            let Some(s) = self.sent.remove(&tx) else { continue };
+            self.send_errors.remove(&tx);
+            let cause = Unreachable { destination: s.target.to_string(), cause: UnreachableCause::Timeout };
+            self.failed(s, TxFailure::Timeout, cause);
         }
     }
 }
 
 impl<W> Outside<W> {
+    /// The final response as the application sees it: with its target, the time taken and
+    /// the targets left behind.
+    fn answer(&mut self, response: &Response, now: Instant) -> SipResponse {
+        SipResponse {
+            answered_by: self.current.map(|p| (p.transport, p.addr)),
+            elapsed: now.saturating_duration_since(self.sent_at),
+            failed_over: std::mem::take(&mut self.failed_over),
+            ..to_sip_response(response)
+        }
+    }
+
     /// The waiter, for a request abandoned (at shutdown).
     pub(crate) fn into_reply(self) -> W {
         self.reply

@@ -196,6 +196,9 @@ impl<W> SessionCore<W> {
         match self.txs.send_request(self.now, request.clone(), peer) {
             Ok(tx) => {
                 tracing::trace!(%tx, to = %first, "request sent");
+                if let Owner::Outside(id) = owner {
+                    self.outside_sent(id, peer);
+                }
                 let server_name = server_name(&first);
                 let sent = Sent { owner, request, target: peer, rest: targets, server_name, owner_branch };
                 self.sent.insert(tx, sent);
@@ -206,7 +209,8 @@ impl<W> SessionCore<W> {
                     destination: first.to_string(),
                     cause: UnreachableCause::Unroutable(format!("the transaction layer refused it: {e}")),
                 };
-                self.failed(owner, request, targets, TxFailure::Transport, cause, owner_branch);
+                let sent = Sent { owner, request, target: peer, rest: targets, server_name: None, owner_branch };
+                self.failed(sent, TxFailure::Transport, cause);
             }
         }
     }
@@ -222,18 +226,14 @@ impl<W> SessionCore<W> {
         }
     }
 
-    /// A transaction ended without an answer from `target`: the next target, or the owner
-    /// hears of it.
-    fn failed(
-        &mut self,
-        owner: Owner,
-        mut request: Request,
-        rest: Vec<Target>,
-        failure: TxFailure,
-        cause: Unreachable,
-        owner_branch: Option<String>,
-    ) {
+    /// A request got no answer from where it went (`sent.target`): the next target, or the
+    /// owner hears of it.
+    pub(super) fn failed(&mut self, sent: Sent, failure: TxFailure, cause: Unreachable) {
+        let Sent { owner, mut request, target, rest, owner_branch, .. } = sent;
         if self.fail_over(owner, &request, rest, owner_branch.clone()) {
+            if let Owner::Outside(id) = owner {
+                self.outside_failed_over(id, target, None, cause.cause.to_string());
+            }
             return;
         }
         self.note_cause(owner, &request, cause);
@@ -348,8 +348,11 @@ impl<W> SessionCore<W> {
                 if response.status() == StatusCode::SERVICE_UNAVAILABLE && !s.rest.is_empty() {
                     // §4.3: a 503 sends the request to the next target, in a new
                     // transaction; this one has nothing more to say to the owner.
-                    let (request, rest) = (s.request.clone(), std::mem::take(&mut s.rest));
+                    let (request, rest, target) = (s.request.clone(), std::mem::take(&mut s.rest), s.target);
                     if self.fail_over(owner, &request, rest, owner_branch.clone()) {
+                        if let Owner::Outside(id) = owner {
+                            self.outside_failed_over(id, target, Some(503), response.reason().to_string());
+                        }
                         return;
                     }
                 }
@@ -378,7 +381,7 @@ impl<W> SessionCore<W> {
             (TxFailure::Transport, None) => UnreachableCause::Unroutable("the transport could not send it".into()),
         };
         let cause = Unreachable { destination: s.target.to_string(), cause };
-        self.failed(s.owner, s.request, s.rest, failure, cause, s.owner_branch);
+        self.failed(s, failure, cause);
     }
 
     /// A response in server transaction `tx`. A final one ends our part of it.

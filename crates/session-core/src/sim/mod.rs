@@ -132,6 +132,8 @@ pub(crate) struct World {
     /// Every datagram delivered or lost: (sent, delivered) counts.
     pub(crate) sent: u64,
     pub(crate) delivered: u64,
+    /// When a datagram last went to each address (since the start).
+    pub(crate) last_sent_to: HashMap<SocketAddr, Duration>,
 }
 
 impl World {
@@ -151,6 +153,7 @@ impl World {
             seq: 0,
             dns: HashMap::new(),
             sent: 0,
+            last_sent_to: HashMap::new(),
             delivered: 0,
         }
     }
@@ -353,6 +356,7 @@ impl World {
     /// Sends a datagram through the network's losses, copies and delays.
     fn transmit(&mut self, from: SocketAddr, to: SocketAddr, bytes: Bytes) {
         self.sent += 1;
+        self.last_sent_to.insert(to, self.now - self.start);
         if self.rng.gen_bool(self.conditions.loss) {
             return;
         }

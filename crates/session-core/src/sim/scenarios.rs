@@ -274,6 +274,38 @@ fn calls_and_registrations_fail_over_to_the_next_target() {
 }
 
 #[test]
+fn a_request_outside_dialogs_leaves_a_silent_target_at_its_deadline_and_says_so() {
+    let mut w = World::new(5, Conditions::perfect());
+    let alice = w.agent("alice", Policy::Ignore);
+    let bob = w.agent("bob", Policy::Ignore);
+    let dead_addr = SocketAddr::from(([127, 0, 0, 99], 5060));
+    let dead = Target { transport: Transport::Udp, addr: dead_addr, host: "x".into() };
+    let bob_target = Target { transport: Transport::Udp, addr: w.addr(bob), host: "bob.example".into() };
+    w.dns.insert("bob.example".into(), vec![dead, bob_target]);
+    let request = crate::core::OutsideRequest {
+        method: sip_message::Method::Options,
+        uri: "sip:bob.example".into(),
+        headers: Vec::new(),
+        body: None,
+        target_timeout: Some(secs(2)),
+    };
+    let reply = w.command(alice, super::Command::Request(request));
+    w.run_for(secs(60));
+    let Some(Ok(Answer::Response(r))) = w.a(alice).replies.get(&reply) else {
+        panic!("no answer: {:?}", w.a(alice).replies.get(&reply))
+    };
+    assert_eq!(r.status, 200, "Bob's agent answers OPTIONS");
+    assert_eq!(r.answered_by, Some((Transport::Udp, w.addr(bob))));
+    assert_eq!(r.failed_over.len(), 1, "{:?}", r.failed_over);
+    assert_eq!((r.failed_over[0].addr, r.failed_over[0].status), (dead_addr, None));
+    assert!(r.failed_over[0].reason.contains("timed out"), "{}", r.failed_over[0].reason);
+    assert!(r.elapsed < secs(1), "the round trip to Bob, not the wait on the dead target: {:?}", r.elapsed);
+    let last = w.last_sent_to.get(&dead_addr).copied().unwrap_or_default();
+    assert!(last < secs(2), "nothing went to the abandoned target after its deadline (last at {last:?})");
+    w.assert_settled();
+}
+
+#[test]
 fn a_cancel_follows_its_invite_to_the_target_it_failed_over_to() {
     let mut w = World::new(6, Conditions::rough());
     let alice = w.agent("alice", Policy::Ignore);

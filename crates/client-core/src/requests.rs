@@ -1,0 +1,49 @@
+//! Requests outside calls: an OPTIONS probe ("is this server there, and what does it
+//! support?") and any other method a dialog does not carry (MESSAGE, PUBLISH, ...).
+//!
+//! The session layer routes them like any request (RFC 3263, with fail-over past targets
+//! that are silent, refuse the connection or answer 503) and answers digest challenges with
+//! `security.credentials`; the response says which target answered, the round trip, and
+//! the targets left behind on the way.
+
+use crate::{ClientError, ClientManager};
+use session_core::{RequestOptions, SipClient, SipResponse};
+
+impl ClientManager {
+    /// Sends OPTIONS to `uri` (a server, `sip:example.com;transport=tcp`, or a user) and
+    /// returns its final response. `target_timeout` gives up on one target after that long
+    /// and tries the next (default: the transaction's 32 s).
+    ///
+    /// ```no_run
+    /// # async fn probe(client: &client_core::ClientManager) -> client_core::Result<()> {
+    /// let answer = client.send_options("sip:pbx.example.com", None).await?;
+    /// println!("{} {} in {:?}", answer.status, answer.reason, answer.elapsed);
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(skip(self))]
+    pub async fn send_options(
+        &self,
+        uri: &str,
+        target_timeout: Option<std::time::Duration>,
+    ) -> Result<SipResponse, ClientError> {
+        let options = RequestOptions {
+            headers: vec![("Accept".into(), "application/sdp".into())],
+            target_timeout,
+            ..RequestOptions::default()
+        };
+        self.send_request("OPTIONS", uri, options).await
+    }
+
+    /// Sends a request of `method` outside any call and returns its final response (a
+    /// method that belongs to calls, such as INVITE or BYE, is refused).
+    #[tracing::instrument(skip(self, options))]
+    pub async fn send_request(
+        &self,
+        method: &str,
+        uri: &str,
+        options: RequestOptions,
+    ) -> Result<SipResponse, ClientError> {
+        let session = self.session()?;
+        Ok(session.send_request_with(method, uri, options).await?)
+    }
+}
