@@ -56,6 +56,14 @@ pub struct NetworkConfig {
     pub t1_ms: u64,
     /// T2 in milliseconds (the cap of non-INVITE retransmissions, 4000).
     pub t2_ms: u64,
+    /// Follow changes of the host's address (Wi-Fi to LTE, a new DHCP lease, a VPN): every
+    /// `address_check_secs` the client asks the routing table which address reaches the
+    /// network, and when it changed, re-registers every account and re-INVITEs every call
+    /// (see [`ClientManager::change_local_address`](crate::ClientManager::change_local_address)).
+    /// Needs a wildcard `local_address` and neither `listen_towards` nor `public_ip`.
+    pub follow_address_changes: bool,
+    /// How often the address is checked, in seconds, when following it (5).
+    pub address_check_secs: u64,
 }
 
 impl Default for NetworkConfig {
@@ -69,6 +77,8 @@ impl Default for NetworkConfig {
             dns_servers: Vec::new(),
             t1_ms: 500,
             t2_ms: 4000,
+            follow_address_changes: false,
+            address_check_secs: 5,
         }
     }
 }
@@ -377,6 +387,18 @@ impl ClientConfig {
         }
         if n.t2_ms < n.t1_ms {
             return Err(problem("network.t2_ms", "is shorter than t1_ms", "use 4000 (RFC 3261), at least t1_ms"));
+        }
+        if n.follow_address_changes {
+            if !n.local_address.ip().is_unspecified() || n.listen_towards.is_some() || n.public_ip.is_some() {
+                return Err(problem(
+                    "network.follow_address_changes",
+                    "needs sockets on every interface: a socket bound to one address cannot follow it",
+                    "use local_address = \"0.0.0.0:PORT\" (or \"[::]:PORT\") without listen_towards or public_ip",
+                ));
+            }
+            if n.address_check_secs == 0 {
+                return Err(problem("network.address_check_secs", "is 0", "use 5, or the seconds between checks"));
+            }
         }
         let m = &self.media;
         if m.rtp_port_min == 0 || !m.rtp_port_min.is_multiple_of(2) {

@@ -121,6 +121,14 @@ pub enum ClientEvent {
         /// The call.
         id: CallId,
     },
+    /// The host's address changed: every account is registering the new one, every call
+    /// that is up is being refreshed with a re-INVITE.
+    AddressChanged {
+        /// The SIP address we were reached at.
+        from: std::net::SocketAddr,
+        /// The SIP address we are reached at now.
+        to: std::net::SocketAddr,
+    },
     /// Something failed in the background (a registration retry given up, a handler's
     /// decision that could not be carried out).
     Error {
@@ -154,6 +162,8 @@ pub enum EventKind {
     Dtmf,
     /// [`ClientEvent::RtpTimeout`] and [`ClientEvent::RtpResumed`].
     MediaTimeout,
+    /// [`ClientEvent::AddressChanged`].
+    Network,
     /// [`ClientEvent::Error`].
     Error,
 }
@@ -167,7 +177,7 @@ impl ClientEvent {
             | ClientEvent::RemoteHold { .. }
             | ClientEvent::Dtmf { .. }
             | ClientEvent::RtpResumed { .. } => EventPriority::Normal,
-            ClientEvent::RtpTimeout { .. } => EventPriority::High,
+            ClientEvent::RtpTimeout { .. } | ClientEvent::AddressChanged { .. } => EventPriority::High,
             ClientEvent::CallProgress { .. } | ClientEvent::MediaQuality { .. } => EventPriority::Low,
             ClientEvent::RegistrationStateChanged { state, .. } => match state {
                 RegistrationState::AuthFailed { .. } | RegistrationState::Failed { .. } => EventPriority::Critical,
@@ -190,6 +200,7 @@ impl ClientEvent {
             ClientEvent::MediaQuality { .. } => EventKind::MediaQuality,
             ClientEvent::Dtmf { .. } => EventKind::Dtmf,
             ClientEvent::RtpTimeout { .. } | ClientEvent::RtpResumed { .. } => EventKind::MediaTimeout,
+            ClientEvent::AddressChanged { .. } => EventKind::Network,
             ClientEvent::Error { .. } => EventKind::Error,
         }
     }
@@ -206,7 +217,7 @@ impl ClientEvent {
             | ClientEvent::RtpTimeout { id, .. }
             | ClientEvent::RtpResumed { id } => Some(*id),
             ClientEvent::Error { call, .. } => *call,
-            ClientEvent::RegistrationStateChanged { .. } => None,
+            ClientEvent::RegistrationStateChanged { .. } | ClientEvent::AddressChanged { .. } => None,
         }
     }
 }
@@ -254,6 +265,9 @@ impl fmt::Display for ClientEvent {
                 write!(f, "{id} no RTP from the far end for {:.1} s", silent_for.as_secs_f64())
             }
             ClientEvent::RtpResumed { id } => write!(f, "{id} RTP from the far end again"),
+            ClientEvent::AddressChanged { from, to } => {
+                write!(f, "address changed from {from} to {to}: registering it and refreshing calls")
+            }
             ClientEvent::Error { call: Some(id), message, .. } => write!(f, "{id} error: {message}"),
             ClientEvent::Error { call: None, message, .. } => write!(f, "error: {message}"),
         }

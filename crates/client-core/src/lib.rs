@@ -91,6 +91,7 @@ mod events;
 mod handler;
 mod manager;
 mod media;
+mod network;
 mod recovery;
 mod registrations;
 mod requests;

@@ -208,6 +208,10 @@ impl ClientManager {
         let session = builder.build().await?;
         let events = session.subscribe_events();
         let mut tasks = vec![tokio::spawn(pump(events, Arc::downgrade(&session), self.shared.clone()))];
+        if self.config.network.follow_address_changes {
+            let every = Duration::from_secs(self.config.network.address_check_secs.max(1));
+            tasks.push(tokio::spawn(crate::network::follow_address(every, Arc::downgrade(&session))));
+        }
         let interval = self.config.telemetry.quality_interval_ms;
         if interval > 0 {
             let every = Duration::from_millis(interval);
@@ -456,6 +460,7 @@ async fn pump(mut rx: broadcast::Receiver<SessionEvent>, session: Weak<SessionCo
             }
             SessionEvent::RtpTimeout { id, silent_for } => shared.emit(ClientEvent::RtpTimeout { id, silent_for }),
             SessionEvent::RtpResumed { id } => shared.emit(ClientEvent::RtpResumed { id }),
+            SessionEvent::AddressChanged { from, to } => shared.emit(ClientEvent::AddressChanged { from, to }),
             SessionEvent::Registration { account, aor, state } => {
                 let registered = {
                     let mut tables = shared.lock();

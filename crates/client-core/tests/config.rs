@@ -47,6 +47,8 @@ fn each_invalid_field_has_its_own_error() {
         ("[network]", "user_agent", "\"\"", "network.user_agent"),
         ("[network]", "t1_ms", "0", "network.t1_ms"),
         ("[network]", "t2_ms", "100", "network.t2_ms"),
+        // The example listens towards its PBX: one interface, which cannot follow a move.
+        ("[network]", "follow_address_changes", "true", "network.follow_address_changes"),
         ("[media]", "rtp_port_min", "10001", "media.rtp_port_min"),
         ("[media]", "rtp_port_max", "9000", "media.rtp_port_max"),
         ("[media]", "codecs", "[\"G729\"]", "media.codecs[0]"),
@@ -63,6 +65,7 @@ fn each_invalid_field_has_its_own_error() {
         ("[calls]", "max_history", "0", "calls.max_history"),
         ("[security]", "max_concurrent_calls", "0", "security.max_concurrent_calls"),
         ("[security.credentials]", "user", "\"\"", "security.credentials.user"),
+        ("[security]", "max_concurrent_calls", "1\nca_file = \"/nonexistent/ca.pem\"", "security.ca_file"),
     ];
     for (section, key, value, field) in cases {
         let text = with(section, key, value);

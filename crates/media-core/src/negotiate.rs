@@ -167,6 +167,12 @@ impl SdpSession {
         SdpSession::with_id(local_ip, id.max(1))
     }
 
+    /// Our address moved: the `o=` line of the next description carries `ip` (its version
+    /// goes up as with any change, RFC 4566 §5.2).
+    pub fn set_local_ip(&mut self, ip: IpAddr) {
+        self.ip = ip;
+    }
+
     /// A session with a chosen id (tests, or restoring state). The first version is the id,
     /// a common convention.
     pub fn with_id(local_ip: IpAddr, session_id: u64) -> SdpSession {

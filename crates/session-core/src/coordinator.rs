@@ -26,7 +26,8 @@ pub struct SessionCoordinator {
     requests: mpsc::UnboundedSender<Request>,
     events: broadcast::Sender<SessionEvent>,
     config: SessionConfig,
-    advertised: SocketAddr,
+    /// Our SIP address as others reach it (it moves with [`Self::change_local_address`]).
+    advertised: std::sync::RwLock<SocketAddr>,
 }
 
 /// The address others reach us at: `ip` unless it is a wildcard, then the interface that
@@ -97,10 +98,12 @@ impl SessionCoordinator {
             .ok_or_else(|| SessionError::Internal("the transport did not report its address".into()))?;
         let ip = advertised_ip(bound.ip(), config.public_ip);
         let advertised = SocketAddr::new(ip, bound.port());
-        if config.media.ip.is_unspecified() {
-            // SDP must carry an address the peer can send to: c=0.0.0.0 means hold.
-            config.media.ip = ip;
+        if config.media.ip.is_unspecified() && !bound.ip().is_unspecified() && config.public_ip.is_none() {
+            // Media listens where SIP does.
+            config.media.ip = bound.ip();
         }
+        // Otherwise RTP binds the wildcard too, and the core names the address we are
+        // reached at in our SDP (c=0.0.0.0 would mean hold), following it when it changes.
         let rng: Box<dyn sip_dialog::RandomSource + Send> =
             Box::new(<rand::rngs::StdRng as rand::SeedableRng>::from_entropy());
         let (requests, requests_rx) = mpsc::unbounded_channel();
@@ -121,6 +124,7 @@ impl SessionCoordinator {
             config.impairment.map(Dropper::new),
         );
         tokio::spawn(driver.run());
+        let advertised = std::sync::RwLock::new(advertised);
         Ok(Arc::new(SessionCoordinator { requests, events, config, advertised }))
     }
 
@@ -132,12 +136,37 @@ impl SessionCoordinator {
 
     /// The address our SIP listener is reachable at (as put in Via and Contact).
     pub fn local_sip_addr(&self) -> SocketAddr {
-        self.advertised
+        *self.advertised.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A URI that reaches this user agent directly: `sip:USER@IP:PORT`.
     pub fn local_uri(&self, user: &str) -> String {
-        format!("sip:{user}@{}", self.advertised)
+        format!("sip:{user}@{}", self.local_sip_addr())
+    }
+
+    /// Our address changed (the host moved to another network): from now on we are reached
+    /// at `ip`, on the same port. Every account registers its new Contact and removes the
+    /// old binding in the same REGISTER; every call that is up is refreshed with a
+    /// re-INVITE whose Contact and SDP name the new address;
+    /// [`SessionEvent::AddressChanged`] tells of it. Returns once that has started.
+    ///
+    /// Only a coordinator listening on a wildcard address (`0.0.0.0:PORT` or `[::]:PORT`,
+    /// without `listen_towards`) can follow a change: a socket bound to the old address
+    /// cannot receive at the new one, and is refused with [`SessionError::InvalidInput`].
+    pub async fn change_local_address(&self, ip: IpAddr) -> Result<(), SessionError> {
+        let bound = self.config.local_address.ip();
+        if !bound.is_unspecified() && bound != ip {
+            return Err(SessionError::InvalidInput(format!(
+                "listening on {bound} only, so {ip} cannot reach us: listen on a wildcard address to follow address changes"
+            )));
+        }
+        if bound.is_ipv4() != ip.is_ipv4() {
+            return Err(SessionError::InvalidInput(format!("{ip} is not of the family of our sockets ({bound})")));
+        }
+        self.ask(Command::ChangeAddress { ip }, |a| matches!(a, Answer::Unit).then_some(())).await?;
+        let mut advertised = self.advertised.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        advertised.set_ip(ip);
+        Ok(())
     }
 
     /// The settings it runs with.

@@ -308,6 +308,52 @@ fn unregister_waits_for_the_register_in_flight() {
     assert_eq!(un.headers().get(H::Expires).unwrap().as_str(), "0");
 }
 
+/// The Contact values of a REGISTER, in order.
+fn contacts(r: &Request) -> Vec<String> {
+    r.headers().get_all(H::Contact).map(|v| v.to_string()).collect()
+}
+
+#[test]
+fn a_new_address_registers_the_new_contact_and_removes_the_old_in_one_register() {
+    let mut r = Reg::new(account("secret"));
+    let first = r.register();
+    r.answer(ok(&first, 3600));
+    let moved_via = ViaTemplate::new("UDP", "198.51.100.7:5060");
+    r.reg.change_contact(r.now, "sip:alice@198.51.100.7:5060", moved_via).unwrap();
+    r.drain();
+    let moved = r.last();
+    assert_eq!(cseq(&moved), cseq(&first) + 1, "a refresh in the same registration (§10.2)");
+    assert_eq!(contacts(&moved), ["<sip:alice@198.51.100.7:5060>", "<sip:alice@192.0.2.4:5060>;expires=0"]);
+    assert!(moved.headers().get(H::Via).unwrap().contains("198.51.100.7:5060"), "the Via moved too");
+    let mut granted = moved.make_response(StatusCode::OK, Some("reg")).unwrap();
+    granted.push_header(H::Contact, "<sip:alice@198.51.100.7:5060>;expires=1800");
+    r.answer(granted);
+    assert!(r.reg.state().is_registered());
+    // The old binding is gone: the refresh names only the new Contact.
+    let refresh = r.run_until(S(3600));
+    assert_eq!(contacts(&refresh[0].1), ["<sip:alice@198.51.100.7:5060>"]);
+    assert!(refresh[0].0 < S(1800), "refreshed within the new grant");
+}
+
+#[test]
+fn a_new_address_during_a_register_in_flight_waits_for_its_answer() {
+    let mut r = Reg::new(account("secret"));
+    let first = r.register();
+    r.reg.change_contact(r.now, "sip:alice@198.51.100.7:5060", ViaTemplate::new("UDP", "198.51.100.7:5060")).unwrap();
+    r.drain();
+    assert_eq!(r.sent.len(), 1, "one REGISTER at a time (§10.2)");
+    let moved = r.answer(ok(&first, 3600)).expect("the move follows the answer");
+    assert_eq!(contacts(&moved), ["<sip:alice@198.51.100.7:5060>", "<sip:alice@192.0.2.4:5060>;expires=0"]);
+    // Not registered yet: the next REGISTER simply uses the new Contact.
+    let mut idle = Reg::new(account("secret"));
+    idle.reg
+        .change_contact(idle.now, "sip:alice@198.51.100.7:5060", ViaTemplate::new("UDP", "198.51.100.7:5060"))
+        .unwrap();
+    idle.drain();
+    assert!(idle.sent.is_empty());
+    assert_eq!(contacts(&idle.register()), ["<sip:alice@198.51.100.7:5060>"]);
+}
+
 #[test]
 fn backoff_doubles_with_jitter_up_to_the_maximum() {
     // The longest draw each time: exactly W = min(1800, 30 * 2^n).

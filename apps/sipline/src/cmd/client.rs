@@ -114,7 +114,11 @@ impl ClientArgs {
         let n = &mut config.network;
         match self.listen {
             Some(addr) => n.local_address = addr,
-            None if (self.config.is_none() || n.local_address.ip().is_unspecified()) && n.listen_towards.is_none() => {
+            // A client following address changes listens on every interface (the file says so).
+            None if (self.config.is_none() || n.local_address.ip().is_unspecified())
+                && n.listen_towards.is_none()
+                && !n.follow_address_changes =>
+            {
                 n.listen_towards = towards.map(str::to_owned).or_else(|| Some("sip:127.0.0.1".into()));
             }
             None => {}

@@ -462,6 +462,15 @@ pub enum SessionEvent {
         /// The session.
         id: SessionId,
     },
+    /// Our address changed ([`SessionCoordinator::change_local_address`](crate::SessionCoordinator::change_local_address)):
+    /// every account registers the new one, every call that is up is refreshed with a
+    /// re-INVITE.
+    AddressChanged {
+        /// The address we were reached at.
+        from: SocketAddr,
+        /// The address we are reached at now.
+        to: SocketAddr,
+    },
     /// An account's registration changed state.
     Registration {
         /// The account.

@@ -225,12 +225,15 @@ impl<W> SessionCore<W> {
         let Some(s) = self.sessions.get_mut(&id) else { return };
         let Some((hold, reply)) = s.reinvite.take() else { return };
         if ok {
-            self.reply(reply, Ok(Answer::Unit));
+            if let Some(reply) = reply {
+                self.reply(reply, Ok(Answer::Unit));
+            }
             self.set_state(id, if hold { SessionState::OnHold } else { SessionState::Active });
-        } else {
+        } else if let Some(reply) = reply {
             let status = response.status().as_u16();
             self.reply(reply, Err(SessionError::Rejected { status, reason: response.reason().to_string() }));
         }
+        self.refresh_if_pending(id);
     }
 
     /// Starts the stream as an exchange agreed, and tells of a change in the peer's hold.
@@ -425,7 +428,8 @@ impl<W> SessionCore<W> {
             if matches!(p.media, MediaSlot::Binding) {
                 match result {
                     Ok(addr) => {
-                        let mut sdp = CallSdp::new(addr, self.cfg.media.codecs.clone(), self.cfg.media.srtp);
+                        let (codecs, srtp) = (self.cfg.media.codecs.clone(), self.cfg.media.srtp);
+                        let mut sdp = CallSdp::new(addr, self.advertised.ip(), codecs, srtp);
                         let offer = sdp.offer();
                         p.media = MediaSlot::Ours(Box::new(sdp));
                         p.offer = Some(offer.clone());
@@ -468,7 +472,7 @@ impl<W> SessionCore<W> {
         let Some(s) = self.sessions.get_mut(&id) else { return };
         let key = s.key();
         let reply = s.accepting.take().flatten();
-        let mut media = CallSdp::new(addr, codecs, self.cfg.media.srtp);
+        let mut media = CallSdp::new(addr, self.advertised.ip(), codecs, self.cfg.media.srtp);
         let outcome = match s.remote_offer.clone() {
             None => Ok((media.offer(), None)),
             Some(offer) => media.answer(&offer).map(|(answer, applied)| (answer, Some(applied))),
@@ -639,6 +643,8 @@ impl<W> SessionCore<W> {
         }
         if let Some((hold, reply)) = s.queued.take() {
             self.hold(id, hold, reply);
+        } else {
+            self.refresh_if_pending(id);
         }
     }
 
@@ -672,7 +678,9 @@ impl<W> SessionCore<W> {
         match result {
             Ok(()) => {
                 if let Some(s) = self.sessions.get_mut(&id) {
-                    s.reinvite = Some((hold, reply));
+                    s.reinvite = Some((hold, Some(reply)));
+                    // This offer carries our current address: no refresh is owed.
+                    s.refresh_pending = false;
                 }
             }
             Err(_) if in_progress && self.sessions.get(&id).is_some_and(|s| s.queued.is_none()) => {

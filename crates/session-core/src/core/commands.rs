@@ -73,6 +73,10 @@ pub(crate) enum Command {
         id: AccountId,
     },
     Request(OutsideRequest),
+    /// We are reached at this address from now on.
+    ChangeAddress {
+        ip: std::net::IpAddr,
+    },
     Counts,
     Counters,
     Shutdown,
@@ -153,6 +157,7 @@ impl<W> SessionCore<W> {
             Command::Refresh { id } => return self.refresh(id, reply),
             Command::RegState { id } => self.registration_state(id),
             Command::Request(req) => return self.request_outside(req, reply),
+            Command::ChangeAddress { ip } => self.change_address(ip),
             Command::Counts => Ok(Answer::Counts(self.counts())),
             Command::Counters => Ok(Answer::Counters(self.counters())),
             Command::Shutdown => return self.begin_shutdown(reply),

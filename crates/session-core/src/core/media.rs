@@ -10,7 +10,7 @@
 use crate::api::MediaInfo;
 use crate::error::{MediaFailure, SessionError};
 use media_core::{Codec, Direction, LocalMedia, Negotiated, SdpSession, SessionDescription, SrtpPolicy};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// A call's offer/answer state.
 pub(crate) struct CallSdp {
@@ -27,6 +27,9 @@ pub(crate) struct CallSdp {
     local_hold: bool,
     /// The hold state the last completed offer/answer agreed on.
     agreed_hold: bool,
+    /// The stream is bound on a wildcard address and our SDP names the address we are
+    /// reached at: it moves when that address changes.
+    follows_address: bool,
 }
 
 /// What an SDP from the peer did.
@@ -48,10 +51,13 @@ fn negotiation_error(e: media_core::NegotiationError) -> SessionError {
 }
 
 impl CallSdp {
-    /// The offer/answer state of a stream bound at `rtp_addr`. With SRTP on, the call's
-    /// keys are made here; should the system have no randomness for them, the call goes
-    /// without SRTP only if SRTP is optional.
-    pub(crate) fn new(rtp_addr: SocketAddr, codecs: Vec<Codec>, srtp: SrtpPolicy) -> CallSdp {
+    /// The offer/answer state of a stream bound at `bound`; when that is a wildcard
+    /// address, our SDP names `reached_at` (the address we are reached at) instead. With
+    /// SRTP on, the call's keys are made here; should the system have no randomness for
+    /// them, the call goes without SRTP only if SRTP is optional.
+    pub(crate) fn new(bound: SocketAddr, reached_at: IpAddr, codecs: Vec<Codec>, srtp: SrtpPolicy) -> CallSdp {
+        let follows_address = bound.ip().is_unspecified();
+        let rtp_addr = if follows_address { SocketAddr::new(reached_at, bound.port()) } else { bound };
         let plain = LocalMedia::new(rtp_addr, codecs, Direction::SendRecv);
         let local = match plain.clone().with_srtp(srtp) {
             Ok(local) => local,
@@ -69,7 +75,18 @@ impl CallSdp {
             remote_sdp: None,
             local_hold: false,
             agreed_hold: false,
+            follows_address,
         }
+    }
+
+    /// Our address changed to `ip`: the next offer names it, if this stream follows our
+    /// address (see [`CallSdp::new`]). True if it does.
+    pub(crate) fn readdress(&mut self, ip: IpAddr) -> bool {
+        if self.follows_address {
+            self.local.rtp_addr.set_ip(ip);
+            self.sdp.set_local_ip(ip);
+        }
+        self.follows_address
     }
 
     fn local_media(&self, direction: Direction) -> LocalMedia {

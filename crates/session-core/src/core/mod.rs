@@ -26,6 +26,7 @@
 //! stores it and gives it back in [`Output::Reply`].
 
 mod accounts;
+mod address;
 mod calls;
 mod commands;
 mod dtmf;

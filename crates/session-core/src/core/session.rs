@@ -55,8 +55,12 @@ pub(crate) struct Session<W> {
     pub(crate) accepting: Option<Option<W>>,
     pub(crate) answer_waiters: Vec<W>,
     pub(crate) end_waiters: Vec<W>,
-    /// Our re-INVITE in progress: hold (true) or resume, and who waits for it.
-    pub(crate) reinvite: Option<(bool, W)>,
+    /// Our re-INVITE in progress: hold (true) or resume, and who waits for it (nobody for
+    /// a target refresh after our address changed).
+    pub(crate) reinvite: Option<(bool, Option<W>)>,
+    /// Our address changed while a re-INVITE was in progress: a target refresh goes when
+    /// it completes.
+    pub(crate) refresh_pending: bool,
     /// A hold or resume asked for while an INVITE transaction of the peer's was still open
     /// (RFC 3261 §14.1 forbids overlapping them): sent when that one completes.
     pub(crate) queued: Option<(bool, W)>,
@@ -132,6 +136,7 @@ impl<W> Session<W> {
             end_waiters: Vec::new(),
             reinvite: None,
             queued: None,
+            refresh_pending: false,
             info_digits: std::collections::VecDeque::new(),
             info_in_flight: false,
         }
@@ -247,7 +252,7 @@ impl<W> SessionCore<W> {
         for w in s.end_waiters.drain(..) {
             self.reply(w, Ok(Answer::End(id, info.clone())));
         }
-        let pending = s.reinvite.take().into_iter().chain(s.queued.take()).map(|(_, w)| w);
+        let pending = s.reinvite.take().and_then(|(_, w)| w).into_iter().chain(s.queued.take().map(|(_, w)| w));
         for w in pending.chain(s.accepting.take().flatten()) {
             self.reply(w, Err(ended_error(&info)));
         }

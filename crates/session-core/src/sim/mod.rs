@@ -370,6 +370,18 @@ impl World {
         }
     }
 
+    /// Moves agent `node` to another network: it is reached at `ip` (same port) from now
+    /// on, and no longer at its old address; its core is told. Returns the reply's number.
+    pub(crate) fn move_agent(&mut self, node: usize, ip: std::net::IpAddr) -> u64 {
+        let Node::Agent(a) = &mut self.nodes[node] else { return 0 };
+        let old = a.addr;
+        a.addr = SocketAddr::new(ip, old.port());
+        let new = a.addr;
+        self.by_addr.remove(&old);
+        self.by_addr.insert(new, node);
+        self.command(node, Command::ChangeAddress { ip })
+    }
+
     /// Hands a command to an agent's core; returns the reply's number.
     pub(crate) fn command(&mut self, node: usize, command: Command) -> u64 {
         let now = self.now;
@@ -451,7 +463,9 @@ impl World {
                             Output::BindMedia { id } => {
                                 a.next_port += 2;
                                 a.media_open.insert(id);
-                                let result = Ok(SocketAddr::new(a.addr.ip(), a.next_port));
+                                // Bound where the configuration says: its address, or a wildcard.
+                                let ip = a.core.cfg.media.ip;
+                                let result = Ok(SocketAddr::new(ip, a.next_port));
                                 follow.push(Input::MediaBound { id, result });
                             }
                             Output::Media { id, action } => match action {

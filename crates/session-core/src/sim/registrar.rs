@@ -17,6 +17,8 @@ pub(crate) struct Accepted {
     pub(crate) cseq: u32,
     /// The lifetime granted (0: the binding removed).
     pub(crate) expires: u32,
+    /// Every Contact value of the REGISTER.
+    pub(crate) contacts: Vec<String>,
 }
 
 pub(crate) struct Registrar {
@@ -100,6 +102,7 @@ impl Registrar {
                 call_id: h.call_id().unwrap_or_default().to_owned(),
                 cseq: h.cseq().map(|c| c.seq).unwrap_or(0),
                 expires,
+                contacts: h.get_all(StandardHeader::Contact).map(|v| v.to_string()).collect(),
             });
             request.make_response(StatusCode::OK, Some("r")).map(|mut r| {
                 if expires > 0 {

@@ -306,6 +306,55 @@ fn a_request_outside_dialogs_leaves_a_silent_target_at_its_deadline_and_says_so(
 }
 
 #[test]
+fn a_new_address_is_registered_and_refreshed_into_the_call_so_the_peer_reaches_us_there() {
+    let mut w = World::new(8, Conditions::perfect());
+    let mut cfg = World::config(SocketAddr::from(([127, 0, 0, 1], 5060)));
+    cfg.media.ip = std::net::Ipv4Addr::UNSPECIFIED.into();
+    let alice = w.agent_with("alice", Policy::Ignore, cfg);
+    let bob = w.agent("bob", Policy::AnswerAfter(ms(100)));
+    let registrar = w.registrar("sim.example", "alice", "secret", 60);
+    let register = Action::Register {
+        registrar: format!("sip:{}", w.addr(registrar)),
+        user: "alice".into(),
+        password: "secret".into(),
+        expires: 600,
+    };
+    w.at(ms(0), alice, register);
+    w.at(ms(0), alice, Action::Call { to: w.uri(bob, "bob") });
+    w.run_for(secs(5));
+    assert_eq!(w.a(bob).established.len(), 1, "the call is up before the move");
+    let moved: std::net::IpAddr = [127, 0, 0, 77].into();
+    w.move_agent(alice, moved);
+    w.run_for(secs(10));
+
+    let last = w.registrar_of(registrar).accepted.last().cloned().expect("a REGISTER after the move");
+    assert_eq!(last.contacts.len(), 2, "{:?}", last.contacts);
+    assert!(last.contacts[0].contains("127.0.0.77:5060") && !last.contacts[0].contains("expires=0"), "{last:?}");
+    assert!(last.contacts[1].contains("127.0.0.1:5060") && last.contacts[1].ends_with(";expires=0"), "{last:?}");
+    let bob_call = *w.a(bob).sessions.keys().next().expect("Bob's session");
+    let info = w.command(bob, super::Command::MediaInfo { id: bob_call });
+    let Some(Ok(Answer::MediaInfo(info))) = w.a(bob).replies.get(&info) else { panic!("no media info") };
+    let remote = info.remote_sdp.clone().unwrap_or_default();
+    assert!(remote.contains("c=IN IP4 127.0.0.77"), "the re-INVITE's SDP names the new address:\n{remote}");
+    let told =
+        w.a(alice).events.iter().any(|(_, e)| matches!(e, SessionEvent::AddressChanged { to, .. } if to.ip() == moved));
+    assert!(told, "the application hears of the change");
+
+    // Bob's BYE goes to the Contact of the refresh: the old address no longer routes.
+    w.at(secs(20), bob, Action::Hangup);
+    w.at(secs(20), alice, Action::Unregister);
+    w.run_for(SETTLE);
+    w.assert_settled();
+    assert_eq!(causes(&w, alice), [EndCause::RemoteHangup]);
+    assert_eq!(causes(&w, bob), [EndCause::LocalHangup]);
+    assert_eq!(
+        w.registrar_of(registrar).accepted.last().map(|a| a.expires),
+        Some(0),
+        "unregistered from the new address"
+    );
+}
+
+#[test]
 fn a_cancel_follows_its_invite_to_the_target_it_failed_over_to() {
     let mut w = World::new(6, Conditions::rough());
     let alice = w.agent("alice", Policy::Ignore);

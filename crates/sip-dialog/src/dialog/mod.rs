@@ -135,6 +135,13 @@ impl Dialog {
         &self.local_contact
     }
 
+    /// Our address moved from `old` to `new` (host and port as they appear in our Contact):
+    /// the Contact of the next target refresh says so, and requests carry `via`'s sent-by.
+    pub(crate) fn readdress(&mut self, old: &str, new: &str, via: &ViaTemplate) {
+        self.local_contact = Text::from(self.local_contact.replace(old, new));
+        self.via = via.clone();
+    }
+
     /// The Via template of the requests we send in the dialog.
     pub fn via(&self) -> &ViaTemplate {
         &self.via

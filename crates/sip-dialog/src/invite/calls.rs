@@ -9,6 +9,7 @@ use crate::dialog::{Dialog, DialogId, DialogTable, RequestRoute};
 use crate::error::DialogError;
 use crate::output::{Outbox, Output};
 use crate::random::RandomSource;
+use crate::via::ViaTemplate;
 use sip_message::auth::Credentials;
 use sip_message::{Header, Method, Request, Response, StandardHeader as H, StatusCode, Text};
 use sip_transaction::TxId;
@@ -107,6 +108,28 @@ impl Calls {
     /// response.
     pub fn early_dialogs(&self, call: CallKey) -> &[Dialog] {
         self.calls.get(&call).map_or(&[], |c| &c.forks)
+    }
+
+    /// Our address changed (the host moved to another network): every dialog's Contact has
+    /// `old` (our host and port as it appears there) replaced by `new`, its Via sent-by
+    /// becomes `via`'s, and new calls use `via` and the configured Contact rewritten the
+    /// same way. Returns the calls with a confirmed dialog: each needs a target refresh (a
+    /// re-INVITE, RFC 3261 §12.2.1.1) to tell the peer where we are now. Early dialogs are
+    /// rewritten too, but a call not yet answered keeps the Contact its INVITE carried.
+    pub fn change_local_address(&mut self, old: &str, new: &str, via: &ViaTemplate) -> Vec<CallKey> {
+        self.cfg.contact = self.cfg.contact.replace(old, new);
+        self.cfg.via = via.clone();
+        let mut confirmed = Vec::new();
+        for (key, call) in &mut self.calls {
+            for d in call.dialog.iter_mut().chain(call.forks.iter_mut()) {
+                d.readdress(old, new, via);
+            }
+            if call.dialog.as_ref().is_some_and(|d| d.state() == crate::DialogState::Confirmed) {
+                confirmed.push(*key);
+            }
+        }
+        confirmed.sort();
+        confirmed
     }
 
     /// The next output.

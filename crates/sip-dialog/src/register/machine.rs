@@ -9,7 +9,7 @@ use crate::auth::{set_credentials, Authenticator};
 use crate::error::DialogError;
 use crate::output::{Outbox, Output};
 use crate::random::RandomSource;
-use crate::via::top_branch;
+use crate::via::{top_branch, ViaTemplate};
 use sip_message::build::{new_call_id, new_tag};
 use sip_message::header::typed::{MinExpires, RetryAfter};
 use sip_message::{Method, Request, RequestBuilder, Response, StandardHeader as H, StatusCode};
@@ -22,6 +22,8 @@ struct InFlight {
     seq: u32,
     /// An unregistration (expires=0)?
     remove: bool,
+    /// How many of the stale contacts it removes.
+    stale: usize,
 }
 
 /// One account's registration, sans-IO: [`register`](Self::register) /
@@ -45,6 +47,11 @@ pub struct Registration {
     in_flight: Option<InFlight>,
     /// An unregistration asked for while a REGISTER was in flight.
     remove_after: bool,
+    /// Contacts we registered before our address changed: the next REGISTER removes their
+    /// bindings (expires=0) beside the new one (RFC 3261 §10.2.2).
+    stale_contacts: Vec<String>,
+    /// A change of Contact asked for while a REGISTER was in flight.
+    move_after: bool,
     failures: u32,
     binding_until: Option<Instant>,
     timer: Option<Instant>,
@@ -78,6 +85,8 @@ impl Registration {
             auth,
             in_flight: None,
             remove_after: false,
+            stale_contacts: Vec::new(),
+            move_after: false,
             failures: 0,
             binding_until: None,
             timer: None,
@@ -161,6 +170,39 @@ impl Registration {
         }
     }
 
+    /// Our address changed: from now on we register `contact`, with `via` on our REGISTERs.
+    /// When the registrar may hold a binding of the old Contact, the next REGISTER removes
+    /// it (expires=0) and adds the new one in one request; it goes now, or, with a REGISTER
+    /// in flight, once that one is answered (§10.2: one at a time). A registration that is
+    /// not running uses the new Contact when it next registers.
+    pub fn change_contact(
+        &mut self,
+        now: Instant,
+        contact: impl Into<String>,
+        via: ViaTemplate,
+    ) -> Result<(), DialogError> {
+        let contact = contact.into();
+        self.cfg.via = via;
+        if contact == self.cfg.contact {
+            return Ok(());
+        }
+        let old = std::mem::replace(&mut self.cfg.contact, contact);
+        let may_be_bound = self.binding_until.is_some() || self.in_flight.is_some();
+        if may_be_bound && !self.stale_contacts.contains(&old) {
+            self.stale_contacts.push(old);
+        }
+        match self.state {
+            RegistrationState::Registered { .. } | RegistrationState::RetryWait { .. } => {
+                self.send(now, false, Vec::new())
+            }
+            RegistrationState::Registering | RegistrationState::Refreshing { .. } => {
+                self.move_after = true;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Fires the refresh or retry due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.timer.is_none_or(|t| t > now) {
@@ -197,6 +239,9 @@ impl Registration {
         }
         let Some(flight) = self.in_flight.take() else { return true };
         if status.is_success() {
+            // The bindings it removed are gone.
+            let removed = flight.stale.min(self.stale_contacts.len());
+            self.stale_contacts.drain(..removed);
             self.on_success(now, response, flight.remove);
         } else if status == StatusCode::UNAUTHORIZED || status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
             match self.auth.answer(response, "REGISTER", &self.cfg.registrar, b"") {
@@ -262,6 +307,10 @@ impl Registration {
             if let Err(e) = self.send(now, true, Vec::new()) {
                 tracing::warn!(aor = %self.cfg.aor, error = %e, "cannot build the unregistration");
             }
+        } else if std::mem::take(&mut self.move_after) {
+            if let Err(e) = self.send(now, false, Vec::new()) {
+                tracing::warn!(aor = %self.cfg.aor, error = %e, "cannot build the REGISTER");
+            }
         }
     }
 
@@ -297,7 +346,7 @@ impl Registration {
         let creds = if creds.is_empty() { self.auth.preauthorize("REGISTER", &self.cfg.registrar, b"") } else { creds };
         set_credentials(&mut request, creds);
         let branch = top_branch(request.headers()).unwrap_or_default();
-        self.in_flight = Some(InFlight { branch, seq: self.seq, remove });
+        self.in_flight = Some(InFlight { branch, seq: self.seq, remove, stale: self.stale_contacts.len() });
         self.timer = None;
         let next = if remove {
             RegistrationState::Unregistering
@@ -330,6 +379,11 @@ impl Registration {
             .header(H::Expires, if remove { "0".to_owned() } else { self.expires.to_string() });
         if c.reg_id.is_some() {
             b = b.header(H::Supported, "outbound, path");
+        }
+        for stale in &self.stale_contacts {
+            let uri = stale.trim();
+            let value = if uri.starts_with('<') { uri.to_owned() } else { format!("<{uri}>") };
+            b = b.header(H::Contact, format!("{value};expires=0"));
         }
         for r in &c.route {
             b = b.header(H::Route, r.clone());
