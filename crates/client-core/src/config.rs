@@ -193,16 +193,11 @@ impl AccountConfig {
     }
 
     /// The address of record, `sip:USER@DOMAIN`: the domain, or the registrar's host
-    /// without its port (as the session layer registers it).
+    /// without its port (the session layer's [`Account::aor`](session_core::Account::aor)).
+    /// For a registrar that is no SIP URI (which [`ClientConfig::validate`] refuses), the
+    /// registrar as written stands for the domain.
     pub fn aor(&self) -> String {
-        let domain = self.domain.clone().unwrap_or_else(|| {
-            let host = host_of(&self.registrar);
-            match host.strip_prefix('[') {
-                Some(v6) => format!("[{}]", v6.split(']').next().unwrap_or(v6)),
-                None => host.split(':').next().unwrap_or(&host).to_owned(),
-            }
-        });
-        format!("sip:{}@{domain}", self.user)
+        self.to_session().aor().unwrap_or_else(|_| format!("sip:{}@{}", self.user, self.registrar))
     }
 
     pub(crate) fn to_session(&self) -> session_core::Account {

@@ -345,18 +345,10 @@ impl Drop for ClientManager {
 
 /// A call as its INVITE describes it.
 fn incoming_info(call: &IncomingCall) -> CallInfo {
-    let mut info = CallInfo::new(call.id, CallDirection::Incoming, &uri_in(&call.to), &uri_in(&call.from));
+    let mut info = CallInfo::new(call.id, CallDirection::Incoming, call.to_uri(), call.from_uri());
     info.call_id = call.call_id.clone();
     info.remote_headers = call.headers.clone();
     info
-}
-
-/// The URI inside a From/To value (`"Bob" <sip:bob@x>;tag=1` -> `sip:bob@x`).
-fn uri_in(value: &str) -> String {
-    match (value.find('<'), value.find('>')) {
-        (Some(a), Some(b)) if a < b => value[a + 1..b].to_owned(),
-        _ => value.split(';').next().unwrap_or(value).trim().to_owned(),
-    }
 }
 
 pub(crate) fn push_history(history: &mut VecDeque<CallInfo>, call: CallInfo, max: usize) {

@@ -6,25 +6,10 @@
 //! [`ClientEvent::AddressChanged`](crate::ClientEvent::AddressChanged).
 
 use crate::{ClientError, ClientManager};
-use session_core::SessionCoordinator;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use session_core::{routed_ip, SessionCoordinator};
+use std::net::IpAddr;
 use std::sync::Weak;
 use std::time::Duration;
-
-/// The address the routing table uses towards the wider network, of the family of
-/// `family` (no packet is sent: a UDP socket is only connected to a documentation
-/// address, RFC 5737 / RFC 3849). `None` without such a route (no network).
-pub(crate) fn routed_ip(family: IpAddr) -> Option<IpAddr> {
-    let (any, probe): (SocketAddr, SocketAddr) = match family {
-        IpAddr::V4(_) => ((Ipv4Addr::UNSPECIFIED, 0).into(), (Ipv4Addr::new(192, 0, 2, 1), 9).into()),
-        IpAddr::V6(_) => {
-            ((Ipv6Addr::UNSPECIFIED, 0).into(), (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1), 9).into())
-        }
-    };
-    let socket = UdpSocket::bind(any).ok()?;
-    socket.connect(probe).ok()?;
-    socket.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified())
-}
 
 impl ClientManager {
     /// The host's address changed: from now on this client is reached at `ip` (same

@@ -31,7 +31,7 @@ pub struct SessionCoordinator {
 }
 
 /// The address others reach us at: `ip` unless it is a wildcard, then the interface that
-/// routes towards the internet (no packet is sent), then loopback.
+/// routes towards the wider network, then loopback.
 fn advertised_ip(ip: IpAddr, public: Option<IpAddr>) -> IpAddr {
     if let Some(p) = public {
         return p;
@@ -39,12 +39,22 @@ fn advertised_ip(ip: IpAddr, public: Option<IpAddr>) -> IpAddr {
     if !ip.is_unspecified() {
         return ip;
     }
-    let probe = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-        .and_then(|s| s.connect((Ipv4Addr::new(192, 0, 2, 1), 9)).and_then(|_| s.local_addr()));
-    match probe {
-        Ok(a) if !a.ip().is_unspecified() => a.ip(),
-        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
-    }
+    routed_ip(ip).unwrap_or(match ip {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    })
+}
+
+/// The address the routing table uses towards the wider network in the family of
+/// `family`: what a host listening on every interface is reached at, and what changes when
+/// it moves to another network. No packet is sent (a UDP socket is only connected, to a
+/// documentation address: RFC 5737, RFC 3849). `None` without such a route.
+pub fn routed_ip(family: IpAddr) -> Option<IpAddr> {
+    let probe: SocketAddr = match family {
+        IpAddr::V4(_) => (Ipv4Addr::new(192, 0, 2, 1), 9).into(),
+        IpAddr::V6(_) => (std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1), 9).into(),
+    };
+    Some(local_ip_towards(probe)).filter(|ip| !ip.is_unspecified())
 }
 
 /// The local address the system would use to reach `remote` (no packet is sent).

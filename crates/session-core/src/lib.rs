@@ -60,7 +60,7 @@ mod sim;
 pub use crate::core::{Counters, ResourceCounts};
 pub use api::*;
 pub use builder::{SessionConfig, SessionManagerBuilder};
-pub use coordinator::SessionCoordinator;
+pub use coordinator::{routed_ip, SessionCoordinator};
 pub use error::{ErrorCategory, MediaFailure, SessionError, Unreachable, UnreachableCause};
 pub use media_core::audio::load_wav;
 pub use media_core::tone::dominant_tone;

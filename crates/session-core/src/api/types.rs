@@ -238,6 +238,24 @@ pub struct IncomingCall {
     pub headers: Vec<(String, String)>,
 }
 
+impl IncomingCall {
+    /// The caller's URI, without display name or tag (`sip:alice@example.com`).
+    pub fn from_uri(&self) -> &str {
+        uri_of_party(&self.from)
+    }
+
+    /// The URI the call is for, without display name or tag.
+    pub fn to_uri(&self) -> &str {
+        uri_of_party(&self.to)
+    }
+}
+
+/// The URI of a From or To value (`"Bob" <sip:bob@x>;tag=1` is `sip:bob@x`); the value
+/// itself, trimmed, if it is not a `name-addr` (the transaction layer screened it already).
+pub(crate) fn uri_of_party(value: &str) -> &str {
+    sip_message::NameAddr::parse(value).map_or(value.trim(), |a| a.uri().as_str())
+}
+
 /// How to place a call with
 /// [`SessionControl::create_outgoing_call_with`](crate::SessionControl::create_outgoing_call_with).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -387,6 +405,20 @@ impl Account {
             outbound_proxy: None,
             display_name: None,
         }
+    }
+
+    /// The address of record, `sip:USER@DOMAIN`: the configured domain, else the
+    /// registrar's host (without its port). An error if the registrar is not a sip: or
+    /// sips: URI.
+    pub fn aor(&self) -> Result<String, crate::SessionError> {
+        use sip_message::Uri;
+        let host = match Uri::parse(&self.registrar) {
+            Ok(Uri::Sip(u)) => u.host_str().to_owned(),
+            Ok(_) => return Err(crate::SessionError::InvalidInput("the registrar must be a sip: or sips: URI".into())),
+            Err(e) => return Err(crate::SessionError::InvalidInput(format!("registrar '{}': {e}", self.registrar))),
+        };
+        let domain = self.domain.as_deref().unwrap_or(&host);
+        Ok(format!("sip:{}@{domain}", self.user))
     }
 }
 

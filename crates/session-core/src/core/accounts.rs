@@ -71,13 +71,7 @@ impl<W> SessionCore<W> {
         if !self.cfg.sip_client {
             return Err(SessionError::SipClientDisabled);
         }
-        let host = match Uri::parse(&account.registrar) {
-            Ok(Uri::Sip(u)) => u.host_str().to_owned(),
-            Ok(_) => return Err(SessionError::InvalidInput("the registrar must be a sip: or sips: URI".into())),
-            Err(e) => return Err(SessionError::InvalidInput(format!("registrar '{}': {e}", account.registrar))),
-        };
-        let domain = account.domain.clone().unwrap_or(host);
-        let aor = format!("sip:{}@{domain}", account.user);
+        let aor = account.aor()?;
         let transport = self.cfg.transports.first().copied().unwrap_or(sip_message::Transport::Udp);
         let contact =
             format!("sip:{}@{};transport={}", account.user, self.advertised, transport.as_str().to_ascii_lowercase());

@@ -93,14 +93,6 @@ fn user_of(uri: &str) -> Option<String> {
     }
 }
 
-/// The URI inside a From/To value (`"Bob" <sip:bob@x>;tag=1` -> `sip:bob@x`).
-fn uri_of(value: &str) -> String {
-    match (value.find('<'), value.find('>')) {
-        (Some(a), Some(b)) if a < b => value[a + 1..b].to_owned(),
-        _ => value.split(';').next().unwrap_or(value).trim().to_owned(),
-    }
-}
-
 fn final_failure(status: u16) -> Result<StatusCode, SessionError> {
     if !(300..=699).contains(&status) {
         return Err(SessionError::InvalidInput(format!("a rejection takes a 300-699 status, not {status}")));
@@ -325,14 +317,14 @@ impl<W> SessionCore<W> {
         let to = h.get(sip_message::StandardHeader::To).map(|v| v.to_string()).unwrap_or_default();
         let call = IncomingCall {
             id,
-            from: from.clone(),
-            to: to.clone(),
+            from,
+            to,
             request_uri: invite.uri_str().to_string(),
             call_id: h.call_id().unwrap_or_default().to_owned(),
             sdp: sdp_of(invite.body()),
             headers: headers_of(h),
         };
-        let uris = (uri_of(&to), uri_of(&from));
+        let uris = (call.to_uri().to_owned(), call.from_uri().to_owned());
         let mut session =
             Session::new(id, call.call_id.clone(), CallDirection::Incoming, uris, SessionState::Incoming, now);
         session.remote_offer = call.sdp.clone();
@@ -342,7 +334,7 @@ impl<W> SessionCore<W> {
         if let Err(e) = self.calls.progress(now, key, StatusCode::RINGING, None) {
             tracing::debug!(session = %id, error = %e, "180 not sent");
         }
-        self.emit(SessionEvent::IncomingCall { id, from: uri_of(&from), call: Box::new(call.clone()) });
+        self.emit(SessionEvent::IncomingCall { id, from: call.from_uri().to_owned(), call: Box::new(call.clone()) });
         self.tell_handler(HandlerEvent::Incoming(call));
     }
 
