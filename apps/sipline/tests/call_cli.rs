@@ -283,6 +283,92 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2), "--user needs --registrar: {}", text(&out));
 }
 
+/// The contract of `call --transfer-to URI2 --transfer-after S`: Alice (this program) calls
+/// PJSIP through kamailio and, a second after the answer, transfers it to Carol (`sipline
+/// answer`); PJSIP calls Carol, the program prints the NOTIFY progress and exits 0, and Carol
+/// receives PJSIP's audio.
+#[test]
+fn call_transfer_to_hands_pjsip_over_to_another_agent() {
+    use sip_testpeers::{AnswerMode, PhoneEvent, Pjsua, PjsuaOptions};
+    require_peers();
+    let k = Kamailio::start(
+        KamailioOptions::new().user("alice", "alicepw").user("carol", "carolpw").user("phone", "phonepw"),
+    )
+    .expect("kamailio");
+    let registrar = k.uri(Transport::Udp);
+    let phone = Pjsua::start(
+        PjsuaOptions::new().register("phone", "phonepw", k.addr(Transport::Udp)).answer_mode(AnswerMode::Auto),
+    )
+    .expect("pjsua");
+    let mut carol =
+        Answerer::start(&["--user", "carol", "--password", "carolpw", "--registrar", &registrar, "--count", "1"]);
+    carol.line("registered");
+    let domain = k.addr(Transport::Udp);
+    let out = sipline(&[
+        "call",
+        &format!("sip:phone@{domain}"),
+        "--user",
+        "alice",
+        "--password",
+        "alicepw",
+        "--registrar",
+        &registrar,
+        "--transfer-to",
+        &format!("sip:carol@{domain}"),
+        "--transfer-after",
+        "1",
+    ]);
+    let alice = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{alice}
+--- kamailio:
+{}",
+        k.log()
+    );
+    for expected in [
+        "answered",
+        "transferring to sip:carol@",
+        "transfer: 202",
+        "transfer: 200 OK (transferred)",
+        "ended: transferred",
+    ] {
+        assert!(alice.contains(expected), "the caller's output lacks '{expected}':\n{alice}");
+    }
+    carol.line("answered");
+    phone.wait_until(Duration::from_secs(20), |e| matches!(e, PhoneEvent::Established)).expect("PJSIP talks to Carol");
+    std::thread::sleep(Duration::from_secs(2));
+    phone.hangup().expect("PJSIP hangs up");
+    let (code, carol_out) = carol.finish();
+    assert_eq!(code, Some(0), "{carol_out}");
+    let stats = carol_out.lines().find(|l| l.contains(" stats: ")).unwrap_or_default();
+    let received: u64 = stats
+        .split("received ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(received >= 50, "Carol received PJSIP's audio: {stats}\n{carol_out}");
+
+    // A target nobody registered: PJSIP's call fails, the transfer fails and says so; exit 1.
+    let out = sipline(&[
+        "call",
+        &format!("sip:phone@{domain}"),
+        "--user",
+        "alice",
+        "--password",
+        "alicepw",
+        "--registrar",
+        &registrar,
+        "--transfer-to",
+        &format!("sip:nobody@{domain}"),
+    ]);
+    let alice = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{alice}");
+    assert!(alice.contains("transfer failed: 404"), "{alice}");
+}
+
 #[test]
 fn calls_through_kamailio_with_registration() {
     require_peers();

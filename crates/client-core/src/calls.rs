@@ -208,6 +208,24 @@ impl ClientManager {
         session.terminate_session(id).await.map_err(|e| not_found(e, id))
     }
 
+    /// Transfers the far end of an established call to `target` (a blind transfer: REFER,
+    /// RFC 3515). Returns once the far end accepted; its progress comes as
+    /// [`ClientEvent::TransferProgress`](crate::ClientEvent::TransferProgress), and when
+    /// the far end's call to `target` is answered this call ends with
+    /// [`EndCause::Transferred`](crate::EndCause::Transferred). A refusal is an error with
+    /// its status, and the call goes on.
+    ///
+    /// ```no_run
+    /// # async fn t(client: &client_core::ClientManager, call: client_core::CallId) -> client_core::Result<()> {
+    /// client.transfer_call(call, "sip:agent2@pbx.example.com").await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(skip(self), fields(call = %id))]
+    pub async fn transfer_call(&self, id: CallId, target: &str) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.transfer_session(id, target).await.map_err(|e| not_found(e, id))
+    }
+
     /// Puts a call on hold (a re-INVITE offering sendonly). Returns once the far end agreed.
     #[tracing::instrument(skip(self), fields(call = %id))]
     pub async fn hold_call(&self, id: CallId) -> Result<(), ClientError> {

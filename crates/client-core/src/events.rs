@@ -10,7 +10,7 @@
 //!
 //! [`ClientManager::subscribe_events`]: crate::ClientManager::subscribe_events
 
-use crate::{CallId, CallInfo, CallState, RegistrationId, RegistrationState};
+use crate::{CallId, CallInfo, CallState, RegistrationId, RegistrationState, TransferRequest};
 use session_core::ErrorCategory;
 use std::fmt;
 use std::time::Duration;
@@ -121,6 +121,36 @@ pub enum ClientEvent {
         /// The call.
         id: CallId,
     },
+    /// How our transfer of call `id` goes ([`ClientManager::transfer_call`](crate::ClientManager::transfer_call)):
+    /// 202 when the far end accepted, then the status of its call to the target (100, 180,
+    /// 200, 486, ...). `done` marks the last; a 2xx there means the far end is talking to
+    /// the target and the call ends as transferred.
+    TransferProgress {
+        /// The call being transferred.
+        id: CallId,
+        /// The status.
+        status: u16,
+        /// Its reason phrase.
+        reason: String,
+        /// The last word on this transfer.
+        done: bool,
+    },
+    /// The far end of call `request.id` asks us to call someone else (the handler decides;
+    /// without one the client accepts).
+    TransferRequested {
+        /// What it asks.
+        request: TransferRequest,
+    },
+    /// We accepted the far end's transfer of call `id` and are calling `target` as
+    /// `new_call`.
+    Transferring {
+        /// The call that was transferred.
+        id: CallId,
+        /// The call to the target.
+        new_call: CallId,
+        /// The target.
+        target: String,
+    },
     /// The host's address changed: every account is registering the new one, every call
     /// that is up is being refreshed with a re-INVITE.
     AddressChanged {
@@ -164,6 +194,9 @@ pub enum EventKind {
     MediaTimeout,
     /// [`ClientEvent::AddressChanged`].
     Network,
+    /// [`ClientEvent::TransferProgress`], [`ClientEvent::TransferRequested`] and
+    /// [`ClientEvent::Transferring`].
+    Transfer,
     /// [`ClientEvent::Error`].
     Error,
 }
@@ -176,7 +209,10 @@ impl ClientEvent {
             ClientEvent::CallStateChanged { .. }
             | ClientEvent::RemoteHold { .. }
             | ClientEvent::Dtmf { .. }
-            | ClientEvent::RtpResumed { .. } => EventPriority::Normal,
+            | ClientEvent::RtpResumed { .. }
+            | ClientEvent::TransferProgress { .. }
+            | ClientEvent::Transferring { .. } => EventPriority::Normal,
+            ClientEvent::TransferRequested { .. } => EventPriority::High,
             ClientEvent::RtpTimeout { .. } | ClientEvent::AddressChanged { .. } => EventPriority::High,
             ClientEvent::CallProgress { .. } | ClientEvent::MediaQuality { .. } => EventPriority::Low,
             ClientEvent::RegistrationStateChanged { state, .. } => match state {
@@ -201,6 +237,9 @@ impl ClientEvent {
             ClientEvent::Dtmf { .. } => EventKind::Dtmf,
             ClientEvent::RtpTimeout { .. } | ClientEvent::RtpResumed { .. } => EventKind::MediaTimeout,
             ClientEvent::AddressChanged { .. } => EventKind::Network,
+            ClientEvent::TransferProgress { .. }
+            | ClientEvent::TransferRequested { .. }
+            | ClientEvent::Transferring { .. } => EventKind::Transfer,
             ClientEvent::Error { .. } => EventKind::Error,
         }
     }
@@ -215,7 +254,10 @@ impl ClientEvent {
             | ClientEvent::MediaQuality { id, .. }
             | ClientEvent::Dtmf { id, .. }
             | ClientEvent::RtpTimeout { id, .. }
-            | ClientEvent::RtpResumed { id } => Some(*id),
+            | ClientEvent::RtpResumed { id }
+            | ClientEvent::TransferProgress { id, .. }
+            | ClientEvent::Transferring { id, .. } => Some(*id),
+            ClientEvent::TransferRequested { request } => Some(request.id),
             ClientEvent::Error { call, .. } => *call,
             ClientEvent::RegistrationStateChanged { .. } | ClientEvent::AddressChanged { .. } => None,
         }
@@ -265,6 +307,24 @@ impl fmt::Display for ClientEvent {
                 write!(f, "{id} no RTP from the far end for {:.1} s", silent_for.as_secs_f64())
             }
             ClientEvent::RtpResumed { id } => write!(f, "{id} RTP from the far end again"),
+            ClientEvent::TransferProgress { id, status, reason, done } => {
+                let outcome = match (*done, *status) {
+                    (false, _) => "",
+                    (true, 200..=299) => " (transferred)",
+                    (true, _) => " (transfer failed)",
+                };
+                write!(f, "{id} transfer: {status} {reason}{outcome}")
+            }
+            ClientEvent::TransferRequested { request } => {
+                write!(f, "{} asked to call {}", request.id, request.target)?;
+                match &request.referred_by {
+                    Some(by) => write!(f, " by {by}"),
+                    None => Ok(()),
+                }
+            }
+            ClientEvent::Transferring { id, new_call, target } => {
+                write!(f, "{id} transferred: {new_call} calls {target}")
+            }
             ClientEvent::AddressChanged { from, to } => {
                 write!(f, "address changed from {from} to {to}: registering it and refreshing calls")
             }

@@ -7,7 +7,7 @@
 //!
 //! [`ClientEvent::IncomingCall`]: crate::ClientEvent::IncomingCall
 
-use crate::{CallId, CallInfo, ClientError, ClientManager};
+use crate::{CallId, CallInfo, ClientError, ClientManager, TransferRequest};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -47,16 +47,33 @@ pub trait IncomingCallHandler: Send + Sync + 'static {
     /// A call arrived (the caller hears ringing). `handle` acts on this call and reaches the
     /// whole client, also after the decision (a deferred call is answered through it).
     fn on_incoming_call(&self, call: CallInfo, handle: CallHandle) -> impl Future<Output = CallDecision> + Send;
+
+    /// The far end of a call asks us to call `request.target` instead (a REFER: it
+    /// transfers us). `true` (the default) accepts: the client calls the target and tells
+    /// the far end how that goes; `false` declines with 603.
+    fn on_transfer_request(&self, _request: TransferRequest, _handle: CallHandle) -> impl Future<Output = bool> + Send {
+        async { true }
+    }
 }
 
 /// The object-safe form the client stores.
 pub(crate) trait DynHandler: Send + Sync {
     fn decide(&self, call: CallInfo, handle: CallHandle) -> Pin<Box<dyn Future<Output = CallDecision> + Send + '_>>;
+    fn transfer(&self, request: TransferRequest, handle: CallHandle)
+        -> Pin<Box<dyn Future<Output = bool> + Send + '_>>;
 }
 
 impl<H: IncomingCallHandler> DynHandler for H {
     fn decide(&self, call: CallInfo, handle: CallHandle) -> Pin<Box<dyn Future<Output = CallDecision> + Send + '_>> {
         Box::pin(self.on_incoming_call(call, handle))
+    }
+
+    fn transfer(
+        &self,
+        request: TransferRequest,
+        handle: CallHandle,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        Box::pin(self.on_transfer_request(request, handle))
     }
 }
 
@@ -106,5 +123,10 @@ impl CallHandle {
     /// Hangs up.
     pub async fn hangup(&self) -> Result<(), ClientError> {
         self.client.hangup_call(self.id).await
+    }
+
+    /// Transfers the far end to `target` (see [`ClientManager::transfer_call`]).
+    pub async fn transfer(&self, target: &str) -> Result<(), ClientError> {
+        self.client.transfer_call(self.id, target).await
     }
 }

@@ -128,5 +128,5 @@ pub use session_core::SessionState as CallState;
 pub use session_core::{
     AudioFrame, AudioFrames, AudioSource, CallDirection, Codec, EndCause, EndInfo, ErrorCategory, FailedTarget,
     MediaInfo, MediaTap, RegistrationState, RequestOptions, ResourceCounts, RtpStats, SessionError, SipResponse,
-    SrtpPolicy, TapDirection, Transport, Unreachable, UnreachableCause, WireDirection, WireTap,
+    SrtpPolicy, TapDirection, TransferRequest, Transport, Unreachable, UnreachableCause, WireDirection, WireTap,
 };

@@ -111,6 +111,19 @@ impl CallHandler for Bridge {
             None => session_core::CallDecision::Defer,
         }
     }
+
+    async fn on_transfer_request(&self, request: session_core::TransferRequest) -> bool {
+        match self.client.get().and_then(Weak::upgrade) {
+            Some(client) => match &client.handler {
+                Some(h) => {
+                    let handle = CallHandle::new(request.id, client.clone());
+                    h.transfer(request, handle).await
+                }
+                None => true,
+            },
+            None => false,
+        }
+    }
 }
 
 impl ClientManager {
@@ -453,6 +466,23 @@ async fn pump(mut rx: broadcast::Receiver<SessionEvent>, session: Weak<SessionCo
             SessionEvent::RtpTimeout { id, silent_for } => shared.emit(ClientEvent::RtpTimeout { id, silent_for }),
             SessionEvent::RtpResumed { id } => shared.emit(ClientEvent::RtpResumed { id }),
             SessionEvent::AddressChanged { from, to } => shared.emit(ClientEvent::AddressChanged { from, to }),
+            SessionEvent::TransferProgress { id, status, reason, done } => {
+                shared.emit(ClientEvent::TransferProgress { id, status, reason, done })
+            }
+            SessionEvent::TransferRequested { request } => shared.emit(ClientEvent::TransferRequested { request }),
+            SessionEvent::Transferring { id, new_call, target } => {
+                {
+                    let mut state = shared.lock();
+                    let local = state.calls.get(&id).map(|c| c.local_uri.clone()).unwrap_or_default();
+                    state.calls.entry(new_call).or_insert_with(|| {
+                        let mut info = CallInfo::new(new_call, CallDirection::Outgoing, &local, &target);
+                        info.metadata.insert("transferred_from".into(), id.to_string());
+                        info
+                    });
+                }
+                shared.telemetry.call_started(CallDirection::Outgoing);
+                shared.emit(ClientEvent::Transferring { id, new_call, target });
+            }
             SessionEvent::Registration { account, aor, state } => {
                 let registered = {
                     let mut tables = shared.lock();

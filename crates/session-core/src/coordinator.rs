@@ -344,6 +344,14 @@ impl SessionControl for SessionCoordinator {
         self.ask_unit(Command::Hold { id, hold: false }).await
     }
 
+    async fn transfer_session(&self, id: SessionId, target: &str) -> Result<(), SessionError> {
+        self.ask_unit(Command::Transfer { id, target: target.to_owned() }).await
+    }
+
+    async fn decide_transfer(&self, id: SessionId, accept: bool) -> Result<(), SessionError> {
+        self.ask_unit(Command::DecideTransfer { id, accept }).await
+    }
+
     async fn set_audio_muted(&self, id: SessionId, muted: bool) -> Result<(), SessionError> {
         self.ask_unit(Command::Mute { id, muted }).await
     }

@@ -404,6 +404,14 @@ impl Pjsua {
         self.command("hangup", serde_json::json!({})).map(drop)
     }
 
+    /// Transfers the far end of the current call to `uri` (`xfer`: a blind REFER). When
+    /// PJSIP is the one transferred, it accepts, calls the target (sending its tone), and
+    /// reports `PhoneEvent::Other { kind: "transfer", .. }`; the new call is the phone's
+    /// call once answered.
+    pub fn transfer(&self, uri: &str) -> Result<(), PeerError> {
+        self.command("transfer", serde_json::json!({ "uri": uri })).map(drop)
+    }
+
     /// Puts the call on hold (`setHold`: a re-INVITE with `a=sendonly`). Expect
     /// [`PhoneEvent::Media`]`(`[`MediaState::LocalHold`](crate::MediaState::LocalHold)`)`.
     pub fn hold(&self) -> Result<(), PeerError> {

@@ -190,6 +190,7 @@ enum Action {
     Mute(Option<CallId>, bool),
     Dtmf(Option<CallId>, String),
     Record(Option<CallId>, String),
+    Transfer(Option<CallId>, String),
 }
 
 /// The call a command means: the one named, else the only (or first) one that fits.
@@ -237,10 +238,14 @@ async fn act(client: &ClientManager, from: &str, action: Action) -> Result<Strin
             let id = pick(client, id, up)?;
             client.start_recording(id, &path).await.map(|_| format!("{id} recording to {path}")).map_err(e)
         }
+        Action::Transfer(id, target) => {
+            let id = pick(client, id, up)?;
+            client.transfer_call(id, &target).await.map(|_| format!("{id} transferring to {target}")).map_err(e)
+        }
     }
 }
 
-const HELP: &str = "commands: call URI | answer [N] | reject [N] [STATUS] | hangup [N] | hold [N] | resume [N] | mute [N] | unmute [N] | dtmf [N] DIGITS | record [N] FILE.wav | status | quit";
+const HELP: &str = "commands: call URI | answer [N] | reject [N] [STATUS] | hangup [N] | hold [N] | resume [N] | mute [N] | unmute [N] | dtmf [N] DIGITS | record [N] FILE.wav | transfer [N] URI | status | quit";
 
 /// A line of the line mode, as an action (`Ok(None)`: status; `Err`: what is wrong).
 fn parse_line(line: &str) -> Result<Option<Action>, String> {
@@ -275,16 +280,16 @@ fn parse_line(line: &str) -> Result<Option<Action>, String> {
         "resume" => Action::Resume(id(0)?),
         "mute" => Action::Mute(id(0)?, true),
         "unmute" => Action::Mute(id(0)?, false),
-        "dtmf" | "record" => {
+        "dtmf" | "record" | "transfer" => {
             let (call, arg) = match rest.as_slice() {
                 [arg] => (None, *arg),
                 [_, arg] => (id(0)?, *arg),
                 _ => return Err(format!("{verb} takes [N] and one argument")),
             };
-            if verb == "dtmf" {
-                Action::Dtmf(call, arg.to_owned())
-            } else {
-                Action::Record(call, arg.to_owned())
+            match verb {
+                "dtmf" => Action::Dtmf(call, arg.to_owned()),
+                "record" => Action::Record(call, arg.to_owned()),
+                _ => Action::Transfer(call, arg.to_owned()),
             }
         }
         "status" => return Ok(None),
@@ -362,6 +367,8 @@ mod tui {
     enum Input {
         Keys,
         Dialing(String),
+        /// Typing the target to transfer a call to.
+        Transferring(Option<CallId>, String),
     }
 
     pub(super) async fn run(client: &Arc<ClientManager>, mut view: View, from: &str) -> ExitCode {
@@ -475,9 +482,10 @@ mod tui {
                 );
                 let help_text = match &input {
                     Input::Keys => format!(
-                        "[a]nswer [r]eject [h]ang up h[o]ld/resume [m]ute [0-9*#] DTMF [c]all [up/down] select [q]uit   {status}"
+                        "[a]nswer [r]eject [h]ang up h[o]ld/resume [m]ute [0-9*#] DTMF [t]ransfer [c]all [up/down] select [q]uit   {status}"
                     ),
                     Input::Dialing(uri) => format!("call: {uri}_   (Enter to call, Esc to cancel)"),
+                    Input::Transferring(_, uri) => format!("transfer to: {uri}_   (Enter to transfer, Esc to cancel)"),
                 };
                 f.render_widget(Paragraph::new(help_text).block(Block::default().borders(Borders::ALL)), help);
             });
@@ -507,6 +515,16 @@ mod tui {
                             Some(Action::Call(uri))
                         }
                         (Input::Dialing(_), _) => None,
+                        (Input::Transferring(_, uri), KeyCode::Char(ch)) => { uri.push(ch); None }
+                        (Input::Transferring(_, uri), KeyCode::Backspace) => { uri.pop(); None }
+                        (Input::Transferring(..), KeyCode::Esc) => { input = Input::Keys; None }
+                        (Input::Transferring(call, uri), KeyCode::Enter) => {
+                            let (call, uri) = (*call, std::mem::take(uri));
+                            input = Input::Keys;
+                            Some(Action::Transfer(call, uri))
+                        }
+                        (Input::Transferring(..), _) => None,
+                        (Input::Keys, KeyCode::Char('t')) => { input = Input::Transferring(chosen, "sip:".into()); None }
                         (Input::Keys, KeyCode::Char('q')) => break ExitCode::SUCCESS,
                         (Input::Keys, KeyCode::Char('c')) => { input = Input::Dialing("sip:".into()); None }
                         (Input::Keys, KeyCode::Char('a')) => Some(Action::Answer(chosen)),

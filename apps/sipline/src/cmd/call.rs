@@ -1,12 +1,14 @@
 //! `sipline call URI`: places a call (registering first when an account is given), keeps it
 //! for `--duration` seconds (optionally holding and resuming it, playing and recording
 //! audio, sending DTMF), hangs up, and says how it went, ending with one line of statistics.
-//! Exit 0 only if the call was answered and ended normally; 1 on a failed call; 2 on bad
-//! usage.
+//! With `--transfer-to URI2` the answered call is transferred instead (a blind transfer,
+//! `--transfer-after` seconds after the answer) and the far end's progress is printed.
+//! Exit 0 only if the call was answered and ended normally (or, transferring, the transfer
+//! succeeded); 1 on a failed call or transfer; 2 on bad usage.
 
 use super::client::{self, ClientArgs, Failure};
 use super::media::{self, MediaArgs};
-use client_core::{CallId, ClientError, ClientManager};
+use client_core::{CallId, ClientError, ClientEvent, ClientManager, EndCause};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +31,13 @@ pub struct Args {
     /// even when the far end never sent a provisional response).
     #[arg(long, default_value_t = 60.0)]
     answer_timeout: f64,
+    /// Once answered, transfer the far end to this URI (a blind transfer: REFER), print its
+    /// progress, and exit 0 only if the transfer succeeded.
+    #[arg(long, value_name = "URI")]
+    transfer_to: Option<String>,
+    /// Seconds after the answer before the transfer (default: at once).
+    #[arg(long, value_name = "S", requires = "transfer_to")]
+    transfer_after: Option<f64>,
     #[command(flatten)]
     media: MediaArgs,
 }
@@ -47,6 +56,8 @@ async fn call(args: Args) -> Result<ExitCode, Failure> {
     let duration = client::seconds(args.duration, "duration")?;
     let answer_timeout = client::seconds(args.answer_timeout, "answer-timeout")?;
     let hold_after = args.hold_after.map(|h| client::seconds(h, "hold-after")).transpose()?;
+    let transfer_after = args.transfer_after.map(|t| client::seconds(t, "transfer-after")).transpose()?;
+    let transfer = args.transfer_to.clone().map(|to| (to, transfer_after.unwrap_or_default()));
     let mut config = args.client.config(Some(&args.uri))?;
     args.media.apply(&mut config)?;
     args.client.serve_metrics()?;
@@ -67,7 +78,7 @@ async fn call(args: Args) -> Result<ExitCode, Failure> {
         None => client.local_uri("sipline").map_err(|e| Failure::Run(e.to_string()))?,
     };
     println!("calling {} from {from} (waiting up to {} s for an answer)", args.uri, answer_timeout.as_secs_f64());
-    let plan = Plan { answer_timeout, duration, hold_after, media: &args.media };
+    let plan = Plan { answer_timeout, duration, hold_after, transfer, media: &args.media };
     let outcome = talk(&client, &from, &args.uri, &plan).await;
     let gave_up = matches!(outcome, Err(Outcome::NoAnswer(_)));
     if let Some(id) = registration {
@@ -112,6 +123,8 @@ struct Plan<'a> {
     answer_timeout: Duration,
     duration: Duration,
     hold_after: Option<Duration>,
+    /// Transfer the far end to this URI, this long after the answer.
+    transfer: Option<(String, Duration)>,
     media: &'a MediaArgs,
 }
 
@@ -144,6 +157,9 @@ async fn connected(client: &Arc<ClientManager>, id: CallId, plan: &Plan<'_>) -> 
     }
     let answered = tokio::time::Instant::now();
     plan.media.on_answered(client, id, 1).await;
+    if let Some((target, after)) = &plan.transfer {
+        return transfer(client, id, target, answered + *after, answer_timeout).await;
+    }
     let end = ended(client, id);
     tokio::pin!(end);
     let mut hold_at = hold_after.map(|h| answered + h);
@@ -163,6 +179,62 @@ async fn connected(client: &Arc<ClientManager>, id: CallId, plan: &Plan<'_>) -> 
                     return end.await;
                 }
             }
+        }
+    }
+}
+
+/// Transfers call `id` to `target` at `at`, then waits (up to `patience`) for the far end's
+/// last word on it: a 2xx is success, and the call ends as transferred; anything else a
+/// failure, and we hang up.
+async fn transfer(
+    client: &Arc<ClientManager>,
+    id: CallId,
+    target: &str,
+    at: tokio::time::Instant,
+    patience: Duration,
+) -> Result<(), Outcome> {
+    let mut events = client.subscribe_events();
+    let end = ended(client, id);
+    tokio::pin!(end);
+    tokio::select! {
+        outcome = &mut end => return outcome.and(Err(Outcome::Failed("the call ended before the transfer".into()))),
+        _ = tokio::time::sleep_until(at) => {}
+    }
+    println!("{id} transferring to {target} (waiting up to {} s for the outcome)", patience.as_secs_f64());
+    if let Err(e) = client.transfer_call(id, target).await {
+        let _ = client.hangup_call(id).await;
+        let _ = end.await;
+        return Err(Outcome::Failed(format!("transfer refused: {e}")));
+    }
+    let last_word = tokio::time::timeout(patience, async {
+        loop {
+            match events.recv().await {
+                Ok(ClientEvent::TransferProgress { id: of, status, reason, done: true }) if of == id => {
+                    return Some((status, reason));
+                }
+                Ok(_) | Err(client_core::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(client_core::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+    .await;
+    match last_word {
+        Ok(Some((200..=299, _))) => {
+            let call = client.wait_for_end(id).await.map_err(|e| Outcome::Failed(e.to_string()))?;
+            match call.end.map(|e| e.cause) {
+                Some(EndCause::Transferred) => Ok(()),
+                other => Err(Outcome::Failed(format!("the call ended as {other:?} after the transfer"))),
+            }
+        }
+        Ok(Some((status, reason))) => {
+            let _ = client.hangup_call(id).await;
+            let _ = end.await;
+            Err(Outcome::Failed(format!("transfer failed: {status} {reason}")))
+        }
+        Ok(None) | Err(_) => {
+            let _ = client.hangup_call(id).await;
+            let _ = end.await;
+            Err(Outcome::Failed(format!("no outcome of the transfer within {} s", patience.as_secs_f64())))
         }
     }
 }

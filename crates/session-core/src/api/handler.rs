@@ -4,7 +4,7 @@
 //! order they happened, so a slow handler delays other handler calls but never the SIP
 //! stack: retransmissions, timers and other calls go on meanwhile.
 
-use super::types::{CallDecision, CallSession, EndInfo, IncomingCall, SessionId, SessionState};
+use super::types::{CallDecision, CallSession, EndInfo, IncomingCall, SessionId, SessionState, TransferRequest};
 use std::future::Future;
 
 /// Decides about incoming calls and hears about every call's life. Every method but
@@ -29,6 +29,13 @@ pub trait CallHandler: Send + Sync + 'static {
     /// An established call ended (a BYE either way, or the dialog failed).
     fn on_call_ended(&self, _call: CallSession, _info: EndInfo) -> impl Future<Output = ()> + Send {
         async {}
+    }
+
+    /// The peer of a call asks us to call someone else (a REFER, RFC 3515). `true` (the
+    /// default) answers 202 and places the call, reporting its progress to the peer;
+    /// `false` answers 603 Decline.
+    fn on_transfer_request(&self, _request: TransferRequest) -> impl Future<Output = bool> + Send {
+        async { true }
     }
 
     /// A session moved from `old` to `new`.

@@ -15,7 +15,7 @@ pub use handler::{AcceptAll, CallHandler, DeferAll};
 pub use types::{
     Account, AccountId, CallDecision, CallDirection, CallOptions, CallSession, EndCause, EndInfo, FailedTarget,
     IncomingCall, MediaInfo, RegistrationState, RequestOptions, RtpStats, SessionEvent, SessionId, SessionState,
-    SipResponse,
+    SipResponse, TransferRequest,
 };
 
 use crate::error::SessionError;
@@ -108,6 +108,18 @@ pub trait SessionControl {
 
     /// Takes a call off hold (a re-INVITE offering sendrecv). Returns when answered.
     fn resume_session(&self, id: SessionId) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Transfers the peer of an established call to `target` (a blind transfer, RFC 3515:
+    /// REFER with Refer-To and Referred-By; a `target` carrying `?Replaces=...` makes it
+    /// attended, RFC 3891). Returns once the peer accepted the REFER;
+    /// [`SessionEvent::TransferProgress`] follows the new call, and when it is answered
+    /// this call ends as [`EndCause::Transferred`](crate::EndCause::Transferred).
+    fn transfer_session(&self, id: SessionId, target: &str) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Accepts or refuses the peer's REFER in call `id` (what
+    /// [`CallHandler::on_transfer_request`] does by itself): 202 and a call to the target,
+    /// or 603.
+    fn decide_transfer(&self, id: SessionId, accept: bool) -> impl Future<Output = Result<(), SessionError>> + Send;
 
     /// Mutes or unmutes our audio (RTP keeps flowing, carrying silence).
     fn set_audio_muted(&self, id: SessionId, muted: bool) -> impl Future<Output = Result<(), SessionError>> + Send;

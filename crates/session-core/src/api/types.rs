@@ -159,6 +159,9 @@ pub enum EndCause {
     Unreachable,
     /// The coordinator shut down.
     Shutdown,
+    /// We transferred the peer (our REFER was accepted and its call answered), then hung
+    /// up.
+    Transferred,
 }
 
 impl fmt::Display for EndCause {
@@ -177,6 +180,7 @@ impl fmt::Display for EndCause {
             EndCause::MediaFailed => "media negotiation failed",
             EndCause::Unreachable => "unreachable",
             EndCause::Shutdown => "shut down",
+            EndCause::Transferred => "transferred",
         })
     }
 }
@@ -254,6 +258,18 @@ impl IncomingCall {
 /// itself, trimmed, if it is not a `name-addr` (the transaction layer screened it already).
 pub(crate) fn uri_of_party(value: &str) -> &str {
     sip_message::NameAddr::parse(value).map_or(value.trim(), |a| a.uri().as_str())
+}
+
+/// The peer's REFER in a call: it asks us to call `target` (RFC 3515), as the
+/// [`CallHandler`](crate::CallHandler) sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRequest {
+    /// The call the REFER came in.
+    pub id: SessionId,
+    /// Whom to call (the Refer-To URI, without any header part).
+    pub target: String,
+    /// Who asks (the Referred-By value), if the peer said.
+    pub referred_by: Option<String>,
 }
 
 /// How to place a call with
@@ -502,6 +518,35 @@ pub enum SessionEvent {
         from: SocketAddr,
         /// The address we are reached at now.
         to: SocketAddr,
+    },
+    /// How our transfer of call `id` goes: the REFER's answer (202), then each status of
+    /// the peer's call to the target as its NOTIFYs report it. `done` marks the last: a
+    /// 2xx there means the peer is talking to the target and we hang up
+    /// ([`EndCause::Transferred`]); anything else leaves the call as it was.
+    TransferProgress {
+        /// The call being transferred.
+        id: SessionId,
+        /// The status (202 for the REFER, then 100, 180, 200, 486, ...).
+        status: u16,
+        /// Its reason phrase.
+        reason: String,
+        /// No more progress will come.
+        done: bool,
+    },
+    /// The peer of a call asks us to call someone else (its REFER); the handler decides.
+    TransferRequested {
+        /// What it asks.
+        request: TransferRequest,
+    },
+    /// We accepted the peer's REFER in call `id` and are calling `target` as `new_call`
+    /// (its progress is reported back to the peer).
+    Transferring {
+        /// The call the REFER came in.
+        id: SessionId,
+        /// The call placed to the target.
+        new_call: SessionId,
+        /// The target.
+        target: String,
     },
     /// An account's registration changed state.
     Registration {

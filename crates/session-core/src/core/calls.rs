@@ -126,6 +126,9 @@ impl<W> SessionCore<W> {
                 if status > 100 && self.sessions.get(&id).is_some_and(|s| s.state == SessionState::Initiating) {
                     self.set_state(id, SessionState::Ringing);
                 }
+                if status > 100 {
+                    self.referred_progress(id, status, response.reason());
+                }
                 if let Some(sdp) = sdp_of(response.body()) {
                     // Early media (a 183 with the answer): the stream starts now.
                     self.apply_answer(id, &sdp);
@@ -163,6 +166,8 @@ impl<W> SessionCore<W> {
                 let status = match request.method() {
                     Method::Info => self.incoming_info(id, &request),
                     Method::Options => StatusCode::OK,
+                    Method::Refer => return self.incoming_refer(id, tx, &request),
+                    Method::Notify => return self.incoming_notify(id, tx, &request),
                     _ => StatusCode::NOT_IMPLEMENTED,
                 };
                 if let Some(s) = self.sessions.get(&id) {
@@ -173,6 +178,16 @@ impl<W> SessionCore<W> {
                 if response.headers().cseq().is_ok_and(|c| c.method == Method::Info) =>
             {
                 self.info_answered(id, &response);
+            }
+            CallEventKind::Response { response }
+                if response.headers().cseq().is_ok_and(|c| c.method == Method::Refer) =>
+            {
+                self.refer_answered(id, &response);
+            }
+            CallEventKind::Response { response }
+                if response.headers().cseq().is_ok_and(|c| c.method == Method::Notify) =>
+            {
+                self.notify_answered(id);
             }
             CallEventKind::Terminated { reason } => {
                 let info = self.final_end(id, &reason);
@@ -195,6 +210,10 @@ impl<W> SessionCore<W> {
             } else if let Some(phrase) = s.final_reason.take().filter(|p| !p.is_empty()) {
                 info.reason = phrase;
             }
+        }
+        if s.transferred {
+            info.cause = EndCause::Transferred;
+            info.reason = "transferred".into();
         }
         if s.media_failed {
             info.cause = EndCause::MediaFailed;
@@ -426,13 +445,21 @@ impl<W> SessionCore<W> {
                         p.media = MediaSlot::Ours(Box::new(sdp));
                         p.offer = Some(offer.clone());
                         let prepared = PreparedCall { id, from: p.from.clone(), to: p.to.clone(), sdp_offer: offer };
+                        let referred = p.referred_by.is_some();
                         if let Some(w) = p.waiting.take() {
                             self.reply(w, Ok(Answer::Prepared(prepared)));
                         }
+                        if referred {
+                            // A call for the peer's REFER goes at once.
+                            self.place_referred(id);
+                        }
                     }
                     Err(e) => {
-                        let waiting = self.prepared.remove(&id).and_then(|p| p.waiting);
-                        if let Some(w) = waiting {
+                        let p = self.prepared.remove(&id);
+                        if let Some(orig) = p.as_ref().and_then(|p| p.referred_by) {
+                            self.notify_referrer(orig, 503, "Service Unavailable");
+                        }
+                        if let Some(w) = p.and_then(|p| p.waiting) {
                             self.reply(w, Err(SessionError::Media(crate::error::MediaFailure::Bind(e))));
                         }
                     }
@@ -530,12 +557,14 @@ impl<W> SessionCore<W> {
         match sdp {
             Some(offer) => {
                 let prepared = PreparedCall { id, from: from.clone(), to: to.clone(), sdp_offer: offer.clone() };
-                let p = Prepared { from, to, offer: Some(offer), headers, media: MediaSlot::None, waiting: None };
+                let media = MediaSlot::None;
+                let p = Prepared { from, to, offer: Some(offer), headers, media, waiting: None, referred_by: None };
                 self.prepared.insert(id, p);
                 self.reply(reply, Ok(Answer::Prepared(prepared)));
             }
             None => {
-                let p = Prepared { from, to, offer: None, headers, media: MediaSlot::Binding, waiting: Some(reply) };
+                let media = MediaSlot::Binding;
+                let p = Prepared { from, to, offer: None, headers, media, waiting: Some(reply), referred_by: None };
                 self.prepared.insert(id, p);
                 self.out.push_back(Output::BindMedia { id });
             }
@@ -596,6 +625,7 @@ impl<W> SessionCore<W> {
         let mut session =
             Session::new(id, call_id, CallDirection::Outgoing, (p.from, p.to), SessionState::Initiating, self.now);
         session.media = p.media;
+        session.referred_by = p.referred_by;
         let snapshot = session.snapshot();
         self.sessions.insert(id, session);
         Ok(Answer::Session(snapshot))

@@ -73,6 +73,14 @@ pub(crate) enum Command {
         id: AccountId,
     },
     Request(OutsideRequest),
+    Transfer {
+        id: SessionId,
+        target: String,
+    },
+    DecideTransfer {
+        id: SessionId,
+        accept: bool,
+    },
     /// We are reached at this address from now on.
     ChangeAddress {
         ip: std::net::IpAddr,
@@ -158,6 +166,8 @@ impl<W> SessionCore<W> {
             Command::RegState { id } => self.registration_state(id),
             Command::Request(req) => return self.request_outside(req, reply),
             Command::ChangeAddress { ip } => self.change_address(ip),
+            Command::Transfer { id, target } => return self.transfer(id, target, reply),
+            Command::DecideTransfer { id, accept } => self.decide_transfer(id, accept),
             Command::Counts => Ok(Answer::Counts(self.counts())),
             Command::Counters => Ok(Answer::Counters(self.counters())),
             Command::Shutdown => return self.begin_shutdown(reply),

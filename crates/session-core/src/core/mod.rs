@@ -36,6 +36,7 @@ mod outside;
 mod route;
 mod screen;
 mod session;
+mod transfer;
 
 pub(crate) use commands::{Answer, Command};
 pub(crate) use outside::OutsideRequest;

@@ -68,6 +68,21 @@ pub(crate) struct Session<W> {
     /// a time, so they arrive in order).
     pub(crate) info_digits: std::collections::VecDeque<char>,
     pub(crate) info_in_flight: bool,
+    /// Our REFER of this call (we transfer the peer), and who waits for its answer.
+    pub(crate) transfer: Option<super::transfer::Transfer<W>>,
+    /// The peer's REFER waiting for the application's decision.
+    pub(crate) refer: Option<super::transfer::Refer>,
+    /// The call we placed for the peer's REFER: its progress is NOTIFYed here.
+    pub(crate) referred_call: Option<SessionId>,
+    /// A NOTIFY of ours for the peer's REFER is waiting for its answer; the newest status
+    /// to report after it. One at a time, so a final status cannot overtake a provisional
+    /// one and end the call while the older NOTIFY is still being retransmitted.
+    pub(crate) notify_in_flight: bool,
+    pub(crate) notify_next: Option<(u16, String)>,
+    /// The call whose peer's REFER made this one: this call's progress goes there.
+    pub(crate) referred_by: Option<SessionId>,
+    /// The call was transferred: its end says so.
+    pub(crate) transferred: bool,
 }
 
 /// A call made with `prepare_outgoing_call` and not sent yet.
@@ -81,6 +96,8 @@ pub(crate) struct Prepared<W> {
     pub(crate) media: MediaSlot,
     /// Who waits for the offer while the port is being bound.
     pub(crate) waiting: Option<W>,
+    /// Placed for the peer's REFER in this call: sent as soon as its port is bound.
+    pub(crate) referred_by: Option<SessionId>,
 }
 
 impl MediaSlot {
@@ -139,6 +156,13 @@ impl<W> Session<W> {
             refresh_pending: false,
             info_digits: std::collections::VecDeque::new(),
             info_in_flight: false,
+            transfer: None,
+            refer: None,
+            referred_call: None,
+            notify_in_flight: false,
+            notify_next: None,
+            referred_by: None,
+            transferred: false,
         }
     }
 
@@ -219,6 +243,7 @@ impl<W> SessionCore<W> {
     /// The call is up: waiters hear it, and the handler.
     pub(crate) fn established(&mut self, id: SessionId) {
         self.set_state(id, SessionState::Active);
+        self.referred_progress(id, 200, "OK");
         let Some(s) = self.sessions.get_mut(&id) else { return };
         let snapshot = s.snapshot();
         let waiters: Vec<W> = s.answer_waiters.drain(..).collect();
@@ -231,6 +256,7 @@ impl<W> SessionCore<W> {
     /// Session `id` is over: its media stops, everyone waiting hears why, and it is
     /// forgotten.
     pub(crate) fn end_session(&mut self, id: SessionId, mut info: EndInfo) {
+        self.referred_ended(id, &info);
         self.set_state(id, SessionState::Terminated);
         let Some(mut s) = self.sessions.remove(&id) else { return };
         info.talk_time = s.answered_at.map(|at| self.now.saturating_duration_since(at));
@@ -252,7 +278,13 @@ impl<W> SessionCore<W> {
         for w in s.end_waiters.drain(..) {
             self.reply(w, Ok(Answer::End(id, info.clone())));
         }
-        let pending = s.reinvite.take().and_then(|(_, w)| w).into_iter().chain(s.queued.take().map(|(_, w)| w));
+        let pending = s
+            .reinvite
+            .take()
+            .and_then(|(_, w)| w)
+            .into_iter()
+            .chain(s.queued.take().map(|(_, w)| w))
+            .chain(s.transfer.take().and_then(|t| t.waiting));
         for w in pending.chain(s.accepting.take().flatten()) {
             self.reply(w, Err(ended_error(&info)));
         }

@@ -4,7 +4,9 @@
 //! the driver as a command.
 
 use super::Request;
-use crate::api::{CallDecision, CallHandler, CallSession, EndInfo, IncomingCall, SessionId, SessionState};
+use crate::api::{
+    CallDecision, CallHandler, CallSession, EndInfo, IncomingCall, SessionId, SessionState, TransferRequest,
+};
 use crate::core::Command;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -17,6 +19,7 @@ pub(crate) enum HandlerEvent {
     Failed(SessionId, EndInfo),
     Ended(CallSession, EndInfo),
     State(SessionId, SessionState, SessionState),
+    Refer(TransferRequest),
 }
 
 type Start = Box<dyn FnOnce(mpsc::UnboundedReceiver<HandlerEvent>, mpsc::WeakUnboundedSender<Request>) + Send>;
@@ -53,6 +56,17 @@ async fn run<H: CallHandler>(
                         // Nobody waits for the outcome of the handler's decision.
                         let (reply, _) = tokio::sync::oneshot::channel();
                         let _ = cmd.send(Request::Core(Command::Decide { id, decision }, reply));
+                    }
+                });
+            }
+            HandlerEvent::Refer(request) => {
+                let (handler, cmd) = (handler.clone(), cmd.clone());
+                tokio::spawn(async move {
+                    let id = request.id;
+                    let accept = handler.on_transfer_request(request).await;
+                    if let Some(cmd) = cmd.upgrade() {
+                        let (reply, _) = tokio::sync::oneshot::channel();
+                        let _ = cmd.send(Request::Core(Command::DecideTransfer { id, accept }, reply));
                     }
                 });
             }

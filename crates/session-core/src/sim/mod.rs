@@ -71,13 +71,27 @@ pub(crate) enum Policy {
 /// session.
 #[derive(Debug, Clone)]
 pub(crate) enum Action {
-    Call { to: String },
+    Call {
+        to: String,
+    },
     Hangup,
     Hold,
     Resume,
-    Register { registrar: String, user: String, password: String, expires: u32 },
+    Register {
+        registrar: String,
+        user: String,
+        password: String,
+        expires: u32,
+    },
     Unregister,
-    Decide { id: SessionId, decision: CallDecision },
+    Decide {
+        id: SessionId,
+        decision: CallDecision,
+    },
+    /// Transfers the peer of the agent's first live call to `to`.
+    Transfer {
+        to: String,
+    },
 }
 
 /// One user agent: the real core, and what the harness saw of it.
@@ -430,6 +444,10 @@ impl World {
                 }
             }
             Action::Decide { id, decision } => Command::Decide { id, decision },
+            Action::Transfer { to } => match live {
+                Some(id) => Command::Transfer { id, target: to },
+                None => return,
+            },
         };
         self.command(node, command);
     }
@@ -495,7 +513,9 @@ impl World {
                                 a.replies.insert(to, result);
                             }
                             Output::Event(e) => {
-                                if let SessionEvent::IncomingCall { id, .. } = &e {
+                                if let SessionEvent::IncomingCall { id, .. }
+                                | SessionEvent::Transferring { new_call: id, .. } = &e
+                                {
                                     a.sessions.entry(*id).or_insert(None);
                                 }
                                 if let SessionEvent::StateChanged { id, new: SessionState::Active, .. } = &e {
@@ -522,6 +542,10 @@ impl World {
                                 }),
                                 Policy::Ignore => {}
                             },
+                            Output::Handler(HandlerEvent::Refer(request)) => follow.push(Input::Command {
+                                command: Command::DecideTransfer { id: request.id, accept: true },
+                                reply: 0,
+                            }),
                             Output::Handler(_) | Output::Stopped => {}
                         }
                     }

@@ -355,6 +355,55 @@ fn a_new_address_is_registered_and_refreshed_into_the_call_so_the_peer_reaches_u
 }
 
 #[test]
+fn a_blind_transfer_connects_the_peer_to_the_target_and_ends_the_transferors_call() {
+    for seed in 0..20 {
+        blind_transfer(seed);
+    }
+}
+
+/// Alice calls Bob and transfers him to Carol, on a rough network.
+fn blind_transfer(seed: u64) {
+    let mut w = World::new(seed, Conditions::rough());
+    let alice = w.agent("alice", Policy::Ignore);
+    let bob = w.agent("bob", Policy::AnswerAfter(ms(100)));
+    let carol = w.agent("carol", Policy::AnswerAfter(ms(500)));
+    w.at(ms(0), alice, Action::Call { to: w.uri(bob, "bob") });
+    w.at(secs(5), alice, Action::Transfer { to: w.uri(carol, "carol") });
+    w.run_for(secs(30));
+    assert_eq!(causes(&w, alice), [EndCause::Transferred], "Alice hung up once Carol answered");
+    let bob_calls: Vec<_> = w.a(bob).sessions.iter().map(|(id, end)| (*id, end.as_ref().map(|e| e.cause))).collect();
+    assert_eq!(bob_calls.len(), 2, "Bob's call from Alice and his call to Carol: {bob_calls:?}");
+    assert_eq!(bob_calls[0].1, Some(EndCause::RemoteHangup), "Alice's BYE");
+    assert_eq!(bob_calls[1].1, None, "Bob talks to Carol");
+    assert_eq!(w.a(carol).established.len(), 1);
+    let progress: Vec<(u16, bool)> = w
+        .a(alice)
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            SessionEvent::TransferProgress { status, done, .. } => Some((*status, *done)),
+            _ => None,
+        })
+        .collect();
+    // The REFER's 202 may come after a NOTIFY that overtook it on the way.
+    assert!(progress.iter().take(2).any(|p| *p == (202, false) || *p == (100, false)), "{progress:?}");
+    assert_eq!(progress.iter().filter(|(_, done)| *done).count(), 1, "one last word: {progress:?}");
+    assert!(progress.contains(&(200, true)), "{progress:?}");
+    assert!(progress.contains(&(100, false)), "the transferee's NOTIFY 100 Trying: {progress:?}");
+    let told = w
+        .a(bob)
+        .events
+        .iter()
+        .any(|(_, e)| matches!(e, SessionEvent::Transferring { target, .. } if target.contains("carol")));
+    assert!(told, "Bob's application hears of the transfer");
+
+    w.at(secs(40), bob, Action::Hangup);
+    w.run_for(SETTLE);
+    w.assert_settled();
+    assert_eq!(causes(&w, carol), [EndCause::RemoteHangup]);
+}
+
+#[test]
 fn a_cancel_follows_its_invite_to_the_target_it_failed_over_to() {
     let mut w = World::new(6, Conditions::rough());
     let alice = w.agent("alice", Policy::Ignore);

@@ -77,6 +77,8 @@ class Agent:
         self.local_acc = None
         self.reg_acc = None
         self.call = None
+        # The call PJSIP places for a REFER, until it is answered.
+        self.transfer_call = None
         # A disconnected call, dropped by the main loop (not inside its own callback).
         self.dead_calls = []
         self.tone = None
@@ -282,6 +284,12 @@ class Agent:
             prm.statusCode = int(code)
         self.call.hangup(prm)
 
+    def cmd_transfer(self, cmd):
+        if self.call is None:
+            raise RuntimeError("no call to transfer")
+        # A blind transfer: REFER with Refer-To (PJSIP follows it with its NOTIFYs).
+        self.call.xfer(cmd["uri"], pj.CallOpParam(True))
+
     def cmd_hold(self, cmd):
         if self.call is None:
             raise RuntimeError("no call to hold")
@@ -370,12 +378,29 @@ class PhoneCall(pj.Call):
     def __init__(self, agent, acc, call_id=pj.PJSUA_INVALID_ID):
         pj.Call.__init__(self, acc, call_id)
         self.agent = agent
+        self.acc = acc
+        # Set on a call whose far end transferred us: its end is not the phone's end.
+        self.transferred_away = False
+
+    def onCallTransferRequest(self, prm):
+        # A REFER: PJSIP answers 202 and calls the target with this object, which sends
+        # the tone like any call; the new call becomes the phone's call once answered.
+        agent = self.agent
+        new_call = PhoneCall(agent, self.acc)
+        prm.newCall = new_call
+        agent.transfer_call = new_call
+        self.transferred_away = True
+        emit("transfer", target=prm.dstUri)
 
     def onCallState(self, prm):
         info = self.getInfo()
         state = CALL_STATES.get(info.state, str(info.state))
         fields = {"state": state, "code": info.lastStatusCode, "reason": info.lastReason}
         agent = self.agent
+        if self is agent.transfer_call and info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+            agent.call = self
+            agent.transfer_call = None
+            agent.reset_stats()
         if info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             if agent.call is self:
                 rx, tx = agent.last_stats
@@ -384,6 +409,9 @@ class PhoneCall(pj.Call):
                 agent.call = None
             # Not dropped inside its own callback: the loop drops it next.
             agent.dead_calls.append(self)
+            if self.transferred_away and agent.call is not None:
+                emit("transferred_call_ended", code=info.lastStatusCode, reason=info.lastReason)
+                return
         elif agent.call is not self:
             return
         emit("state", **fields)

@@ -1,0 +1,180 @@
+//! Call transfer through kamailio with PJSIP (pjsua2) as the third party, both ways:
+//!
+//! - agent 1 calls PJSIP and transfers it to agent 2 (a blind REFER): PJSIP calls agent 2,
+//!   its NOTIFYs reach agent 1 as progress, agent 1's call ends as transferred, and PJSIP's
+//!   tone reaches agent 2;
+//! - PJSIP calls agent 1 and transfers it to agent 2: agent 1 hears the request, calls
+//!   agent 2, and the two talk.
+
+use client_core::{AccountConfig, CallState, ClientBuilder, ClientEvent, ClientManager, EndCause, RegistrationState};
+use sip_testpeers::{require_peers, AnswerMode, Kamailio, KamailioOptions, PhoneEvent, Pjsua, PjsuaOptions, Transport};
+use std::sync::Arc;
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(15);
+const PHONE_TONE: u32 = 440;
+const AGENT_TONE: f32 = 1000.0;
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("join")
+}
+
+/// An agent registered with kamailio, answering at once, sending its tone.
+async fn agent(k: &Kamailio, user: &str, password: &str) -> Arc<ClientManager> {
+    let registrar = format!("sip:{}", k.addr(Transport::Udp));
+    let c = ClientBuilder::new()
+        .local_address("127.0.0.1:0".parse().expect("addr"))
+        .account(AccountConfig::new(user, Some(password.into()), registrar))
+        .auto_answer(true)
+        .tone(Some(AGENT_TONE))
+        .build()
+        .await
+        .expect("config");
+    let mut events = c.subscribe_events();
+    c.start().await.expect("start");
+    let registered = tokio::time::timeout(PATIENCE, async {
+        while let Ok(e) = events.recv().await {
+            if matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Registered { .. }, .. }) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(registered.is_ok() || c.get_all_registrations().iter().all(|r| r.is_registered()), "{user} registered");
+    c
+}
+
+/// PJSIP registered as "phone", answering at once, sending its tone.
+async fn phone(k: &Kamailio) -> Pjsua {
+    let registrar = k.addr(Transport::Udp);
+    blocking(move || {
+        Pjsua::start(
+            PjsuaOptions::new()
+                .register("phone", "phonepw", registrar)
+                .answer_mode(AnswerMode::Auto)
+                .tone_hz(PHONE_TONE),
+        )
+    })
+    .await
+    .expect("pjsua")
+}
+
+fn kamailio() -> Kamailio {
+    Kamailio::start(KamailioOptions::new().user("agent1", "pw1").user("agent2", "pw2").user("phone", "phonepw"))
+        .expect("kamailio")
+}
+
+/// The next call of `agent` that reaches Active, waited for.
+async fn next_active(events: &mut client_core::broadcast::Receiver<ClientEvent>) -> client_core::CallId {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Ok(ClientEvent::CallStateChanged { id, new: CallState::Active, .. }) = events.recv().await {
+                return id;
+            }
+        }
+    })
+    .await
+    .expect("a call answered in time")
+}
+
+/// Waits until `agent`'s call `id` has received audio whose main tone is `hz`.
+async fn hears(agent: &ClientManager, id: client_core::CallId, hz: f32) -> bool {
+    let until = tokio::time::Instant::now() + PATIENCE;
+    while tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let Ok(audio) = agent.get_received_audio(id).await else { continue };
+        if audio.len() >= 4000 && client_core::dominant_tone(&audio, &[440.0, 1000.0], 8000, 0.6) == Some(hz) {
+            return true;
+        }
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_transfers_pjsip_to_another_agent_through_kamailio() {
+    require_peers();
+    let k = kamailio();
+    let phone = phone(&k).await;
+    let agent1 = agent(&k, "agent1", "pw1").await;
+    let agent2 = agent(&k, "agent2", "pw2").await;
+    let mut events1 = agent1.subscribe_events();
+    let mut events2 = agent2.subscribe_events();
+    let domain = k.addr(Transport::Udp);
+
+    let call = agent1.make_call(&format!("sip:agent1@{domain}"), &format!("sip:phone@{domain}")).await.expect("call");
+    agent1.wait_for_answer(call, PATIENCE).await.expect("PJSIP answers");
+    agent1.transfer_call(call, &format!("sip:agent2@{domain}")).await.expect("PJSIP accepts the REFER");
+
+    // Agent 2 gets PJSIP's call, and hears PJSIP's tone on it.
+    let at_agent2 = next_active(&mut events2).await;
+    let incoming = agent2.get_call(at_agent2).expect("the call at agent 2");
+    assert!(incoming.remote_uri.contains("phone"), "the call comes from PJSIP: {incoming:?}");
+    assert!(hears(&agent2, at_agent2, PHONE_TONE as f32).await, "PJSIP's tone reaches agent 2");
+
+    // Agent 1 heard the progress and its call ended as transferred.
+    let ended = tokio::time::timeout(PATIENCE, agent1.wait_for_end(call)).await.expect("in time").expect("end");
+    assert_eq!(ended.end.map(|e| e.cause), Some(EndCause::Transferred));
+    let mut progress = Vec::new();
+    while let Ok(e) = events1.try_recv() {
+        if let ClientEvent::TransferProgress { status, done, .. } = e {
+            progress.push((status, done));
+        }
+    }
+    assert!(progress.contains(&(200, true)), "the last NOTIFY says 200: {progress:?}");
+    assert!(progress.iter().any(|(s, _)| *s == 202), "the REFER's 202: {progress:?}");
+
+    agent2.hangup_call(at_agent2).await.expect("hang up");
+    let _ = blocking(move || phone.wait_until(PATIENCE, |e| matches!(e, PhoneEvent::Closed { .. }))).await;
+    agent1.stop().await;
+    agent2.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pjsip_transfers_an_agent_who_calls_the_target() {
+    require_peers();
+    let k = kamailio();
+    let phone = Arc::new(phone(&k).await);
+    let agent1 = agent(&k, "agent1", "pw1").await;
+    let agent2 = agent(&k, "agent2", "pw2").await;
+    let mut events1 = agent1.subscribe_events();
+    let mut events2 = agent2.subscribe_events();
+    let domain = k.addr(Transport::Udp);
+
+    let p = phone.clone();
+    let to = format!("sip:agent1@{domain}");
+    blocking(move || p.call(&to)).await.expect("PJSIP calls agent 1");
+    let first = next_active(&mut events1).await;
+    let p = phone.clone();
+    blocking(move || p.wait_until(PATIENCE, |e| matches!(e, PhoneEvent::Established))).await.expect("up at PJSIP");
+
+    let p = phone.clone();
+    let target = format!("sip:agent2@{domain}");
+    blocking(move || p.transfer(&target)).await.expect("PJSIP sends REFER");
+    let (requested, new_call) = tokio::time::timeout(PATIENCE, async {
+        let mut requested = None;
+        loop {
+            match events1.recv().await {
+                Ok(ClientEvent::TransferRequested { request }) => requested = Some(request),
+                Ok(ClientEvent::Transferring { id, new_call, .. }) if id == first => return (requested, new_call),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("agent 1 takes the transfer");
+    let requested = requested.expect("the request came first");
+    assert!(requested.target.contains("agent2"), "{requested:?}");
+    assert!(requested.referred_by.is_none() || requested.referred_by.as_deref().is_some_and(|r| r.contains("phone")));
+
+    // Agent 1's new call reaches agent 2, and each hears the other's tone.
+    let at_agent2 = next_active(&mut events2).await;
+    agent1.wait_for_answer(new_call, PATIENCE).await.expect("agent 2 answers agent 1's new call");
+    assert!(hears(&agent2, at_agent2, AGENT_TONE).await, "agent 1's tone reaches agent 2");
+    let made = agent1.get_call(new_call).expect("the new call");
+    assert_eq!(made.metadata.get("transferred_from").map(String::as_str), Some(first.to_string().as_str()));
+
+    agent1.hangup_call(new_call).await.expect("hang up the new call");
+    let _ = agent1.hangup_call(first).await;
+    agent1.stop().await;
+    agent2.stop().await;
+}
