@@ -33,6 +33,9 @@ enum Command {
     /// Send OPTIONS to a URI and show the answer, the transport and the round-trip time
     /// (exit 0 on a 2xx, 1 on any other answer or none, 2 usage).
     Options(cmd::options::Args),
+    /// Send TEXT as an instant message (SIP MESSAGE) to a URI and show the answer (exit 0 on
+    /// a 2xx, 1 on any other answer or none, 2 usage).
+    Message(cmd::message::Args),
     /// Register an account, show each state change and refresh, unregister on Ctrl-C
     /// (`--once`: register, unregister, exit 0 on success, 1 on failure).
     Register(cmd::register::Args),
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Parse(args) => cmd::parse::run(args),
         Command::Options(args) => cmd::options::run(args),
+        Command::Message(args) => cmd::message::run(args),
         Command::Register(args) => cmd::register::run(args),
         Command::Call(args) => cmd::call::run(args),
         Command::Answer(args) => cmd::answer::run(args),

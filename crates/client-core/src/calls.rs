@@ -226,6 +226,15 @@ impl ClientManager {
         session.transfer_session(id, target).await.map_err(|e| not_found(e, id))
     }
 
+    /// Sends an INFO (RFC 6086) with `content_type` and `body` in an established call
+    /// (returns once sent). INFOs the far end sends arrive as
+    /// [`ClientEvent::InfoReceived`](crate::ClientEvent::InfoReceived).
+    #[tracing::instrument(skip(self, body), fields(call = %id))]
+    pub async fn send_info(&self, id: CallId, content_type: &str, body: Vec<u8>) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.send_info(id, content_type, body).await.map_err(|e| not_found(e, id))
+    }
+
     /// Puts a call on hold (a re-INVITE offering sendonly). Returns once the far end agreed.
     #[tracing::instrument(skip(self), fields(call = %id))]
     pub async fn hold_call(&self, id: CallId) -> Result<(), ClientError> {

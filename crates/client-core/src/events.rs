@@ -10,7 +10,7 @@
 //!
 //! [`ClientManager::subscribe_events`]: crate::ClientManager::subscribe_events
 
-use crate::{CallId, CallInfo, CallState, RegistrationId, RegistrationState, TransferRequest};
+use crate::{CallId, CallInfo, CallState, InstantMessage, RegistrationId, RegistrationState, TransferRequest};
 use session_core::ErrorCategory;
 use std::fmt;
 use std::time::Duration;
@@ -151,6 +151,20 @@ pub enum ClientEvent {
         /// The target.
         target: String,
     },
+    /// A MESSAGE reached us (answered 200), outside a call or in one.
+    MessageReceived {
+        /// Who sent it, to whom, and what.
+        message: InstantMessage,
+    },
+    /// An INFO in a call that carried no DTMF digit (answered 200).
+    InfoReceived {
+        /// The call.
+        id: CallId,
+        /// Its Content-Type, if it had a body.
+        content_type: Option<String>,
+        /// Its body.
+        body: Vec<u8>,
+    },
     /// The host's address changed: every account is registering the new one, every call
     /// that is up is being refreshed with a re-INVITE.
     AddressChanged {
@@ -197,6 +211,8 @@ pub enum EventKind {
     /// [`ClientEvent::TransferProgress`], [`ClientEvent::TransferRequested`] and
     /// [`ClientEvent::Transferring`].
     Transfer,
+    /// [`ClientEvent::MessageReceived`] and [`ClientEvent::InfoReceived`].
+    Message,
     /// [`ClientEvent::Error`].
     Error,
 }
@@ -212,7 +228,8 @@ impl ClientEvent {
             | ClientEvent::RtpResumed { .. }
             | ClientEvent::TransferProgress { .. }
             | ClientEvent::Transferring { .. } => EventPriority::Normal,
-            ClientEvent::TransferRequested { .. } => EventPriority::High,
+            ClientEvent::TransferRequested { .. } | ClientEvent::MessageReceived { .. } => EventPriority::High,
+            ClientEvent::InfoReceived { .. } => EventPriority::Normal,
             ClientEvent::RtpTimeout { .. } | ClientEvent::AddressChanged { .. } => EventPriority::High,
             ClientEvent::CallProgress { .. } | ClientEvent::MediaQuality { .. } => EventPriority::Low,
             ClientEvent::RegistrationStateChanged { state, .. } => match state {
@@ -237,6 +254,7 @@ impl ClientEvent {
             ClientEvent::Dtmf { .. } => EventKind::Dtmf,
             ClientEvent::RtpTimeout { .. } | ClientEvent::RtpResumed { .. } => EventKind::MediaTimeout,
             ClientEvent::AddressChanged { .. } => EventKind::Network,
+            ClientEvent::MessageReceived { .. } | ClientEvent::InfoReceived { .. } => EventKind::Message,
             ClientEvent::TransferProgress { .. }
             | ClientEvent::TransferRequested { .. }
             | ClientEvent::Transferring { .. } => EventKind::Transfer,
@@ -258,6 +276,8 @@ impl ClientEvent {
             | ClientEvent::TransferProgress { id, .. }
             | ClientEvent::Transferring { id, .. } => Some(*id),
             ClientEvent::TransferRequested { request } => Some(request.id),
+            ClientEvent::MessageReceived { message } => message.call,
+            ClientEvent::InfoReceived { id, .. } => Some(*id),
             ClientEvent::Error { call, .. } => *call,
             ClientEvent::RegistrationStateChanged { .. } | ClientEvent::AddressChanged { .. } => None,
         }
@@ -324,6 +344,19 @@ impl fmt::Display for ClientEvent {
             }
             ClientEvent::Transferring { id, new_call, target } => {
                 write!(f, "{id} transferred: {new_call} calls {target}")
+            }
+            ClientEvent::MessageReceived { message } => {
+                if let Some(id) = message.call {
+                    write!(f, "{id} ")?;
+                }
+                if message.content_type.starts_with("text/") {
+                    write!(f, "message from {}: {}", message.from, message.text().trim_end())
+                } else {
+                    write!(f, "message from {}: {} bytes of {}", message.from, message.body.len(), message.content_type)
+                }
+            }
+            ClientEvent::InfoReceived { id, content_type, body } => {
+                write!(f, "{id} INFO: {} bytes of {}", body.len(), content_type.as_deref().unwrap_or("nothing"))
             }
             ClientEvent::AddressChanged { from, to } => {
                 write!(f, "address changed from {from} to {to}: registering it and refreshing calls")

@@ -127,6 +127,7 @@ pub use session_core::SessionId as CallId;
 pub use session_core::SessionState as CallState;
 pub use session_core::{
     AudioFrame, AudioFrames, AudioSource, CallDirection, Codec, EndCause, EndInfo, ErrorCategory, FailedTarget,
-    MediaInfo, MediaTap, RegistrationState, RequestOptions, ResourceCounts, RtpStats, SessionError, SipResponse,
-    SrtpPolicy, TapDirection, TransferRequest, Transport, Unreachable, UnreachableCause, WireDirection, WireTap,
+    InstantMessage, MediaInfo, MediaTap, RegistrationState, RequestOptions, ResourceCounts, RtpStats, SessionError,
+    SipResponse, SrtpPolicy, TapDirection, TransferRequest, Transport, Unreachable, UnreachableCause, WireDirection,
+    WireTap,
 };

@@ -470,6 +470,10 @@ async fn pump(mut rx: broadcast::Receiver<SessionEvent>, session: Weak<SessionCo
                 shared.emit(ClientEvent::TransferProgress { id, status, reason, done })
             }
             SessionEvent::TransferRequested { request } => shared.emit(ClientEvent::TransferRequested { request }),
+            SessionEvent::Message(message) => shared.emit(ClientEvent::MessageReceived { message: *message }),
+            SessionEvent::Info { id, content_type, body } => {
+                shared.emit(ClientEvent::InfoReceived { id, content_type, body })
+            }
             SessionEvent::Transferring { id, new_call, target } => {
                 {
                     let mut state = shared.lock();

@@ -1,5 +1,6 @@
 //! Requests outside calls: an OPTIONS probe ("is this server there, and what does it
-//! support?") and any other method a dialog does not carry (MESSAGE, PUBLISH, ...).
+//! support?"), an instant message (MESSAGE, RFC 3428), and any other method a dialog does
+//! not carry (PUBLISH, ...).
 //!
 //! The session layer routes them like any request (RFC 3263, with fail-over past targets
 //! that are silent, refuse the connection or answer 503) and answers digest challenges with
@@ -32,6 +33,32 @@ impl ClientManager {
             ..RequestOptions::default()
         };
         self.send_request("OPTIONS", uri, options).await
+    }
+
+    /// Sends `text` as an instant message (MESSAGE, `text/plain`) to `to`, from the first
+    /// registered account (its credentials answer challenges, its outbound proxy routes
+    /// it), else from this client. Returns the final response: a 2xx means delivered (or
+    /// accepted for delivery, 202). Messages that arrive come as
+    /// [`ClientEvent::MessageReceived`](crate::ClientEvent::MessageReceived).
+    ///
+    /// ```no_run
+    /// # async fn m(client: &client_core::ClientManager) -> client_core::Result<()> {
+    /// let answer = client.send_message("sip:supervisor@pbx.example.com", "caller asks for you").await?;
+    /// assert!((200..300).contains(&answer.status));
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(skip(self, text))]
+    pub async fn send_message(&self, to: &str, text: &str) -> Result<SipResponse, ClientError> {
+        let from = {
+            let registered = self.get_all_registrations().into_iter().find(|r| r.is_registered()).map(|r| r.aor);
+            registered.or_else(|| self.config().accounts.first().map(|a| a.aor()))
+        };
+        let options = RequestOptions {
+            body: Some(("text/plain;charset=UTF-8".into(), text.as_bytes().to_vec())),
+            from,
+            ..RequestOptions::default()
+        };
+        self.send_request("MESSAGE", to, options).await
     }
 
     /// Sends a request of `method` outside any call and returns its final response (a

@@ -261,8 +261,8 @@ impl SessionCoordinator {
         uri: &str,
         options: RequestOptions,
     ) -> Result<SipResponse, SessionError> {
-        let RequestOptions { headers, body, target_timeout } = options;
-        let req = crate::core::OutsideRequest { method, uri: uri.to_owned(), headers, body, target_timeout };
+        let RequestOptions { headers, body, target_timeout, from } = options;
+        let req = crate::core::OutsideRequest { method, uri: uri.to_owned(), headers, body, target_timeout, from };
         self.ask(Command::Request(req), |a| match a {
             Answer::Response(r) => Some(r),
             _ => None,
@@ -346,6 +346,10 @@ impl SessionControl for SessionCoordinator {
 
     async fn transfer_session(&self, id: SessionId, target: &str) -> Result<(), SessionError> {
         self.ask_unit(Command::Transfer { id, target: target.to_owned() }).await
+    }
+
+    async fn send_info(&self, id: SessionId, content_type: &str, body: Vec<u8>) -> Result<(), SessionError> {
+        self.ask_unit(Command::Info { id, content_type: content_type.to_owned(), body }).await
     }
 
     async fn decide_transfer(&self, id: SessionId, accept: bool) -> Result<(), SessionError> {
@@ -497,7 +501,7 @@ impl SipClient for SessionCoordinator {
         headers: Vec<(String, String)>,
         body: Option<(String, Vec<u8>)>,
     ) -> Result<SipResponse, SessionError> {
-        self.send_request_with(method, uri, RequestOptions { headers, body, target_timeout: None }).await
+        self.send_request_with(method, uri, RequestOptions { headers, body, ..RequestOptions::default() }).await
     }
 
     async fn send_request_with(

@@ -243,6 +243,32 @@ pub fn close_capture(capture: Option<Capture>) {
     }
 }
 
+/// Runs one request outside calls with a client made from `config` and the flags: the
+/// account flags are the credentials a challenging server gets (nothing is registered),
+/// `--trace` and `--pcap` see the request, and the client is stopped afterwards.
+pub async fn one_request<F, Fut>(
+    args: &ClientArgs,
+    mut config: ClientConfig,
+    request: F,
+) -> Result<Result<client_core::SipResponse, client_core::ClientError>, Failure>
+where
+    F: FnOnce(Arc<ClientManager>) -> Fut,
+    Fut: std::future::Future<Output = Result<client_core::SipResponse, client_core::ClientError>>,
+{
+    if let (Some(user), Some(password)) = (&args.user, &args.password) {
+        config.security.credentials = Some(client_core::Credentials { user: user.clone(), password: password.clone() });
+    }
+    config.validate().map_err(|e| Failure::Usage(e.to_string()))?;
+    args.serve_metrics()?;
+    let (builder, capture) = args.builder(config)?;
+    let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
+    start(&client, capture.as_ref(), None).await.map_err(Failure::Run)?;
+    let answer = request(client.clone()).await;
+    client.stop().await;
+    close_capture(capture);
+    Ok(answer)
+}
+
 /// A line about a call's RTP.
 pub fn rtp_line(id: CallId, s: &RtpStats) -> String {
     format!(

@@ -6,6 +6,7 @@ pub mod call;
 mod client;
 pub mod demo;
 mod media;
+pub mod message;
 pub mod options;
 pub mod parse;
 mod pcap;

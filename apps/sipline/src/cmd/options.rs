@@ -76,24 +76,22 @@ async fn probe(args: Args) -> Result<ExitCode, Failure> {
     if let Some(ca) = &args.ca {
         config.security.ca_file = Some(ca.clone());
     }
-    // The account flags are the credentials a challenging server gets: a probe registers
-    // nothing.
-    if let (Some(user), Some(password)) = (&args.client.user, &args.client.password) {
-        config.security.credentials = Some(client_core::Credentials { user: user.clone(), password: password.clone() });
-    }
-    config.validate().map_err(|e| Failure::Usage(e.to_string()))?;
-    args.client.serve_metrics()?;
-    let (builder, capture) = args.client.builder(config)?;
-    let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
-    client::start(&client, capture.as_ref(), None).await.map_err(Failure::Run)?;
-    let answer = client.send_options(&uri, timeout).await;
-    client.stop().await;
-    client::close_capture(capture);
-    report(&uri, timeout, answer)
+    let target = uri.clone();
+    let answer =
+        client::one_request(&args.client, config, |client| async move { client.send_options(&target, timeout).await })
+            .await?;
+    report(&uri, timeout, answer, &["Server", "User-Agent", "Allow", "Supported", "Accept"])
 }
 
-/// Prints the outcome: exit 0 for a 2xx, 1 for anything else.
-fn report(uri: &str, timeout: Option<Duration>, answer: Result<SipResponse, ClientError>) -> Result<ExitCode, Failure> {
+/// Prints the outcome of a request outside calls — each target left behind, the answer
+/// with its transport and round trip, and the `headers` named — and gives the exit code: 0
+/// for a 2xx, 1 for anything else.
+pub(super) fn report(
+    uri: &str,
+    timeout: Option<Duration>,
+    answer: Result<SipResponse, ClientError>,
+    headers: &[&str],
+) -> Result<ExitCode, Failure> {
     let answer = match answer {
         Ok(a) => a,
         Err(ClientError::Session(SessionError::Unreachable(u))) => {
@@ -121,7 +119,7 @@ fn report(uri: &str, timeout: Option<Duration>, answer: Result<SipResponse, Clie
         None => String::new(),
     };
     println!("{} {}{from} in {:.2} ms", answer.status, answer.reason, answer.elapsed.as_secs_f64() * 1000.0);
-    for name in ["Server", "User-Agent", "Allow", "Supported", "Accept"] {
+    for name in headers {
         if let Some(v) = answer.header(name) {
             println!("  {name}: {v}");
         }

@@ -12,10 +12,11 @@ mod handler;
 mod types;
 
 pub use handler::{AcceptAll, CallHandler, DeferAll};
+pub(crate) use types::uri_of_party;
 pub use types::{
     Account, AccountId, CallDecision, CallDirection, CallOptions, CallSession, EndCause, EndInfo, FailedTarget,
-    IncomingCall, MediaInfo, RegistrationState, RequestOptions, RtpStats, SessionEvent, SessionId, SessionState,
-    SipResponse, TransferRequest,
+    IncomingCall, InstantMessage, MediaInfo, RegistrationState, RequestOptions, RtpStats, SessionEvent, SessionId,
+    SessionState, SipResponse, TransferRequest,
 };
 
 use crate::error::SessionError;
@@ -120,6 +121,15 @@ pub trait SessionControl {
     /// [`CallHandler::on_transfer_request`] does by itself): 202 and a call to the target,
     /// or 603.
     fn decide_transfer(&self, id: SessionId, accept: bool) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Sends an INFO (RFC 6086) with `content_type` and `body` in an established call;
+    /// returns once sent. Refused while DTMF digits are going as SIP INFO.
+    fn send_info(
+        &self,
+        id: SessionId,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send;
 
     /// Mutes or unmutes our audio (RTP keeps flowing, carrying silence).
     fn set_audio_muted(&self, id: SessionId, muted: bool) -> impl Future<Output = Result<(), SessionError>> + Send;

@@ -380,6 +380,32 @@ pub struct RequestOptions {
     /// Give up on one target after this long and try the next (default: the transaction's
     /// own time-out, 64·T1 = 32 s).
     pub target_timeout: Option<Duration>,
+    /// The From URI: a registered account's address of record sends it as that account
+    /// (its credentials answer challenges, its outbound proxy routes it); `None` sends it
+    /// as this agent (`sip:sipline@HOST:PORT`, or the configured From).
+    pub from: Option<String>,
+}
+
+/// A MESSAGE (RFC 3428) that reached us, outside a call or in one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstantMessage {
+    /// The call it came in, if it came in one.
+    pub call: Option<SessionId>,
+    /// The sender's URI (From).
+    pub from: String,
+    /// Whom it is for (To).
+    pub to: String,
+    /// Its Content-Type (`text/plain` for a chat line).
+    pub content_type: String,
+    /// Its body.
+    pub body: Vec<u8>,
+}
+
+impl InstantMessage {
+    /// The body as text (lossily, for bodies that are not UTF-8).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
 }
 
 impl SipResponse {
@@ -547,6 +573,17 @@ pub enum SessionEvent {
         new_call: SessionId,
         /// The target.
         target: String,
+    },
+    /// A MESSAGE reached us (answered 200).
+    Message(Box<InstantMessage>),
+    /// An INFO in call `id` that carried no DTMF digit (answered 200).
+    Info {
+        /// The call.
+        id: SessionId,
+        /// Its Content-Type, if it had a body.
+        content_type: Option<String>,
+        /// Its body.
+        body: Vec<u8>,
     },
     /// An account's registration changed state.
     Registration {

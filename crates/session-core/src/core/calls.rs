@@ -166,6 +166,7 @@ impl<W> SessionCore<W> {
                 let status = match request.method() {
                     Method::Info => self.incoming_info(id, &request),
                     Method::Options => StatusCode::OK,
+                    Method::Message => self.incoming_message(Some(id), &request),
                     Method::Refer => return self.incoming_refer(id, tx, &request),
                     Method::Notify => return self.incoming_notify(id, tx, &request),
                     _ => StatusCode::NOT_IMPLEMENTED,

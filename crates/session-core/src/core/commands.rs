@@ -77,6 +77,11 @@ pub(crate) enum Command {
         id: SessionId,
         target: String,
     },
+    Info {
+        id: SessionId,
+        content_type: String,
+        body: Vec<u8>,
+    },
     DecideTransfer {
         id: SessionId,
         accept: bool,
@@ -167,6 +172,7 @@ impl<W> SessionCore<W> {
             Command::Request(req) => return self.request_outside(req, reply),
             Command::ChangeAddress { ip } => self.change_address(ip),
             Command::Transfer { id, target } => return self.transfer(id, target, reply),
+            Command::Info { id, content_type, body } => self.send_info(id, content_type, body),
             Command::DecideTransfer { id, accept } => self.decide_transfer(id, accept),
             Command::Counts => Ok(Answer::Counts(self.counts())),
             Command::Counters => Ok(Answer::Counters(self.counters())),

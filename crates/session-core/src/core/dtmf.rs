@@ -111,8 +111,9 @@ impl<W> SessionCore<W> {
             Ok(Some(t)) if t.kind.eq_ignore_ascii_case("application") => parse_info(t.subtype, request.body()),
             _ => None,
         };
-        if let Some((digit, duration_ms)) = digit {
-            self.emit(SessionEvent::Dtmf { id, digit, duration_ms });
+        match digit {
+            Some((digit, duration_ms)) => self.emit(SessionEvent::Dtmf { id, digit, duration_ms }),
+            None => self.incoming_info_body(id, request),
         }
         StatusCode::OK
     }

@@ -62,6 +62,15 @@ impl<W> SessionCore<W> {
                 r.push_header("Server", self.cfg.user_agent.as_str());
                 r
             }),
+            Method::Message => {
+                let status = self.incoming_message(None, &request);
+                request.make_response(status, None).map(|mut r| {
+                    if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                        r.push_header("Accept", "text/plain, */*");
+                    }
+                    r
+                })
+            }
             _ => request.make_response(StatusCode::METHOD_NOT_ALLOWED, None).map(|mut r| {
                 r.push_header("Allow", screen::ALLOW);
                 r

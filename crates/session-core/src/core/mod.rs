@@ -32,6 +32,7 @@ mod commands;
 mod dtmf;
 mod incoming;
 pub(crate) mod media;
+mod message;
 mod outside;
 mod route;
 mod screen;

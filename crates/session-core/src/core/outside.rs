@@ -19,6 +19,9 @@ pub(crate) struct Outside<W> {
     uri: String,
     headers: Vec<(String, String)>,
     body: Option<(String, Vec<u8>)>,
+    from: Option<String>,
+    /// The outbound proxy of the account it goes from.
+    route: Option<String>,
     call_id: String,
     from_tag: String,
     cseq: u32,
@@ -48,6 +51,9 @@ pub(crate) struct OutsideRequest {
     pub(crate) body: Option<(String, Vec<u8>)>,
     /// Give up on a target after this long.
     pub(crate) target_timeout: Option<Duration>,
+    /// The From URI (an account's address of record, whose credentials then answer
+    /// challenges); ours when `None`.
+    pub(crate) from: Option<String>,
 }
 
 /// A response as [`SipResponse`], with no route known.
@@ -75,12 +81,18 @@ impl<W> SessionCore<W> {
             Ok(ids) => ids,
             Err(e) => return self.reply(reply, Err(SessionError::Internal(e.to_string()))),
         };
-        let credentials = self.cfg.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone()));
+        let account = req.from.as_deref().and_then(|f| self.account_for(f));
+        let credentials = match &account {
+            Some(a) => a.credentials.clone(),
+            None => self.cfg.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone())),
+        };
         let o = Outside {
             method: req.method,
             uri: req.uri,
             headers: req.headers,
             body: req.body,
+            from: req.from,
+            route: account.and_then(|a| a.outbound_proxy),
             call_id,
             from_tag,
             cseq: 1,
@@ -106,7 +118,7 @@ impl<W> SessionCore<W> {
 
     fn build_outside(&self, o: &Outside<W>) -> Result<Request, SessionError> {
         let local = format!("sip:sipline@{}", self.advertised);
-        let from = self.cfg.from_uri.clone().unwrap_or_else(|| local.clone());
+        let from = o.from.clone().or_else(|| self.cfg.from_uri.clone()).unwrap_or_else(|| local.clone());
         let transport = self.cfg.transports.first().copied().unwrap_or(sip_message::Transport::Udp);
         let mut b = RequestBuilder::new(o.method.clone(), o.uri.as_str())
             .from(None, from)
@@ -118,6 +130,9 @@ impl<W> SessionCore<W> {
             .rport()
             .contact(local)
             .header("User-Agent", self.cfg.user_agent.clone());
+        if let Some(proxy) = &o.route {
+            b = b.header("Route", format!("<{proxy}>"));
+        }
         for (n, v) in &o.headers {
             b = b.header(n.as_str(), v.clone());
         }

@@ -10,7 +10,7 @@ use sip_message::header::typed::Require;
 use sip_message::{Method, Request, Response, StatusCode, Uri};
 
 /// The methods our user agent implements, for Allow headers.
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO";
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, REFER, NOTIFY";
 /// The extensions we support (none yet: no 100rel, timer or replaces).
 pub(crate) const SUPPORTED: &[&str] = &[];
 
@@ -21,7 +21,7 @@ pub(crate) fn screen_new(request: &Request) -> Option<Response> {
         return None;
     }
     match method {
-        Method::Invite | Method::Options => {}
+        Method::Invite | Method::Options | Method::Message => {}
         Method::Extension(_) => {
             // §21.5.2: not recognised at all.
             return respond(request, StatusCode::NOT_IMPLEMENTED, &[]);
@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn methods_and_schemes() {
-        let msg = request("MESSAGE sip:bob@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK2\nFrom: <sip:a@b>;tag=1\nTo: <sip:bob@127.0.0.1>\nCall-ID: c2\nCSeq: 1 MESSAGE\nMax-Forwards: 70\nContent-Length: 0\n\n");
+        let msg = request("SUBSCRIBE sip:bob@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK2\nFrom: <sip:a@b>;tag=1\nTo: <sip:bob@127.0.0.1>\nCall-ID: c2\nCSeq: 1 SUBSCRIBE\nMax-Forwards: 70\nEvent: presence\nContent-Length: 0\n\n");
         let r = screen_new(&msg).expect("405");
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(r.headers().get("Allow").map(|v| v.to_string()).as_deref(), Some(ALLOW));

@@ -288,6 +288,7 @@ fn a_request_outside_dialogs_leaves_a_silent_target_at_its_deadline_and_says_so(
         headers: Vec::new(),
         body: None,
         target_timeout: Some(secs(2)),
+        from: None,
     };
     let reply = w.command(alice, super::Command::Request(request));
     w.run_for(secs(60));
@@ -401,6 +402,41 @@ fn blind_transfer(seed: u64) {
     w.run_for(SETTLE);
     w.assert_settled();
     assert_eq!(causes(&w, carol), [EndCause::RemoteHangup]);
+}
+
+#[test]
+fn an_info_body_reaches_the_peers_application_and_a_second_waits_for_the_first() {
+    let mut w = World::new(3, Conditions::perfect());
+    let alice = w.agent("alice", Policy::Ignore);
+    let bob = w.agent("bob", Policy::AnswerAfter(ms(100)));
+    w.at(ms(0), alice, Action::Call { to: w.uri(bob, "bob") });
+    w.run_for(secs(2));
+    let call = *w.a(alice).sessions.keys().next().expect("Alice's call");
+    let info = |body: &str| super::Command::Info { id: call, content_type: "application/x-crm".into(), body: body.into() };
+    let first = w.command(alice, info("ticket=17"));
+    let second = w.command(alice, info("ticket=18"));
+    assert!(matches!(w.a(alice).replies.get(&first), Some(Ok(Answer::Unit))));
+    assert!(
+        matches!(w.a(alice).replies.get(&second), Some(Err(crate::error::SessionError::InvalidState { .. }))),
+        "one INFO at a time: {:?}",
+        w.a(alice).replies.get(&second)
+    );
+    w.run_for(secs(4));
+    let bodies: Vec<(Option<String>, Vec<u8>)> = w
+        .a(bob)
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            SessionEvent::Info { content_type, body, .. } => Some((content_type.clone(), body.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bodies, [(Some("application/x-crm".to_owned()), b"ticket=17".to_vec())]);
+    let third = w.command(alice, info("ticket=18"));
+    assert!(matches!(w.a(alice).replies.get(&third), Some(Ok(Answer::Unit))), "the first was answered");
+    w.at(secs(10), alice, Action::Hangup);
+    w.run_for(SETTLE);
+    w.assert_settled();
 }
 
 #[test]
