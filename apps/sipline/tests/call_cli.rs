@@ -283,6 +283,43 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2), "--user needs --registrar: {}", text(&out));
 }
 
+/// The contract of `answer --early-media FILE.wav`: PJSIP calls; the program sends 183 with
+/// its SDP and plays the file before answering: PJSIP hears early audio, then the answer.
+#[test]
+fn answer_early_media_plays_the_file_to_pjsip_before_answering() {
+    use sip_testpeers::{PhoneEvent, Pjsua, PjsuaOptions};
+    require_peers();
+    let dir = std::env::temp_dir().join(format!("sipline-early-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let announcement = dir.join("announcement.wav");
+    tone_wav_of(&announcement, 440.0, 3);
+    let wav = announcement.to_str().expect("utf-8");
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "1", "--early-media", wav, "--tone", "1000"]);
+    let addr = bob.addr();
+    let phone = Pjsua::start(PjsuaOptions::new()).expect("pjsua");
+    phone.call(&format!("sip:bob@{addr}")).expect("PJSIP calls");
+    phone
+        .wait_until(Duration::from_secs(20), |e| matches!(e, PhoneEvent::Ringing { code: Some(183) }))
+        .expect("183 Session Progress");
+    let mut early = 0;
+    for _ in 0..100 {
+        early = phone.rtp_stats().expect("stats").rx_packets;
+        if early >= 25 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let answered_yet = phone.events().iter().any(|e| matches!(e, PhoneEvent::Established));
+    assert!(early >= 25 && !answered_yet, "PJSIP received {early} early packets (answered already: {answered_yet})");
+    phone.wait_until(Duration::from_secs(20), |e| matches!(e, PhoneEvent::Established)).expect("then the answer");
+    std::thread::sleep(Duration::from_secs(1));
+    phone.hangup().expect("PJSIP hangs up");
+    let (code, out) = bob.finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("early media: playing") && out.contains("3.0 s"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The contract of `call --transfer-to URI2 --transfer-after S`: Alice (this program) calls
 /// PJSIP through kamailio and, a second after the answer, transfers it to Carol (`sipline
 /// answer`); PJSIP calls Carol, the program prints the NOTIFY progress and exits 0, and Carol
@@ -495,7 +532,12 @@ fn metrics_are_served_while_the_answerer_runs() {
 /// A 16-bit PCM WAV file of a sine tone, written by hand (stereo at 44.1 kHz: what a user's
 /// recorder makes, so the program must mix it down and resample it).
 fn tone_wav(path: &std::path::Path, hz: f64) {
-    let (rate, channels, seconds) = (44_100u32, 2u16, 1u32);
+    tone_wav_of(path, hz, 1);
+}
+
+/// [`tone_wav`], `seconds` long.
+fn tone_wav_of(path: &std::path::Path, hz: f64, seconds: u32) {
+    let (rate, channels) = (44_100u32, 2u16);
     let frames = rate * seconds;
     let data_len = frames * u32::from(channels) * 2;
     let mut b = Vec::with_capacity(44 + data_len as usize);

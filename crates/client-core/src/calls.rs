@@ -226,6 +226,25 @@ impl ClientManager {
         session.transfer_session(id, target).await.map_err(|e| not_found(e, id))
     }
 
+    /// Plays early media on an incoming call before answering it: 183 Session Progress with
+    /// our SDP, and the call's stream running, so the caller hears an announcement or
+    /// ringback (set what it sends with [`ClientManager::play_audio_file`] and the like).
+    /// Answering later keeps the same media. Returns once the 183 went.
+    ///
+    /// ```no_run
+    /// # async fn e(client: &client_core::ClientManager, call: client_core::CallId) -> client_core::Result<()> {
+    /// client.send_early_media(call).await?;
+    /// client.play_audio_file(call, "queue-announcement.wav").await?;
+    /// // ... when an agent is free:
+    /// client.answer_call(call).await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(skip(self), fields(call = %id))]
+    pub async fn send_early_media(&self, id: CallId) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.send_early_media(id).await.map_err(|e| not_found(e, id))
+    }
+
     /// Sends an INFO (RFC 6086) with `content_type` and `body` in an established call
     /// (returns once sent). INFOs the far end sends arrive as
     /// [`ClientEvent::InfoReceived`](crate::ClientEvent::InfoReceived).

@@ -348,6 +348,10 @@ impl SessionControl for SessionCoordinator {
         self.ask_unit(Command::Transfer { id, target: target.to_owned() }).await
     }
 
+    async fn send_early_media(&self, id: SessionId) -> Result<(), SessionError> {
+        self.ask_unit(Command::EarlyMedia { id }).await
+    }
+
     async fn send_info(&self, id: SessionId, content_type: &str, body: Vec<u8>) -> Result<(), SessionError> {
         self.ask_unit(Command::Info { id, content_type: content_type.to_owned(), body }).await
     }

@@ -1,13 +1,16 @@
 //! `sipline answer`: an answering bot. It answers every incoming call (playing, recording
 //! and sending DTMF as asked), optionally hangs up after `--hangup-after` seconds, prints
 //! what happens and one line of statistics per call, and exits 0 once `--count` answered
-//! calls have ended normally (1 on Ctrl-C or a failed registration, 2 on bad usage).
+//! calls have ended normally (1 on Ctrl-C or a failed registration, 2 on bad usage). With
+//! `--early-media FILE.wav` each call first gets 183 and the file, once, then the answer.
 
 use super::client::{self, ClientArgs, Failure};
 use super::media::{self, MediaArgs};
-use client_core::{CallState, ClientEvent};
+use client_core::{AudioSource, CallId, CallState, ClientEvent, ClientManager};
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Arguments of `sipline answer`.
@@ -21,6 +24,10 @@ pub struct Args {
     /// Hang up this many seconds after answering (default: wait for the caller's BYE).
     #[arg(long)]
     hangup_after: Option<f64>,
+    /// Before answering, send 183 Session Progress and play this WAV file once as early
+    /// media (an announcement, ringback); the call is answered when it has played.
+    #[arg(long, value_name = "FILE.wav")]
+    early_media: Option<PathBuf>,
     #[command(flatten)]
     media: MediaArgs,
 }
@@ -37,9 +44,23 @@ pub fn run(args: Args) -> ExitCode {
 
 async fn answer(args: Args) -> Result<ExitCode, Failure> {
     let hangup_after = args.hangup_after.map(|s| client::seconds(s, "hangup-after")).transpose()?;
+    let early = match &args.early_media {
+        Some(path) => {
+            let pcm = client_core::load_wav(path).map_err(|e| Failure::Usage(format!("--early-media: {e}")))?;
+            let length = Duration::from_secs_f64(pcm.samples.len() as f64 / f64::from(pcm.rate.max(1)));
+            Some(EarlyMedia { path: path.clone(), length })
+        }
+        None => None,
+    };
     let mut config = args.client.config(args.client.registrar.as_deref())?;
-    config.calls.auto_answer = true;
+    // With early media each call is answered here once its announcement has played.
+    config.calls.auto_answer = early.is_none();
     args.media.apply(&mut config)?;
+    let after_early = match (&config.media.play_file, config.media.tone_hz) {
+        (Some(_), _) => None,
+        (None, Some(hz)) => Some(AudioSource::Tone(hz)),
+        (None, None) => Some(AudioSource::Silence),
+    };
     args.client.serve_metrics()?;
     let (builder, capture) = args.client.builder(config)?;
     let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
@@ -67,6 +88,13 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
         }
         tokio::select! {
             ev = events.recv() => match ev {
+                Ok(ClientEvent::IncomingCall { call }) => {
+                    if let Some(early) = &early {
+                        let (client, early, play) = (client.clone(), early.clone(), args.media.play.clone());
+                        let after = after_early.clone();
+                        tokio::spawn(async move { early.then_answer(&client, call.id, play, after).await });
+                    }
+                }
                 Ok(ClientEvent::CallStateChanged { id, old: CallState::Incoming, new: CallState::Active }) => {
                     answered.insert(id);
                     nth += 1;
@@ -120,4 +148,51 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
     }
     client::finish(client, printer, capture).await;
     Ok(status)
+}
+
+/// `--early-media`: the file and how long it plays.
+#[derive(Clone)]
+struct EarlyMedia {
+    path: PathBuf,
+    length: Duration,
+}
+
+impl EarlyMedia {
+    /// 183 and the file on call `id`, then, once it has played, the call's own audio
+    /// (`play`, else `after`) and the answer. A failure is printed and the call answered
+    /// at once instead.
+    async fn then_answer(
+        self,
+        client: &Arc<ClientManager>,
+        id: CallId,
+        play: Option<PathBuf>,
+        after: Option<AudioSource>,
+    ) {
+        let started = async {
+            client.send_early_media(id).await?;
+            client.play_audio_file(id, &self.path).await
+        };
+        match started.await {
+            Ok(()) => {
+                println!(
+                    "{id} early media: playing {} ({:.1} s) before answering",
+                    self.path.display(),
+                    self.length.as_secs_f64()
+                );
+                tokio::time::sleep(self.length).await;
+                let restored = match (&play, after) {
+                    (Some(path), _) => client.play_audio_file(id, path).await,
+                    (None, Some(source)) => client.set_audio_source(id, source).await,
+                    (None, None) => Ok(()),
+                };
+                if let Err(e) = restored {
+                    println!("{id} cannot switch from the early media: {e}");
+                }
+            }
+            Err(e) => println!("{id} no early media: {e}"),
+        }
+        if let Err(e) = client.answer_call(id).await {
+            println!("{id} cannot answer: {e}");
+        }
+    }
 }

@@ -122,6 +122,13 @@ pub trait SessionControl {
     /// or 603.
     fn decide_transfer(&self, id: SessionId, accept: bool) -> impl Future<Output = Result<(), SessionError>> + Send;
 
+    /// Starts early media on an incoming call we have not answered: 183 Session Progress
+    /// with our SDP answer, and our stream running (what it sends is set with
+    /// [`MediaControl::play_audio_file`] and the like), so the caller hears an announcement
+    /// or ringback before the answer. Answering later sends 200 with the same SDP. Returns
+    /// once the 183 went. Refused for an INVITE that carried no offer.
+    fn send_early_media(&self, id: SessionId) -> impl Future<Output = Result<(), SessionError>> + Send;
+
     /// Sends an INFO (RFC 6086) with `content_type` and `body` in an established call;
     /// returns once sent. Refused while DTMF digits are going as SIP INFO.
     fn send_info(

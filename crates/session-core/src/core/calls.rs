@@ -249,7 +249,7 @@ impl<W> SessionCore<W> {
     }
 
     /// Starts the stream as an exchange agreed, and tells of a change in the peer's hold.
-    fn applied(&mut self, id: SessionId, applied: Applied) {
+    pub(super) fn applied(&mut self, id: SessionId, applied: Applied) {
         self.media(id, MediaAction::Start(applied.start));
         self.remote_hold(id, applied.remote_hold);
     }
@@ -396,6 +396,20 @@ impl<W> SessionCore<W> {
                     self.established(id);
                     Ok(true)
                 }
+                CallDecision::Accept(None) if s.early.is_some() => {
+                    // Early media went with a 183: the 200 repeats its answer (RFC 3264
+                    // allows no second one) once it is there.
+                    let Some(super::early::Early::Sent(answer)) = &s.early else {
+                        return Err(SessionError::InvalidState {
+                            operation: "answer",
+                            state: "starting early media".into(),
+                        });
+                    };
+                    let body = Body::sdp(answer.clone());
+                    self.calls.accept(now, key, Some(body)).map_err(SessionError::from)?;
+                    self.established(id);
+                    Ok(true)
+                }
                 CallDecision::Accept(None) => {
                     // The answer waits for the port: the driver binds it and tells us.
                     s.media = MediaSlot::Binding;
@@ -469,14 +483,20 @@ impl<W> SessionCore<W> {
             }
         }
         let binding = self.sessions.get(&id).is_some_and(|s| matches!(s.media, MediaSlot::Binding));
+        let early = self.sessions.get(&id).is_some_and(|s| matches!(s.early, Some(super::early::Early::Binding(_))));
         match (binding, result) {
+            (true, Ok(addr)) if early => self.early_bound(id, addr),
             (true, Ok(addr)) => self.answer_with_media(id, addr),
             (true, Err(e)) => {
                 tracing::info!(session = %id, error = %e, "no media port for the call");
                 let Some(s) = self.sessions.get_mut(&id) else { return };
                 s.media = MediaSlot::None;
-                if let Some(Some(w)) = s.accepting.take() {
-                    self.reply(w, Err(SessionError::Media(crate::error::MediaFailure::Bind(e))));
+                let early = match s.early.take() {
+                    Some(super::early::Early::Binding(w)) => Some(w),
+                    _ => None,
+                };
+                for w in early.into_iter().chain(s.accepting.take().flatten()) {
+                    self.reply(w, Err(SessionError::Media(crate::error::MediaFailure::Bind(e.clone()))));
                 }
             }
             (false, Ok(_)) => self.media(id, MediaAction::Close),

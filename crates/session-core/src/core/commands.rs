@@ -77,6 +77,9 @@ pub(crate) enum Command {
         id: SessionId,
         target: String,
     },
+    EarlyMedia {
+        id: SessionId,
+    },
     Info {
         id: SessionId,
         content_type: String,
@@ -173,6 +176,7 @@ impl<W> SessionCore<W> {
             Command::ChangeAddress { ip } => self.change_address(ip),
             Command::Transfer { id, target } => return self.transfer(id, target, reply),
             Command::Info { id, content_type, body } => self.send_info(id, content_type, body),
+            Command::EarlyMedia { id } => return self.early_media(id, reply),
             Command::DecideTransfer { id, accept } => self.decide_transfer(id, accept),
             Command::Counts => Ok(Answer::Counts(self.counts())),
             Command::Counters => Ok(Answer::Counters(self.counters())),

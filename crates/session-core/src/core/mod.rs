@@ -30,6 +30,7 @@ mod address;
 mod calls;
 mod commands;
 mod dtmf;
+mod early;
 mod incoming;
 pub(crate) mod media;
 mod message;

@@ -83,6 +83,8 @@ pub(crate) struct Session<W> {
     pub(crate) referred_by: Option<SessionId>,
     /// The call was transferred: its end says so.
     pub(crate) transferred: bool,
+    /// Early media of ours (a 183 with our answer) for this incoming call.
+    pub(crate) early: Option<super::early::Early<W>>,
 }
 
 /// A call made with `prepare_outgoing_call` and not sent yet.
@@ -163,6 +165,7 @@ impl<W> Session<W> {
             notify_next: None,
             referred_by: None,
             transferred: false,
+            early: None,
         }
     }
 
@@ -284,7 +287,8 @@ impl<W> SessionCore<W> {
             .and_then(|(_, w)| w)
             .into_iter()
             .chain(s.queued.take().map(|(_, w)| w))
-            .chain(s.transfer.take().and_then(|t| t.waiting));
+            .chain(s.transfer.take().and_then(|t| t.waiting))
+            .chain(s.early.take().and_then(super::early::Early::into_waiter));
         for w in pending.chain(s.accepting.take().flatten()) {
             self.reply(w, Err(ended_error(&info)));
         }

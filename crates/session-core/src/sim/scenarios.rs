@@ -412,7 +412,8 @@ fn an_info_body_reaches_the_peers_application_and_a_second_waits_for_the_first()
     w.at(ms(0), alice, Action::Call { to: w.uri(bob, "bob") });
     w.run_for(secs(2));
     let call = *w.a(alice).sessions.keys().next().expect("Alice's call");
-    let info = |body: &str| super::Command::Info { id: call, content_type: "application/x-crm".into(), body: body.into() };
+    let info =
+        |body: &str| super::Command::Info { id: call, content_type: "application/x-crm".into(), body: body.into() };
     let first = w.command(alice, info("ticket=17"));
     let second = w.command(alice, info("ticket=18"));
     assert!(matches!(w.a(alice).replies.get(&first), Some(Ok(Answer::Unit))));
@@ -435,6 +436,53 @@ fn an_info_body_reaches_the_peers_application_and_a_second_waits_for_the_first()
     let third = w.command(alice, info("ticket=18"));
     assert!(matches!(w.a(alice).replies.get(&third), Some(Ok(Answer::Unit))), "the first was answered");
     w.at(secs(10), alice, Action::Hangup);
+    w.run_for(SETTLE);
+    w.assert_settled();
+}
+
+#[test]
+fn early_media_starts_both_streams_before_the_answer_and_the_200_repeats_its_sdp() {
+    let mut w = World::new(4, Conditions::perfect());
+    let alice = w.agent("alice", Policy::Ignore);
+    let bob = w.agent("bob", Policy::Ignore);
+    w.at(ms(0), alice, Action::Call { to: w.uri(bob, "bob") });
+    w.run_for(secs(1));
+    let at_bob = *w.a(bob).sessions.keys().next().expect("Bob's ringing call");
+    let at_alice = *w.a(alice).sessions.keys().next().expect("Alice's call");
+    let early = w.command(bob, super::Command::EarlyMedia { id: at_bob });
+    w.run_for(secs(2));
+    assert!(matches!(w.a(bob).replies.get(&early), Some(Ok(Answer::Unit))), "{:?}", w.a(bob).replies.get(&early));
+    assert!(w.a(bob).media_started.contains(&at_bob), "Bob's stream runs before he answers");
+    assert!(w.a(alice).media_started.contains(&at_alice), "Alice's stream runs on the 183's answer");
+    assert!(w.a(alice).established.is_empty(), "not answered yet");
+    let progress: Vec<u16> = w
+        .a(alice)
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            SessionEvent::Progress { status, .. } => Some(*status),
+            _ => None,
+        })
+        .collect();
+    assert!(progress.contains(&183), "{progress:?}");
+    let again = w.command(bob, super::Command::EarlyMedia { id: at_bob });
+    assert!(matches!(w.a(bob).replies.get(&again), Some(Err(crate::error::SessionError::InvalidState { .. }))));
+    let local_early = {
+        let info = w.command(bob, super::Command::MediaInfo { id: at_bob });
+        match w.a(bob).replies.get(&info) {
+            Some(Ok(Answer::MediaInfo(m))) => m.local_sdp.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+
+    w.at(secs(3), bob, Action::Decide { id: at_bob, decision: crate::api::CallDecision::Accept(None) });
+    w.run_for(secs(5));
+    assert_eq!(w.a(bob).established.len(), 1);
+    assert_eq!(w.a(alice).established.len(), 1);
+    let info = w.command(alice, super::Command::MediaInfo { id: at_alice });
+    let Some(Ok(Answer::MediaInfo(m))) = w.a(alice).replies.get(&info) else { panic!("media info") };
+    assert_eq!(m.remote_sdp, local_early, "the 200 carried the 183's answer");
+    w.at(secs(8), alice, Action::Hangup);
     w.run_for(SETTLE);
     w.assert_settled();
 }
