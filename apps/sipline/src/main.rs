@@ -36,6 +36,10 @@ enum Command {
     /// Send TEXT as an instant message (SIP MESSAGE) to a URI and show the answer (exit 0 on
     /// a 2xx, 1 on any other answer or none, 2 usage).
     Message(cmd::message::Args),
+    /// Subscribe to an event package (message-summary, presence, dialog), print each NOTIFY,
+    /// unsubscribe after --duration seconds or on Ctrl-C (exit 0 accepted and ended as
+    /// asked, 1 refused or ended by the notifier, 2 usage).
+    Subscribe(cmd::subscribe::Args),
     /// Register an account, show each state change and refresh, unregister on Ctrl-C
     /// (`--once`: register, unregister, exit 0 on success, 1 on failure).
     Register(cmd::register::Args),
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
         Command::Parse(args) => cmd::parse::run(args),
         Command::Options(args) => cmd::options::run(args),
         Command::Message(args) => cmd::message::run(args),
+        Command::Subscribe(args) => cmd::subscribe::run(args),
         Command::Register(args) => cmd::register::run(args),
         Command::Call(args) => cmd::call::run(args),
         Command::Answer(args) => cmd::answer::run(args),

@@ -10,7 +10,10 @@
 //!
 //! [`ClientManager::subscribe_events`]: crate::ClientManager::subscribe_events
 
-use crate::{CallId, CallInfo, CallState, InstantMessage, RegistrationId, RegistrationState, TransferRequest};
+use crate::{
+    CallId, CallInfo, CallState, InstantMessage, Notification, RegistrationId, RegistrationState, SubscriptionId,
+    TransferRequest,
+};
 use session_core::ErrorCategory;
 use std::fmt;
 use std::time::Duration;
@@ -151,6 +154,18 @@ pub enum ClientEvent {
         /// The target.
         target: String,
     },
+    /// A NOTIFY for one of our subscriptions ([`ClientManager::subscribe`](crate::ClientManager::subscribe)).
+    Notify {
+        /// The subscription, the state and the body.
+        notification: Notification,
+    },
+    /// A subscription is over and will not be renewed.
+    SubscriptionEnded {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// Why.
+        reason: String,
+    },
     /// A MESSAGE reached us (answered 200), outside a call or in one.
     MessageReceived {
         /// Who sent it, to whom, and what.
@@ -213,6 +228,8 @@ pub enum EventKind {
     Transfer,
     /// [`ClientEvent::MessageReceived`] and [`ClientEvent::InfoReceived`].
     Message,
+    /// [`ClientEvent::Notify`] and [`ClientEvent::SubscriptionEnded`].
+    Subscription,
     /// [`ClientEvent::Error`].
     Error,
 }
@@ -229,7 +246,8 @@ impl ClientEvent {
             | ClientEvent::TransferProgress { .. }
             | ClientEvent::Transferring { .. } => EventPriority::Normal,
             ClientEvent::TransferRequested { .. } | ClientEvent::MessageReceived { .. } => EventPriority::High,
-            ClientEvent::InfoReceived { .. } => EventPriority::Normal,
+            ClientEvent::InfoReceived { .. } | ClientEvent::Notify { .. } => EventPriority::Normal,
+            ClientEvent::SubscriptionEnded { .. } => EventPriority::High,
             ClientEvent::RtpTimeout { .. } | ClientEvent::AddressChanged { .. } => EventPriority::High,
             ClientEvent::CallProgress { .. } | ClientEvent::MediaQuality { .. } => EventPriority::Low,
             ClientEvent::RegistrationStateChanged { state, .. } => match state {
@@ -255,6 +273,7 @@ impl ClientEvent {
             ClientEvent::RtpTimeout { .. } | ClientEvent::RtpResumed { .. } => EventKind::MediaTimeout,
             ClientEvent::AddressChanged { .. } => EventKind::Network,
             ClientEvent::MessageReceived { .. } | ClientEvent::InfoReceived { .. } => EventKind::Message,
+            ClientEvent::Notify { .. } | ClientEvent::SubscriptionEnded { .. } => EventKind::Subscription,
             ClientEvent::TransferProgress { .. }
             | ClientEvent::TransferRequested { .. }
             | ClientEvent::Transferring { .. } => EventKind::Transfer,
@@ -278,6 +297,7 @@ impl ClientEvent {
             ClientEvent::TransferRequested { request } => Some(request.id),
             ClientEvent::MessageReceived { message } => message.call,
             ClientEvent::InfoReceived { id, .. } => Some(*id),
+            ClientEvent::Notify { .. } | ClientEvent::SubscriptionEnded { .. } => None,
             ClientEvent::Error { call, .. } => *call,
             ClientEvent::RegistrationStateChanged { .. } | ClientEvent::AddressChanged { .. } => None,
         }
@@ -355,6 +375,33 @@ impl fmt::Display for ClientEvent {
                     write!(f, "message from {}: {} bytes of {}", message.from, message.body.len(), message.content_type)
                 }
             }
+            ClientEvent::Notify { notification: n } => {
+                write!(f, "{} {} ({}", n.subscription, n.event, n.state)?;
+                if let Some(reason) = &n.reason {
+                    write!(f, ", {reason}")?;
+                }
+                write!(f, ")")?;
+                if let Some(s) = n.message_summary() {
+                    write!(f, ": messages waiting: {}", if s.waiting { "yes" } else { "no" })?;
+                    if let Some(v) = s.voice {
+                        write!(f, ", voice {} new / {} old", v.new, v.old)?;
+                        if v.urgent_new + v.urgent_old > 0 {
+                            write!(f, " ({} / {} urgent)", v.urgent_new, v.urgent_old)?;
+                        }
+                    }
+                    Ok(())
+                } else if let Some(open) = n.presence_open() {
+                    write!(f, ": {}", if open { "open" } else { "closed" })
+                } else if let Some(dialogs) = n.dialog_states() {
+                    let states: Vec<&str> = dialogs.iter().map(|d| d.state.as_str()).collect();
+                    write!(f, ": {} dialog(s) [{}]", dialogs.len(), states.join(", "))
+                } else if !n.body.is_empty() {
+                    write!(f, ": {} bytes of {}", n.body.len(), n.content_type.as_deref().unwrap_or("body"))
+                } else {
+                    Ok(())
+                }
+            }
+            ClientEvent::SubscriptionEnded { subscription, reason } => write!(f, "{subscription} ended: {reason}"),
             ClientEvent::InfoReceived { id, content_type, body } => {
                 write!(f, "{id} INFO: {} bytes of {}", body.len(), content_type.as_deref().unwrap_or("nothing"))
             }

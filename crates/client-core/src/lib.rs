@@ -126,8 +126,8 @@ pub use session_core::SessionId as CallId;
 /// Where a call stands (one enum for both directions; see its transitions).
 pub use session_core::SessionState as CallState;
 pub use session_core::{
-    AudioFrame, AudioFrames, AudioSource, CallDirection, Codec, EndCause, EndInfo, ErrorCategory, FailedTarget,
-    InstantMessage, MediaInfo, MediaTap, RegistrationState, RequestOptions, ResourceCounts, RtpStats, SessionError,
-    SipResponse, SrtpPolicy, TapDirection, TransferRequest, Transport, Unreachable, UnreachableCause, WireDirection,
-    WireTap,
+    AudioFrame, AudioFrames, AudioSource, CallDirection, Codec, DialogStatus, EndCause, EndInfo, ErrorCategory,
+    FailedTarget, InstantMessage, MediaInfo, MediaTap, MessageCounts, MessageSummary, Notification, RegistrationState,
+    RequestOptions, ResourceCounts, RtpStats, SessionError, SipResponse, SrtpPolicy, SubscriptionId, TapDirection,
+    TransferRequest, Transport, Unreachable, UnreachableCause, WireDirection, WireTap,
 };

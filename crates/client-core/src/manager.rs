@@ -471,6 +471,10 @@ async fn pump(mut rx: broadcast::Receiver<SessionEvent>, session: Weak<SessionCo
             }
             SessionEvent::TransferRequested { request } => shared.emit(ClientEvent::TransferRequested { request }),
             SessionEvent::Message(message) => shared.emit(ClientEvent::MessageReceived { message: *message }),
+            SessionEvent::Notify(notification) => shared.emit(ClientEvent::Notify { notification: *notification }),
+            SessionEvent::SubscriptionEnded { subscription, reason } => {
+                shared.emit(ClientEvent::SubscriptionEnded { subscription, reason })
+            }
             SessionEvent::Info { id, content_type, body } => {
                 shared.emit(ClientEvent::InfoReceived { id, content_type, body })
             }

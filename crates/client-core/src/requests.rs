@@ -8,7 +8,7 @@
 //! the targets left behind on the way.
 
 use crate::{ClientError, ClientManager};
-use session_core::{RequestOptions, SipClient, SipResponse};
+use session_core::{RequestOptions, SipClient, SipResponse, SubscribeOptions, SubscriptionId};
 
 impl ClientManager {
     /// Sends OPTIONS to `uri` (a server, `sip:example.com;transport=tcp`, or a user) and
@@ -59,6 +59,40 @@ impl ClientManager {
             ..RequestOptions::default()
         };
         self.send_request("MESSAGE", to, options).await
+    }
+
+    /// Subscribes to `event` at `uri` (RFC 6665: `message-summary` for voicemail,
+    /// `presence`, `dialog` for busy-lamp fields), as the first registered account when
+    /// there is one. The subscription is refreshed and renewed by itself; each NOTIFY comes
+    /// as [`ClientEvent::Notify`](crate::ClientEvent::Notify) (with
+    /// [`Notification::message_summary`](crate::Notification::message_summary) and the
+    /// like to read it), the end as
+    /// [`ClientEvent::SubscriptionEnded`](crate::ClientEvent::SubscriptionEnded).
+    ///
+    /// ```no_run
+    /// # async fn s(client: &client_core::ClientManager) -> client_core::Result<()> {
+    /// let mwi = client.subscribe("sip:alice@pbx.example.com", "message-summary").await?;
+    /// // ...
+    /// client.unsubscribe(mwi).await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(skip(self))]
+    pub async fn subscribe(&self, uri: &str, event: &str) -> Result<SubscriptionId, ClientError> {
+        let from = self.get_all_registrations().into_iter().find(|r| r.is_registered()).map(|r| r.aor);
+        let accept = match event {
+            "message-summary" => Some("application/simple-message-summary".to_owned()),
+            "presence" => Some("application/pidf+xml".to_owned()),
+            "dialog" => Some("application/dialog-info+xml".to_owned()),
+            _ => None,
+        };
+        let options = SubscribeOptions { accept, from, ..SubscribeOptions::default() };
+        Ok(self.session()?.subscribe(uri, event, options).await?)
+    }
+
+    /// Ends a subscription (SUBSCRIBE with Expires: 0); returns when the notifier answered.
+    #[tracing::instrument(skip(self))]
+    pub async fn unsubscribe(&self, id: SubscriptionId) -> Result<(), ClientError> {
+        Ok(self.session()?.unsubscribe(id).await?)
     }
 
     /// Sends a request of `method` outside any call and returns its final response (a

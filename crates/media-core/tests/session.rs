@@ -142,7 +142,9 @@ async fn mute_sends_silence_in_packets_that_keep_flowing() {
     call.a.set_muted(false);
     let b_received = received(&call.b);
     wait_for("60 unmuted packets", || received(&call.b) >= b_received + 60).await;
-    assert!(tone_fraction(&call.b.recent_audio(), 440.0, 8000) > 0.8);
+    // What B plays out follows what it received by its jitter buffer's delay, longer on a
+    // loaded machine: the tone fills B's last second soon, not at a set moment.
+    wait_for("B to hear the tone again", || tone_fraction(&call.b.recent_audio(), 440.0, 8000) > 0.8).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,7 +280,10 @@ async fn one_pacer_sends_every_streams_frames_at_the_frame_pace() {
     let most = (elapsed * 50.0).ceil() as u64 + 2;
     let (min, max) = (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
     assert!(min >= 1 && max <= most, "frames per stream in {elapsed:.2} s: {counts:?}");
-    assert!(max - min <= 2, "every stream gets its turn: {counts:?}");
+    // The snapshots read the streams one after another while the pacer runs, so on a
+    // loaded machine the later ones show a few frames more; a starved stream would show
+    // far fewer.
+    assert!(min * 10 >= max * 8, "every stream gets its turn: {counts:?}");
     wait_for("every stream hears its peer", || pairs.iter().all(|(a, b)| received(a) > 10 && received(b) > 10)).await;
     for (a, b) in &pairs {
         a.close();

@@ -508,6 +508,30 @@ impl SipClient for SessionCoordinator {
         self.send_request_with(method, uri, RequestOptions { headers, body, ..RequestOptions::default() }).await
     }
 
+    async fn subscribe(
+        &self,
+        uri: &str,
+        event: &str,
+        options: SubscribeOptions,
+    ) -> Result<SubscriptionId, SessionError> {
+        let req = crate::core::SubscribeRequest {
+            uri: uri.to_owned(),
+            event: event.to_owned(),
+            expires: options.expires,
+            accept: options.accept,
+            from: options.from,
+        };
+        self.ask(Command::Subscribe(req), |a| match a {
+            Answer::Subscription(id) => Some(id),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn unsubscribe(&self, id: SubscriptionId) -> Result<(), SessionError> {
+        self.ask_unit(Command::Unsubscribe { id }).await
+    }
+
     async fn send_request_with(
         &self,
         method: &str,

@@ -11,3 +11,4 @@ pub mod options;
 pub mod parse;
 mod pcap;
 pub mod register;
+pub mod subscribe;

@@ -9,14 +9,16 @@
 //! - [`CallHandler`]: the application's decisions about incoming calls, and call callbacks.
 
 mod handler;
+mod packages;
 mod types;
 
 pub use handler::{AcceptAll, CallHandler, DeferAll};
+pub use packages::{DialogStatus, MessageCounts, MessageSummary};
 pub(crate) use types::uri_of_party;
 pub use types::{
     Account, AccountId, CallDecision, CallDirection, CallOptions, CallSession, EndCause, EndInfo, FailedTarget,
-    IncomingCall, InstantMessage, MediaInfo, RegistrationState, RequestOptions, RtpStats, SessionEvent, SessionId,
-    SessionState, SipResponse, TransferRequest,
+    IncomingCall, InstantMessage, MediaInfo, Notification, RegistrationState, RequestOptions, RtpStats, SessionEvent,
+    SessionId, SessionState, SipResponse, SubscribeOptions, SubscriptionId, TransferRequest,
 };
 
 use crate::error::SessionError;
@@ -255,6 +257,21 @@ pub trait SipClient {
         headers: Vec<(String, String)>,
         body: Option<(String, Vec<u8>)>,
     ) -> impl Future<Output = Result<SipResponse, SessionError>> + Send;
+
+    /// Subscribes to `event` (a package: `message-summary`, `presence`, `dialog`, ...) at
+    /// `uri` (RFC 6665), keeps the subscription refreshed, and resubscribes when the
+    /// notifier loses it. Returns its id once the notifier accepted it (a 2xx or a first
+    /// NOTIFY); each NOTIFY comes as [`SessionEvent::Notify`], the end as
+    /// [`SessionEvent::SubscriptionEnded`].
+    fn subscribe(
+        &self,
+        uri: &str,
+        event: &str,
+        options: SubscribeOptions,
+    ) -> impl Future<Output = Result<SubscriptionId, SessionError>> + Send;
+
+    /// Ends a subscription (SUBSCRIBE with Expires: 0); returns when the notifier answered.
+    fn unsubscribe(&self, id: SubscriptionId) -> impl Future<Output = Result<(), SessionError>> + Send;
 
     /// Like [`Self::send_request`], with every option: headers, body, and how long to wait
     /// on one target before the next is tried.

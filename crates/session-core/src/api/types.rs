@@ -386,6 +386,52 @@ pub struct RequestOptions {
     pub from: Option<String>,
 }
 
+/// A subscription of ours (RFC 6665), from [`SipClient::subscribe`](crate::SipClient::subscribe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubscriptionId(pub u64);
+
+impl fmt::Display for SubscriptionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sub-{}", self.0)
+    }
+}
+
+/// What a subscription asks for beyond its URI and event package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeOptions {
+    /// The lifetime to ask for, in seconds (refreshed at nine tenths of what is granted).
+    pub expires: u32,
+    /// The body types we take (`application/simple-message-summary`, ...); `None` leaves
+    /// the package's default.
+    pub accept: Option<String>,
+    /// Subscribe as this registered account's address of record (its credentials and
+    /// outbound proxy); `None`: as this agent.
+    pub from: Option<String>,
+}
+
+impl Default for SubscribeOptions {
+    fn default() -> SubscribeOptions {
+        SubscribeOptions { expires: 600, accept: None, from: None }
+    }
+}
+
+/// A NOTIFY for one of our subscriptions (answered 200).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The subscription.
+    pub subscription: SubscriptionId,
+    /// Its event package.
+    pub event: String,
+    /// The Subscription-State: `active`, `pending` or `terminated`.
+    pub state: String,
+    /// Why it terminated, when it did (`deactivated`, `timeout`, `rejected`, ...).
+    pub reason: Option<String>,
+    /// The body's Content-Type, if it had a body.
+    pub content_type: Option<String>,
+    /// The body (a message summary, a PIDF document, dialog-info XML, ...).
+    pub body: Vec<u8>,
+}
+
 /// A MESSAGE (RFC 3428) that reached us, outside a call or in one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstantMessage {
@@ -576,6 +622,16 @@ pub enum SessionEvent {
     },
     /// A MESSAGE reached us (answered 200).
     Message(Box<InstantMessage>),
+    /// A NOTIFY for a subscription of ours (answered 200).
+    Notify(Box<Notification>),
+    /// A subscription of ours is over (unsubscribed, refused, or ended by the notifier)
+    /// and will not be renewed.
+    SubscriptionEnded {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// Why.
+        reason: String,
+    },
     /// An INFO in call `id` that carried no DTMF digit (answered 200).
     Info {
         /// The call.

@@ -80,6 +80,10 @@ pub(crate) enum Command {
     EarlyMedia {
         id: SessionId,
     },
+    Subscribe(super::SubscribeRequest),
+    Unsubscribe {
+        id: crate::api::SubscriptionId,
+    },
     Info {
         id: SessionId,
         content_type: String,
@@ -113,6 +117,7 @@ pub(crate) enum Answer {
     Registration(RegistrationState),
     Response(SipResponse),
     Counts(ResourceCounts),
+    Subscription(crate::api::SubscriptionId),
     Counters(super::Counters),
 }
 
@@ -177,6 +182,8 @@ impl<W> SessionCore<W> {
             Command::Transfer { id, target } => return self.transfer(id, target, reply),
             Command::Info { id, content_type, body } => self.send_info(id, content_type, body),
             Command::EarlyMedia { id } => return self.early_media(id, reply),
+            Command::Subscribe(req) => return self.subscribe(req, reply),
+            Command::Unsubscribe { id } => return self.unsubscribe(id, reply),
             Command::DecideTransfer { id, accept } => self.decide_transfer(id, accept),
             Command::Counts => Ok(Answer::Counts(self.counts())),
             Command::Counters => Ok(Answer::Counters(self.counters())),
@@ -228,6 +235,7 @@ impl<W> SessionCore<W> {
         for id in prepared {
             self.drop_prepared(id);
         }
+        self.drop_subscriptions();
         let outside: Vec<_> = self.outside.drain().map(|(_, o)| o).collect();
         for o in outside {
             self.reply(o.into_reply(), Err(SessionError::Closed));

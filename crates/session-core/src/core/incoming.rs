@@ -43,6 +43,9 @@ impl<W> SessionCore<W> {
             tracing::debug!(%tx, status = response.status().as_u16(), "request refused by the UAS core");
             return self.send_response(tx, response);
         }
+        if *request.method() == Method::Notify && self.subscription_notify(tx, &request) {
+            return;
+        }
         if let Some(other) = self.calls.handle_request(self.now, tx, request, cancels) {
             self.outside_dialog(tx, other);
         }

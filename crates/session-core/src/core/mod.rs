@@ -38,12 +38,14 @@ mod outside;
 mod route;
 mod screen;
 mod session;
+mod subscribe;
 mod transfer;
 
 pub(crate) use commands::{Answer, Command};
 pub(crate) use outside::OutsideRequest;
 pub(crate) use route::transports_for;
 pub(crate) use session::Session;
+pub(crate) use subscribe::SubscribeRequest;
 
 use crate::api::{AccountId, EndInfo, SessionEvent, SessionId};
 use crate::builder::SessionConfig;
@@ -134,6 +136,8 @@ pub struct ResourceCounts {
     pub server_transactions: usize,
     /// Accounts with a registration state machine.
     pub registrations: usize,
+    /// Subscriptions (RFC 6665) alive.
+    pub subscriptions: usize,
 }
 
 /// What a coordinator has turned away or dropped since it started, for metrics and for
@@ -158,6 +162,8 @@ pub(crate) enum Owner {
     Registrations(AccountId),
     /// A request outside dialogs made by [`Command::Request`].
     Outside(u64),
+    /// A SUBSCRIBE of subscription `n`.
+    Subscription(u64),
 }
 
 /// Every protocol decision of one user agent. See the module docs.
@@ -181,6 +187,8 @@ pub(crate) struct SessionCore<W> {
     pub(crate) resolving: HashMap<u64, Pending>,
     /// Requests outside dialogs made by the application, waiting for their final response.
     pub(crate) outside: HashMap<u64, Outside<W>>,
+    /// Our subscriptions (RFC 6665), by number.
+    pub(crate) subscriptions: HashMap<u64, subscribe::Subscription<W>>,
     /// Server transactions we have not sent a final response in yet.
     pub(crate) server_txs: HashSet<TxId>,
     /// The last transport failure of each client transaction, to name the cause.
@@ -232,6 +240,7 @@ impl<W> SessionCore<W> {
             sent: HashMap::new(),
             resolving: HashMap::new(),
             outside: HashMap::new(),
+            subscriptions: HashMap::new(),
             server_txs: HashSet::new(),
             send_errors: HashMap::new(),
             recent_ends: VecDeque::new(),
@@ -274,6 +283,7 @@ impl<W> SessionCore<W> {
         self.regs.handle_timeout(now);
         self.ring_timeouts(now);
         self.outside_timeouts(now);
+        self.subscription_timeouts(now);
         self.pump();
     }
 
@@ -292,6 +302,7 @@ impl<W> SessionCore<W> {
             self.shutdown.as_ref().map(|s| s.0),
             self.ring_deadlines.first().map(|(at, _)| *at),
             self.outside_deadline(),
+            self.subscription_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -377,6 +388,7 @@ impl<W> SessionCore<W> {
                 + self.prepared.values().filter(|p| p.has_media()).count(),
             server_transactions: self.server_txs.len(),
             registrations: self.regs.len(),
+            subscriptions: self.subscriptions.len(),
         }
     }
 

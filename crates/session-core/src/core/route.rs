@@ -314,6 +314,9 @@ impl<W> SessionCore<W> {
                     o.local_failure = Some(cause);
                 }
             }
+            Owner::Subscription(id) => {
+                tracing::debug!(subscription = id, %cause, "SUBSCRIBE not delivered");
+            }
         }
     }
 
@@ -328,6 +331,7 @@ impl<W> SessionCore<W> {
                 self.regs.handle_response(self.now, response);
             }
             Owner::Outside(id) => self.outside_response(id, response),
+            Owner::Subscription(id) => self.subscription_response(id, response),
         }
     }
 

@@ -26,6 +26,10 @@ pub(crate) fn screen_new(request: &Request) -> Option<Response> {
             // §21.5.2: not recognised at all.
             return respond(request, StatusCode::NOT_IMPLEMENTED, &[]);
         }
+        Method::Notify => {
+            // RFC 6665 §4.1.3: a NOTIFY that matches no subscription of ours.
+            return respond(request, StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST, &[]);
+        }
         _ => {
             // §8.2.1: a method we know but do not serve outside a dialog.
             return respond(request, StatusCode::METHOD_NOT_ALLOWED, &[("Allow", ALLOW.to_owned())]);
@@ -165,6 +169,8 @@ mod tests {
         let r = screen_new(&msg).expect("405");
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(r.headers().get("Allow").map(|v| v.to_string()).as_deref(), Some(ALLOW));
+        let stray = request("NOTIFY sip:bob@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK5\nFrom: <sip:a@b>;tag=1\nTo: <sip:bob@127.0.0.1>\nCall-ID: c5\nCSeq: 1 NOTIFY\nMax-Forwards: 70\nEvent: message-summary\nSubscription-State: active\nContent-Length: 0\n\n");
+        assert_eq!(screen_new(&stray).map(|r| r.status()), Some(StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST));
         let odd = request("FOOBAR sip:bob@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK3\nFrom: <sip:a@b>;tag=1\nTo: <sip:bob@127.0.0.1>\nCall-ID: c3\nCSeq: 1 FOOBAR\nMax-Forwards: 70\nContent-Length: 0\n\n");
         assert_eq!(screen_new(&odd).map(|r| r.status()), Some(StatusCode::NOT_IMPLEMENTED));
         let scheme = request("OPTIONS nobodyKnowsThisScheme:totallyopaquecontent SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK4\nFrom: <sip:a@b>;tag=1\nTo: <sip:bob@127.0.0.1>\nCall-ID: c4\nCSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n");
