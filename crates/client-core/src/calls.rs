@@ -254,6 +254,16 @@ impl ClientManager {
         session.send_info(id, content_type, body).await.map_err(|e| not_found(e, id))
     }
 
+    /// Transfers the far end of call `id` to the far end of call `to` (an attended
+    /// transfer: typically `to` is the consultation call with the colleague taking over).
+    /// The far end of `id` calls `to`'s far end with Replaces, which takes over our call
+    /// there; both our calls end. Returns once the far end accepted the REFER.
+    #[tracing::instrument(skip(self), fields(call = %id))]
+    pub async fn transfer_call_attended(&self, id: CallId, to: CallId) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.transfer_session_attended(id, to).await.map_err(|e| not_found(e, id))
+    }
+
     /// Puts a call on hold (a re-INVITE offering sendonly). Returns once the far end agreed.
     #[tracing::instrument(skip(self), fields(call = %id))]
     pub async fn hold_call(&self, id: CallId) -> Result<(), ClientError> {

@@ -154,6 +154,14 @@ pub enum ClientEvent {
         /// The target.
         target: String,
     },
+    /// A new incoming call (`new`) takes over call `old` (the far end's attended transfer):
+    /// it is answered at once, and `old` ends when it is up.
+    CallReplaced {
+        /// The call being replaced.
+        old: CallId,
+        /// The call replacing it.
+        new: CallId,
+    },
     /// A NOTIFY for one of our subscriptions ([`ClientManager::subscribe`](crate::ClientManager::subscribe)).
     Notify {
         /// The subscription, the state and the body.
@@ -244,7 +252,8 @@ impl ClientEvent {
             | ClientEvent::Dtmf { .. }
             | ClientEvent::RtpResumed { .. }
             | ClientEvent::TransferProgress { .. }
-            | ClientEvent::Transferring { .. } => EventPriority::Normal,
+            | ClientEvent::Transferring { .. }
+            | ClientEvent::CallReplaced { .. } => EventPriority::Normal,
             ClientEvent::TransferRequested { .. } | ClientEvent::MessageReceived { .. } => EventPriority::High,
             ClientEvent::InfoReceived { .. } | ClientEvent::Notify { .. } => EventPriority::Normal,
             ClientEvent::SubscriptionEnded { .. } => EventPriority::High,
@@ -276,7 +285,8 @@ impl ClientEvent {
             ClientEvent::Notify { .. } | ClientEvent::SubscriptionEnded { .. } => EventKind::Subscription,
             ClientEvent::TransferProgress { .. }
             | ClientEvent::TransferRequested { .. }
-            | ClientEvent::Transferring { .. } => EventKind::Transfer,
+            | ClientEvent::Transferring { .. }
+            | ClientEvent::CallReplaced { .. } => EventKind::Transfer,
             ClientEvent::Error { .. } => EventKind::Error,
         }
     }
@@ -295,6 +305,7 @@ impl ClientEvent {
             | ClientEvent::TransferProgress { id, .. }
             | ClientEvent::Transferring { id, .. } => Some(*id),
             ClientEvent::TransferRequested { request } => Some(request.id),
+            ClientEvent::CallReplaced { old, .. } => Some(*old),
             ClientEvent::MessageReceived { message } => message.call,
             ClientEvent::InfoReceived { id, .. } => Some(*id),
             ClientEvent::Notify { .. } | ClientEvent::SubscriptionEnded { .. } => None,
@@ -362,6 +373,7 @@ impl fmt::Display for ClientEvent {
                     None => Ok(()),
                 }
             }
+            ClientEvent::CallReplaced { old, new } => write!(f, "{new} replaces {old}"),
             ClientEvent::Transferring { id, new_call, target } => {
                 write!(f, "{id} transferred: {new_call} calls {target}")
             }

@@ -471,6 +471,7 @@ async fn pump(mut rx: broadcast::Receiver<SessionEvent>, session: Weak<SessionCo
             }
             SessionEvent::TransferRequested { request } => shared.emit(ClientEvent::TransferRequested { request }),
             SessionEvent::Message(message) => shared.emit(ClientEvent::MessageReceived { message: *message }),
+            SessionEvent::Replaced { old, new } => shared.emit(ClientEvent::CallReplaced { old, new }),
             SessionEvent::Notify(notification) => shared.emit(ClientEvent::Notify { notification: *notification }),
             SessionEvent::SubscriptionEnded { subscription, reason } => {
                 shared.emit(ClientEvent::SubscriptionEnded { subscription, reason })

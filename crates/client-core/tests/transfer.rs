@@ -4,7 +4,9 @@
 //!   its NOTIFYs reach agent 1 as progress, agent 1's call ends as transferred, and PJSIP's
 //!   tone reaches agent 2;
 //! - PJSIP calls agent 1 and transfers it to agent 2: agent 1 hears the request, calls
-//!   agent 2, and the two talk.
+//!   agent 2, and the two talk;
+//! - attended: agent 1 talks to PJSIP, consults agent 2, and hands PJSIP over; PJSIP's
+//!   INVITE with Replaces takes over agent 2's consultation call.
 
 use client_core::{AccountConfig, CallState, ClientBuilder, ClientEvent, ClientManager, EndCause, RegistrationState};
 use sip_testpeers::{require_peers, AnswerMode, Kamailio, KamailioOptions, PhoneEvent, Pjsua, PjsuaOptions, Transport};
@@ -177,4 +179,72 @@ async fn pjsip_transfers_an_agent_who_calls_the_target() {
     let _ = agent1.hangup_call(first).await;
     agent1.stop().await;
     agent2.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attended_transfer_hands_pjsip_over_to_the_consulted_agent() {
+    require_peers();
+    let k = kamailio();
+    let phone = phone(&k).await;
+    let agent1 = agent(&k, "agent1", "pw1").await;
+    let agent2 = agent(&k, "agent2", "pw2").await;
+    let mut events2 = agent2.subscribe_events();
+    let domain = k.addr(Transport::Udp);
+    let from = format!("sip:agent1@{domain}");
+
+    let customer = agent1.make_call(&from, &format!("sip:phone@{domain}")).await.expect("call PJSIP");
+    agent1.wait_for_answer(customer, PATIENCE).await.expect("PJSIP answers");
+    agent1.hold_call(customer).await.expect("hold the customer");
+    let consult = agent1.make_call(&from, &format!("sip:agent2@{domain}")).await.expect("consult agent 2");
+    agent1.wait_for_answer(consult, PATIENCE).await.expect("agent 2 answers");
+    let consulted_at_agent2 = next_active(&mut events2).await;
+
+    agent1.transfer_call_attended(customer, consult).await.expect("PJSIP accepts the REFER");
+    // PJSIP's INVITE with Replaces takes over agent 2's consultation call.
+    let replaced = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Ok(ClientEvent::CallReplaced { old, new }) = events2.recv().await {
+                return (old, new);
+            }
+        }
+    })
+    .await
+    .expect("agent 2 sees the replacement");
+    assert_eq!(replaced.0, consulted_at_agent2);
+    let taken_over = tokio::time::timeout(PATIENCE, agent2.wait_for_end(consulted_at_agent2)).await.expect("in time");
+    assert_eq!(taken_over.expect("end").end.map(|e| e.cause), Some(EndCause::Replaced));
+    assert!(hears(&agent2, replaced.1, PHONE_TONE as f32).await, "PJSIP's tone reaches agent 2 on the new call");
+    // Either side may end the first call once the transfer is through (RFC 5589 §7.1):
+    // PJSIP sends its BYE as soon as the new call is up, often before its last NOTIFY.
+    let ended = tokio::time::timeout(PATIENCE, agent1.wait_for_end(customer)).await.expect("in time").expect("end");
+    let cause = ended.end.map(|e| e.cause);
+    assert!(matches!(cause, Some(EndCause::Transferred | EndCause::RemoteHangup)), "{cause:?}");
+    let ended = tokio::time::timeout(PATIENCE, agent1.wait_for_end(consult)).await.expect("in time").expect("end");
+    assert_eq!(ended.end.map(|e| e.cause), Some(EndCause::RemoteHangup), "agent 2 hung up the replaced call");
+
+    agent2.hangup_call(replaced.1).await.expect("hang up");
+    let _ = blocking(move || phone.wait_until(PATIENCE, |e| matches!(e, PhoneEvent::Closed { .. }))).await;
+    agent1.stop().await;
+    agent2.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_replacing_no_call_is_refused_with_481_and_rings_nobody() {
+    use sip_testpeers::{Scenario, Sipp, SippOptions};
+    require_peers();
+    let client =
+        ClientBuilder::new().local_address("127.0.0.1:0".parse().expect("addr")).build().await.expect("config");
+    let mut events = client.subscribe_events();
+    client.start().await.expect("start");
+    let addr = client.local_address().expect("address");
+    let scenario =
+        Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/replaces_nobody_uac.xml"));
+    let mut sipp = Sipp::start(SippOptions::uac(scenario, addr).service("agent").calls(1)).expect("sipp");
+    let code = blocking(move || sipp.wait(PATIENCE)).await.expect("sipp ends");
+    assert_eq!(code, 0, "sipp got its 481");
+    while let Ok(e) = events.try_recv() {
+        assert!(!matches!(e, ClientEvent::IncomingCall { .. }), "nobody was rung: {e}");
+    }
+    assert!(client.list_calls().is_empty());
+    client.stop().await;
 }

@@ -356,6 +356,10 @@ impl SessionControl for SessionCoordinator {
         self.ask_unit(Command::Info { id, content_type: content_type.to_owned(), body }).await
     }
 
+    async fn transfer_session_attended(&self, id: SessionId, to: SessionId) -> Result<(), SessionError> {
+        self.ask_unit(Command::TransferAttended { id, to }).await
+    }
+
     async fn decide_transfer(&self, id: SessionId, accept: bool) -> Result<(), SessionError> {
         self.ask_unit(Command::DecideTransfer { id, accept }).await
     }

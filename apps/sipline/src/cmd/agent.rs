@@ -191,6 +191,8 @@ enum Action {
     Dtmf(Option<CallId>, String),
     Record(Option<CallId>, String),
     Transfer(Option<CallId>, String),
+    /// An attended transfer: the first call's far end to the second call's.
+    TransferTo(Option<CallId>, CallId),
 }
 
 /// The call a command means: the one named, else the only (or first) one that fits.
@@ -242,10 +244,18 @@ async fn act(client: &ClientManager, from: &str, action: Action) -> Result<Strin
             let id = pick(client, id, up)?;
             client.transfer_call(id, &target).await.map(|_| format!("{id} transferring to {target}")).map_err(e)
         }
+        Action::TransferTo(id, to) => {
+            let id = pick(client, id, |c| up(c) && c.id != to)?;
+            client
+                .transfer_call_attended(id, to)
+                .await
+                .map(|_| format!("{id} transferring to the far end of {to}"))
+                .map_err(e)
+        }
     }
 }
 
-const HELP: &str = "commands: call URI | answer [N] | reject [N] [STATUS] | hangup [N] | hold [N] | resume [N] | mute [N] | unmute [N] | dtmf [N] DIGITS | record [N] FILE.wav | transfer [N] URI | status | quit";
+const HELP: &str = "commands: call URI | answer [N] | reject [N] [STATUS] | hangup [N] | hold [N] | resume [N] | mute [N] | unmute [N] | dtmf [N] DIGITS | record [N] FILE.wav | transfer [N] URI|M | status | quit";
 
 /// A line of the line mode, as an action (`Ok(None)`: status; `Err`: what is wrong).
 fn parse_line(line: &str) -> Result<Option<Action>, String> {
@@ -286,9 +296,11 @@ fn parse_line(line: &str) -> Result<Option<Action>, String> {
                 [_, arg] => (id(0)?, *arg),
                 _ => return Err(format!("{verb} takes [N] and one argument")),
             };
-            match verb {
-                "dtmf" => Action::Dtmf(call, arg.to_owned()),
-                "record" => Action::Record(call, arg.to_owned()),
+            let other_call = arg.trim_start_matches("call-").parse::<u64>().ok().map(CallId);
+            match (verb, other_call) {
+                ("dtmf", _) => Action::Dtmf(call, arg.to_owned()),
+                ("record", _) => Action::Record(call, arg.to_owned()),
+                (_, Some(to)) => Action::TransferTo(call, to),
                 _ => Action::Transfer(call, arg.to_owned()),
             }
         }

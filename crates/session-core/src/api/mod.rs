@@ -119,6 +119,15 @@ pub trait SessionControl {
     /// this call ends as [`EndCause::Transferred`](crate::EndCause::Transferred).
     fn transfer_session(&self, id: SessionId, target: &str) -> impl Future<Output = Result<(), SessionError>> + Send;
 
+    /// Transfers the peer of call `id` to the peer of call `to` (an attended transfer: the
+    /// REFER's Refer-To names `to`'s peer with a Replaces for that call, RFC 3891/5589).
+    /// Returns once the peer accepted the REFER; both calls end as the transfer completes.
+    fn transfer_session_attended(
+        &self,
+        id: SessionId,
+        to: SessionId,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send;
+
     /// Accepts or refuses the peer's REFER in call `id` (what
     /// [`CallHandler::on_transfer_request`] does by itself): 202 and a call to the target,
     /// or 603.

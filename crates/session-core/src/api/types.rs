@@ -162,6 +162,9 @@ pub enum EndCause {
     /// We transferred the peer (our REFER was accepted and its call answered), then hung
     /// up.
     Transferred,
+    /// Another call took this one over (an INVITE with Replaces, RFC 3891: the far end's
+    /// attended transfer), and we hung this one up.
+    Replaced,
 }
 
 impl fmt::Display for EndCause {
@@ -181,6 +184,7 @@ impl fmt::Display for EndCause {
             EndCause::Unreachable => "unreachable",
             EndCause::Shutdown => "shut down",
             EndCause::Transferred => "transferred",
+            EndCause::Replaced => "replaced by another call",
         })
     }
 }
@@ -619,6 +623,14 @@ pub enum SessionEvent {
         new_call: SessionId,
         /// The target.
         target: String,
+    },
+    /// A new call (`new`, an INVITE with Replaces) takes over call `old`: it is answered at
+    /// once, and `old` ends when it is up.
+    Replaced {
+        /// The call being replaced.
+        old: SessionId,
+        /// The call replacing it.
+        new: SessionId,
     },
     /// A MESSAGE reached us (answered 200).
     Message(Box<InstantMessage>),

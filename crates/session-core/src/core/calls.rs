@@ -216,6 +216,10 @@ impl<W> SessionCore<W> {
             info.cause = EndCause::Transferred;
             info.reason = "transferred".into();
         }
+        if s.replaced {
+            info.cause = EndCause::Replaced;
+            info.reason = "replaced by another call".into();
+        }
         if s.media_failed {
             info.cause = EndCause::MediaFailed;
             if let Some(why) = s.media_failure.take() {
@@ -328,6 +332,17 @@ impl<W> SessionCore<W> {
     fn incoming_call(&mut self, key: sip_dialog::CallKey, invite: Request) {
         let id = id_of(key);
         let now = self.now;
+        let replaces = match self.replaces_target(&invite) {
+            Some(Err(status)) => {
+                tracing::info!(session = %id, status = status.as_u16(), "an INVITE with Replaces refused");
+                if let Err(e) = self.calls.reject(now, key, status) {
+                    tracing::debug!(session = %id, error = %e, "refusal not sent");
+                }
+                return;
+            }
+            Some(Ok(old)) => Some(old),
+            None => None,
+        };
         let h = invite.headers();
         // §13.3.1: the caller's Expires bounds how long it waits; ours bounds the rest.
         let expires = h.expires().ok().flatten().map(|s| std::time::Duration::from_secs(u64::from(s)));
@@ -351,6 +366,11 @@ impl<W> SessionCore<W> {
         session.remote_headers = call.headers.clone();
         session.ring_deadline = Some(ring_at);
         self.sessions.insert(id, session);
+        if let Some(old) = replaces {
+            // RFC 3891 §3: it takes over a call that is up, without ringing anyone.
+            self.emit(SessionEvent::IncomingCall { id, from: call.from_uri().to_owned(), call: Box::new(call) });
+            return self.take_over(id, old);
+        }
         if let Err(e) = self.calls.progress(now, key, StatusCode::RINGING, None) {
             tracing::debug!(session = %id, error = %e, "180 not sent");
         }

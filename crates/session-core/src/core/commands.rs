@@ -77,6 +77,10 @@ pub(crate) enum Command {
         id: SessionId,
         target: String,
     },
+    TransferAttended {
+        id: SessionId,
+        to: SessionId,
+    },
     EarlyMedia {
         id: SessionId,
     },
@@ -180,6 +184,7 @@ impl<W> SessionCore<W> {
             Command::Request(req) => return self.request_outside(req, reply),
             Command::ChangeAddress { ip } => self.change_address(ip),
             Command::Transfer { id, target } => return self.transfer(id, target, reply),
+            Command::TransferAttended { id, to } => return self.transfer_attended(id, to, reply),
             Command::Info { id, content_type, body } => self.send_info(id, content_type, body),
             Command::EarlyMedia { id } => return self.early_media(id, reply),
             Command::Subscribe(req) => return self.subscribe(req, reply),

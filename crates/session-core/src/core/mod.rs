@@ -35,6 +35,7 @@ mod incoming;
 pub(crate) mod media;
 mod message;
 mod outside;
+mod replaces;
 mod route;
 mod screen;
 mod session;

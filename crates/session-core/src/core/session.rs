@@ -83,6 +83,10 @@ pub(crate) struct Session<W> {
     pub(crate) referred_by: Option<SessionId>,
     /// The call was transferred: its end says so.
     pub(crate) transferred: bool,
+    /// The call this one replaces (an INVITE with Replaces, RFC 3891).
+    pub(crate) replaces: Option<SessionId>,
+    /// Another call replaced this one: its end says so.
+    pub(crate) replaced: bool,
     /// Early media of ours (a 183 with our answer) for this incoming call.
     pub(crate) early: Option<super::early::Early<W>>,
 }
@@ -166,6 +170,8 @@ impl<W> Session<W> {
             referred_by: None,
             transferred: false,
             early: None,
+            replaces: None,
+            replaced: false,
         }
     }
 
@@ -247,6 +253,7 @@ impl<W> SessionCore<W> {
     pub(crate) fn established(&mut self, id: SessionId) {
         self.set_state(id, SessionState::Active);
         self.referred_progress(id, 200, "OK");
+        self.replacement_established(id);
         let Some(s) = self.sessions.get_mut(&id) else { return };
         let snapshot = s.snapshot();
         let waiters: Vec<W> = s.answer_waiters.drain(..).collect();

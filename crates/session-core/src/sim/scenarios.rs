@@ -488,6 +488,38 @@ fn early_media_starts_both_streams_before_the_answer_and_the_200_repeats_its_sdp
 }
 
 #[test]
+fn an_attended_transfer_replaces_the_consultation_call_at_the_target() {
+    for seed in 0..10 {
+        attended_transfer(seed);
+    }
+}
+
+/// Alice talks to Bob, consults Carol, and hands Bob over to Carol (Replaces).
+fn attended_transfer(seed: u64) {
+    let mut w = World::new(seed, Conditions::rough());
+    let alice = w.agent("alice", Policy::Ignore);
+    let bob = w.agent("bob", Policy::AnswerAfter(ms(100)));
+    let carol = w.agent("carol", Policy::AnswerAfter(ms(100)));
+    w.at(ms(0), alice, Action::Call { to: w.uri(bob, "bob") });
+    w.at(secs(3), alice, Action::Call { to: w.uri(carol, "carol") });
+    w.run_for(secs(8));
+    let calls: Vec<_> = w.a(alice).sessions.keys().copied().collect();
+    assert_eq!(calls.len(), 2, "seed {seed}: Alice's two calls");
+    let (to_bob, to_carol) = (calls[0], calls[1]);
+    w.command(alice, super::Command::TransferAttended { id: to_bob, to: to_carol });
+    w.run_for(secs(30));
+    let ends = |node| w.a(node).sessions.values().map(|e| e.as_ref().map(|e| e.cause)).collect::<Vec<_>>();
+    assert_eq!(ends(alice), [Some(EndCause::Transferred), Some(EndCause::RemoteHangup)], "seed {seed}");
+    assert_eq!(ends(carol), [Some(EndCause::Replaced), None], "seed {seed}: Carol talks to Bob now");
+    assert_eq!(ends(bob), [Some(EndCause::RemoteHangup), None], "seed {seed}: Bob talks to Carol now");
+    let replaced = w.a(carol).events.iter().any(|(_, e)| matches!(e, SessionEvent::Replaced { .. }));
+    assert!(replaced, "seed {seed}");
+    w.at(secs(40), bob, Action::Hangup);
+    w.run_for(SETTLE);
+    w.assert_settled();
+}
+
+#[test]
 fn a_cancel_follows_its_invite_to_the_target_it_failed_over_to() {
     let mut w = World::new(6, Conditions::rough());
     let alice = w.agent("alice", Policy::Ignore);
