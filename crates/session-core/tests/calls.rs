@@ -305,12 +305,25 @@ async fn options_and_requests_outside_calls() {
     let ok = alice.send_options(&bob.local_uri("bob")).await.expect("OPTIONS answered");
     assert_eq!(ok.status, 200);
     assert!(ok.header("Allow").is_some_and(|a| a.contains("INVITE")));
+    let mut bob_events = bob.subscribe_events();
     let msg = alice
         .send_request("MESSAGE", &bob.local_uri("bob"), vec![], Some(("text/plain".into(), b"hi".to_vec())))
         .await
         .expect("MESSAGE answered");
-    assert_eq!(msg.status, 405);
-    assert!(msg.header("Allow").is_some());
+    assert_eq!(msg.status, 200, "RFC 3428: delivered");
+    let delivered = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Ok(SessionEvent::Message(m)) = bob_events.recv().await {
+                return m;
+            }
+        }
+    })
+    .await
+    .expect("bob's application gets it");
+    assert_eq!((delivered.text().as_ref(), delivered.call), ("hi", None));
+    let publish = alice.send_request("PUBLISH", &bob.local_uri("bob"), vec![], None).await.expect("PUBLISH answered");
+    assert_eq!(publish.status, 405, "a method we do not serve outside dialogs");
+    assert!(publish.header("Allow").is_some_and(|a| a.contains("MESSAGE") && a.contains("REFER")));
     assert!(matches!(
         alice.send_request("BYE", &bob.local_uri("bob"), vec![], None).await,
         Err(SessionError::InvalidInput(_))

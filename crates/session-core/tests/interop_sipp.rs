@@ -21,8 +21,8 @@ mod common;
 
 use common::*;
 use session_core::{
-    Account, DeferAll, EndCause, RegistrationState, SessionControl, SessionCoordinator, SessionEvent, SessionState,
-    SipClient, WireDirection, WireTap,
+    Account, DeferAll, EndCause, MediaControl, RegistrationState, SessionControl, SessionCoordinator, SessionEvent,
+    SessionState, SipClient, WireDirection, WireTap,
 };
 use sip_testpeers::{require_peers, Scenario, Sipp, SippOptions};
 use std::net::SocketAddr;
@@ -324,4 +324,43 @@ async fn a_302_is_followed_to_the_second_uas_which_answers() {
     hang_up(&alice, call.id).await;
     sipp_succeeds(redirecting).await;
     sipp_succeeds(answering).await;
+}
+
+/// RFC 3311: the UAS sends UPDATE with a new offer (a new port) in the call; sipline answers
+/// it with 200 and SDP and sends its RTP to the new port; an UPDATE without a body is
+/// answered 200; the call stays up until our BYE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_with_a_new_offer_is_answered_and_moves_the_media() {
+    let scenario = Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/update_uas.xml"));
+    let uas = sipp(SippOptions::uas(scenario));
+    let (alice, wire) = agent_on_wire().await;
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &target(&uas), None).await.expect("call");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("answered");
+    let first_port = alice.get_media_info(call.id).await.expect("media").remote_rtp.map(|a| a.port());
+    let deadline = Instant::now() + PATIENCE;
+    let moved = loop {
+        let now = alice.get_media_info(call.id).await.expect("media").remote_rtp.map(|a| a.port());
+        if now.is_some() && now != first_port {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "the UPDATE's new port never took effect");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(moved, first_port.map(|p| p + 2), "RTP goes to the port the UPDATE offered");
+    assert_eq!(alice.get_session(call.id).await.map(|s| s.state), Some(SessionState::Active));
+    // sipp sends the bodiless UPDATE once the first is answered, and takes our BYE only
+    // after its 200: the scenario's success proves both were answered.
+    let refreshed = |wire: &Wire| {
+        let responses = wire.messages(WireDirection::Sent, "SIP/2.0 200");
+        responses.iter().any(|r| r.contains(" UPDATE\r\n") && !r.contains("m=audio"))
+    };
+    let deadline = Instant::now() + PATIENCE;
+    while !refreshed(&wire) {
+        assert!(Instant::now() < deadline, "the bodiless UPDATE was never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let responses = wire.messages(WireDirection::Sent, "SIP/2.0 200");
+    assert!(responses.iter().any(|r| r.contains(" UPDATE\r\n") && r.contains("m=audio")), "{responses:?}");
+    hang_up(&alice, call.id).await;
+    sipp_succeeds(uas).await;
 }

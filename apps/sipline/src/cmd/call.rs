@@ -220,9 +220,10 @@ async fn transfer(
     .await;
     match last_word {
         Ok(Some((200..=299, _))) => {
+            // We hang up once the target answered; a transferee may hang up first.
             let call = client.wait_for_end(id).await.map_err(|e| Outcome::Failed(e.to_string()))?;
             match call.end.map(|e| e.cause) {
-                Some(EndCause::Transferred) => Ok(()),
+                Some(EndCause::Transferred | EndCause::RemoteHangup | EndCause::LocalHangup) => Ok(()),
                 other => Err(Outcome::Failed(format!("the call ended as {other:?} after the transfer"))),
             }
         }

@@ -168,6 +168,7 @@ impl<W> SessionCore<W> {
                     Method::Options => StatusCode::OK,
                     Method::Message => self.incoming_message(Some(id), &request),
                     Method::Refer => return self.incoming_refer(id, tx, &request),
+                    Method::Update => return self.peer_update(id, tx, &request),
                     Method::Notify => return self.incoming_notify(id, tx, &request),
                     _ => StatusCode::NOT_IMPLEMENTED,
                 };
@@ -325,6 +326,37 @@ impl<W> SessionCore<W> {
                     self.send_queued(id);
                 }
             },
+        }
+    }
+
+    /// The peer's UPDATE (RFC 3311): without a body it only refreshes the session (200);
+    /// with an offer it is answered like a re-INVITE's, unless an offer of ours is out
+    /// (491, §5.2) or it cannot be answered (488).
+    fn peer_update(&mut self, id: SessionId, tx: sip_transaction::TxId, request: &Request) {
+        let now = self.now;
+        let Some(s) = self.sessions.get_mut(&id) else { return };
+        let key = s.key();
+        let Some(offer) = sdp_of(request.body()) else {
+            let _ = self.calls.respond(now, key, tx, StatusCode::OK, None);
+            return;
+        };
+        if s.reinvite.is_some() {
+            let _ = self.calls.respond(now, key, tx, StatusCode::REQUEST_PENDING, None);
+            return;
+        }
+        let Some(media) = s.media.sdp() else {
+            let _ = self.calls.respond(now, key, tx, StatusCode::NOT_ACCEPTABLE_HERE, None);
+            return;
+        };
+        match media.answer(&offer) {
+            Ok((answer, applied)) => {
+                let _ = self.calls.respond(now, key, tx, StatusCode::OK, Some(Body::sdp(answer)));
+                self.applied(id, applied);
+            }
+            Err(e) => {
+                tracing::info!(session = %id, error = %e, "UPDATE offer refused: 488");
+                let _ = self.calls.respond(now, key, tx, StatusCode::NOT_ACCEPTABLE_HERE, None);
+            }
         }
     }
 

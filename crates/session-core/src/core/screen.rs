@@ -10,7 +10,7 @@ use sip_message::header::typed::Require;
 use sip_message::{Method, Request, Response, StatusCode, Uri};
 
 /// The methods our user agent implements, for Allow headers.
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, REFER, NOTIFY";
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, REFER, NOTIFY, UPDATE";
 /// The extensions we support (none yet: no 100rel, timer or replaces).
 pub(crate) const SUPPORTED: &[&str] = &[];
 
