@@ -131,3 +131,6 @@ pub use session_core::{
     RequestOptions, ResourceCounts, RtpStats, SessionError, SipResponse, SrtpPolicy, SubscriptionId, TapDirection,
     TransferRequest, Transport, Unreachable, UnreachableCause, WireDirection, WireTap,
 };
+/// The SIP message layer (parse, build, URIs, typed headers), for tools that read SIP
+/// messages themselves, such as `sipline parse`; a client needs none of it.
+pub use sip_message as message;

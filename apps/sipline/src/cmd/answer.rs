@@ -61,19 +61,11 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
         (None, Some(hz)) => Some(AudioSource::Tone(hz)),
         (None, None) => Some(AudioSource::Silence),
     };
-    args.client.serve_metrics()?;
-    let (builder, capture) = args.client.builder(config)?;
-    let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
-    let mut events = client.subscribe_events();
-    let printer = client::print_events(&client, "");
-    let registration = match client::start(&client, capture.as_ref(), args.client.account()).await {
-        Ok(r) => r,
-        Err(why) => {
-            println!("{why}");
-            client::finish(client, printer, capture).await;
-            return Ok(ExitCode::from(1));
-        }
+    let mut running = match client::launch(&args.client, config).await? {
+        Ok(running) => running,
+        Err(code) => return Ok(code),
     };
+    let client = running.client.clone();
     let addr = client.local_address().map_err(|e| Failure::Run(e.to_string()))?;
     let uri = client.local_uri("sipline").map_err(|e| Failure::Run(e.to_string()))?;
     println!("listening on {addr} (call {uri}); waiting for {} call(s)", args.count);
@@ -87,7 +79,7 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
             break ExitCode::SUCCESS;
         }
         tokio::select! {
-            ev = events.recv() => match ev {
+            ev = running.events.recv() => match ev {
                 Ok(ClientEvent::IncomingCall { call }) => {
                     if let Some(early) = &early {
                         let (client, early, play) = (client.clone(), early.clone(), args.media.play.clone());
@@ -143,10 +135,8 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
             }
         }
     };
-    if let Some(id) = registration {
-        let _ = client.unregister(id).await;
-    }
-    client::finish(client, printer, capture).await;
+    drop(client);
+    running.finish(true).await;
     Ok(status)
 }
 

@@ -60,39 +60,25 @@ async fn call(args: Args) -> Result<ExitCode, Failure> {
     let transfer = args.transfer_to.clone().map(|to| (to, transfer_after.unwrap_or_default()));
     let mut config = args.client.config(Some(&args.uri))?;
     args.media.apply(&mut config)?;
-    args.client.serve_metrics()?;
-    let (builder, capture) = args.client.builder(config)?;
-    let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
-    let printer = client::print_events(&client, "");
-    let account = args.client.account();
-    let registration = match client::start(&client, capture.as_ref(), account.clone()).await {
-        Ok(r) => r,
-        Err(why) => {
-            println!("{why}");
-            client::finish(client, printer, capture).await;
-            return Ok(ExitCode::from(1));
-        }
+    let running = match client::launch(&args.client, config).await? {
+        Ok(running) => running,
+        Err(code) => return Ok(code),
     };
-    let from = match &account {
+    let client = running.client.clone();
+    let from = match args.client.account() {
         Some(a) => a.aor(),
         None => client.local_uri("sipline").map_err(|e| Failure::Run(e.to_string()))?,
     };
     println!("calling {} from {from} (waiting up to {} s for an answer)", args.uri, answer_timeout.as_secs_f64());
     let plan = Plan { answer_timeout, duration, hold_after, transfer, media: &args.media };
     let outcome = talk(&client, &from, &args.uri, &plan).await;
-    let gave_up = matches!(outcome, Err(Outcome::NoAnswer(_)));
-    if let Some(id) = registration {
-        if !gave_up {
-            let _ = client.unregister(id).await;
-        }
-    }
-    if gave_up {
+    drop(client);
+    if matches!(outcome, Err(Outcome::NoAnswer(_))) {
         // The INVITE may still wait for a provisional response before it can be
         // cancelled (RFC 3261 §9.1): the program ends now rather than at timer B.
-        let _ = tokio::time::timeout(Duration::from_secs(1), client::finish(client, printer, None)).await;
-        client::close_capture(capture);
+        running.finish_now().await;
     } else {
-        client::finish(client, printer, capture).await;
+        running.finish(true).await;
     }
     Ok(match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -201,6 +201,54 @@ pub async fn start(
     }
 }
 
+/// A client built from the flags and started: its events printing, its account (when the
+/// flags give one) registered.
+pub struct Launched {
+    pub client: Arc<ClientManager>,
+    /// Every event from before the start on.
+    pub events: client_core::broadcast::Receiver<ClientEvent>,
+    pub registration: Option<client_core::RegistrationId>,
+    printer: tokio::task::JoinHandle<()>,
+    capture: Option<Capture>,
+}
+
+impl Launched {
+    /// Unregisters (when `unregister`), stops the client, lets the printer finish and closes
+    /// the capture file.
+    pub async fn finish(self, unregister: bool) {
+        if let (true, Some(id)) = (unregister, self.registration) {
+            let _ = self.client.unregister(id).await;
+        }
+        finish(self.client, self.printer, self.capture).await;
+    }
+
+    /// Stops without waiting more than a second (a call still waiting to be cancelled must
+    /// not hold the program), and closes the capture file.
+    pub async fn finish_now(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), finish(self.client, self.printer, None)).await;
+        close_capture(self.capture);
+    }
+}
+
+/// Builds a client from `config` and the flags, starts it with its events printing, and
+/// registers the flags' account. `Ok(Err(code))`: the start or the registration failed;
+/// that was printed and the client stopped.
+pub async fn launch(args: &ClientArgs, config: ClientConfig) -> Result<Result<Launched, ExitCode>, Failure> {
+    args.serve_metrics()?;
+    let (builder, capture) = args.builder(config)?;
+    let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
+    let events = client.subscribe_events();
+    let printer = print_events(&client, "");
+    match start(&client, capture.as_ref(), args.account()).await {
+        Ok(registration) => Ok(Ok(Launched { client, events, registration, printer, capture })),
+        Err(why) => {
+            println!("{why}");
+            finish(client, printer, capture).await;
+            Ok(Err(ExitCode::from(1)))
+        }
+    }
+}
+
 /// Prints one line per event until the client goes away. `name` prefixes each line when
 /// several clients share the output (the demo).
 pub fn print_events(client: &ClientManager, name: &'static str) -> tokio::task::JoinHandle<()> {

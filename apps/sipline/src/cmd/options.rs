@@ -44,8 +44,9 @@ pub fn run(args: Args) -> ExitCode {
 
 /// `uri` with `;transport=` set to `forced`: how a URI asks RFC 3263 for one transport.
 fn with_transport(uri: &str, forced: Option<Transport>) -> Result<String, Failure> {
-    let parsed = sip_message::Uri::parse(uri).map_err(|e| Failure::Usage(format!("'{uri}' is not a URI: {e}")))?;
-    let sip_message::Uri::Sip(sip) = &parsed else {
+    let parsed =
+        client_core::message::Uri::parse(uri).map_err(|e| Failure::Usage(format!("'{uri}' is not a URI: {e}")))?;
+    let client_core::message::Uri::Sip(sip) = &parsed else {
         return Err(Failure::Usage(format!("'{uri}' is not a sip: or sips: URI")));
     };
     let Some(forced) = forced else { return Ok(uri.to_owned()) };

@@ -1,9 +1,11 @@
 //! `sipline parse [FILE|-]`: shows what the stack sees in a message.
 
+use client_core::message::header::typed::*;
+use client_core::message::header::{ListHeader, TypedHeader};
+use client_core::message::{
+    parse_message, ErrorKind, Header, Message, NameAddr, Params, ParseError, StandardHeader as H, Uri,
+};
 use serde_json::{json, Map, Value};
-use sip_message::header::typed::*;
-use sip_message::header::{ListHeader, TypedHeader};
-use sip_message::{parse_message, ErrorKind, Header, Message, NameAddr, Params, ParseError, StandardHeader as H, Uri};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,7 +101,7 @@ fn message_json(msg: &Message) -> Value {
             Err(e) => json!(e.to_string()),
         },
     );
-    if msg.version() != sip_message::Version::SIP_2_0 {
+    if msg.version() != client_core::message::Version::SIP_2_0 {
         m.insert("note".into(), json!("unsupported SIP version: a UAS answers 505"));
     }
     Value::Object(m)
@@ -128,7 +130,7 @@ fn one<'a, T: TypedHeader<'a>>(v: &'a str, f: impl Fn(T) -> Value) -> Result<Val
 }
 
 fn list<'a, T: ListHeader<'a>>(v: &'a str, f: impl Fn(T) -> Value) -> Result<Value, ParseError> {
-    sip_message::split_commas(v)
+    client_core::message::split_commas(v)
         .map(|(off, item)| T::parse(item).map(&f).map_err(|e| e.shifted(off).within(T::NAME.as_str())))
         .collect::<Result<Vec<_>, _>>()
         .map(Value::Array)
@@ -236,12 +238,16 @@ fn typed_json(h: H, v: &str) -> Option<Result<Value, ParseError>> {
         H::Warning => list::<Warning>(v, |w| json!({ "code": w.code, "agent": w.agent, "text": w.text() })),
         H::WwwAuthenticate | H::ProxyAuthenticate => {
             return Some(
-                sip_message::auth::Challenge::parse(v).map(|c| challenge_json(&c)).map_err(|e| auth_error(h, &e)),
+                client_core::message::auth::Challenge::parse(v)
+                    .map(|c| challenge_json(&c))
+                    .map_err(|e| auth_error(h, &e)),
             )
         }
         H::Authorization | H::ProxyAuthorization => {
             return Some(
-                sip_message::auth::Authorization::parse(v).map(|a| credentials_json(&a)).map_err(|e| auth_error(h, &e)),
+                client_core::message::auth::Authorization::parse(v)
+                    .map(|a| credentials_json(&a))
+                    .map_err(|e| auth_error(h, &e)),
             )
         }
         H::UserAgent => one::<UserAgent>(v, |u| json!(u.0)),
@@ -251,20 +257,20 @@ fn typed_json(h: H, v: &str) -> Option<Result<Value, ParseError>> {
 }
 
 /// An authentication header's error, as a [`ParseError`] so it prints like the others.
-fn auth_error(h: H, e: &sip_message::auth::AuthError) -> ParseError {
+fn auth_error(h: H, e: &client_core::message::auth::AuthError) -> ParseError {
     let offset = match e {
-        sip_message::auth::AuthError::Syntax { offset, .. } => *offset,
+        client_core::message::auth::AuthError::Syntax { offset, .. } => *offset,
         _ => 0,
     };
     let expected: &'static str = match e {
-        sip_message::auth::AuthError::Syntax { expected, .. } => expected,
-        sip_message::auth::AuthError::UnsupportedScheme => "the Digest scheme",
+        client_core::message::auth::AuthError::Syntax { expected, .. } => expected,
+        client_core::message::auth::AuthError::UnsupportedScheme => "the Digest scheme",
         _ => "a well-formed digest header",
     };
     ParseError::syntax(offset, expected).within(h.as_str())
 }
 
-fn challenge_json(c: &sip_message::auth::Challenge) -> Value {
+fn challenge_json(c: &client_core::message::auth::Challenge) -> Value {
     json!({
         "scheme": "Digest",
         "realm": c.realm,
@@ -278,7 +284,7 @@ fn challenge_json(c: &sip_message::auth::Challenge) -> Value {
 }
 
 /// The credentials without the response hash: it is a secret-derived value and is not shown.
-fn credentials_json(a: &sip_message::auth::Authorization) -> Value {
+fn credentials_json(a: &client_core::message::auth::Authorization) -> Value {
     json!({
         "scheme": "Digest",
         "username": a.username,

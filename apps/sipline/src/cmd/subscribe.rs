@@ -41,34 +41,22 @@ async fn subscribe(args: Args) -> Result<ExitCode, Failure> {
     }
     let duration = args.duration.map(|d| client::seconds(d, "duration")).transpose()?;
     let config = args.client.config(Some(&args.uri))?;
-    args.client.serve_metrics()?;
-    let (builder, capture) = args.client.builder(config)?;
-    let client = builder.build().await.map_err(|e| Failure::Usage(e.to_string()))?;
-    let mut events = client.subscribe_events();
-    let printer = client::print_events(&client, "");
-    let registration = match client::start(&client, capture.as_ref(), args.client.account()).await {
-        Ok(r) => r,
-        Err(why) => {
-            println!("{why}");
-            client::finish(client, printer, capture).await;
-            return Ok(ExitCode::from(1));
-        }
+    let mut running = match client::launch(&args.client, config).await? {
+        Ok(running) => running,
+        Err(code) => return Ok(code),
     };
     println!("subscribing to {} at {} (waiting for the notifier)", args.event, args.uri);
-    let code = match client.subscribe(&args.uri, &args.event).await {
+    let code = match running.client.subscribe(&args.uri, &args.event).await {
         Err(e) => {
             println!("subscription failed: {e}");
             ExitCode::from(1)
         }
         Ok(id) => {
             println!("{id} accepted; each NOTIFY prints as it arrives");
-            watch(&client, id, &mut events, duration).await
+            watch(&running.client, id, &mut running.events, duration).await
         }
     };
-    if let Some(r) = registration {
-        let _ = client.unregister(r).await;
-    }
-    client::finish(client, printer, capture).await;
+    running.finish(true).await;
     Ok(code)
 }
 
