@@ -248,3 +248,65 @@ async fn an_invite_replacing_no_call_is_refused_with_481_and_rings_nobody() {
     assert!(client.list_calls().is_empty());
     client.stop().await;
 }
+
+/// Bad input in a call (RFC 3515 §2.4.1, RFC 6665 §4.1.3): a REFER whose Refer-To is no
+/// URI and one with two Refer-To headers get 400; a NOTIFY for a transfer nobody started
+/// gets 481; the call survives all three and ends with the caller's BYE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_refers_get_400_and_a_stray_notify_481_and_the_call_survives() {
+    use sip_testpeers::{Scenario, Sipp, SippOptions};
+    require_peers();
+    let client = ClientBuilder::new()
+        .local_address("127.0.0.1:0".parse().expect("addr"))
+        .auto_answer(true)
+        .build()
+        .await
+        .expect("config");
+    let mut events = client.subscribe_events();
+    client.start().await.expect("start");
+    let addr = client.local_address().expect("address");
+    let scenario =
+        Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/refer_bad_uac.xml"));
+    let mut sipp = Sipp::start(SippOptions::uac(scenario, addr).service("agent").calls(1)).expect("sipp");
+    let code = blocking(move || sipp.wait(PATIENCE)).await.expect("sipp ends");
+    assert_eq!(code, 0, "sipp got 400, 400, 481 and the BYE's 200");
+    let mut ended = None;
+    while let Ok(e) = events.try_recv() {
+        assert!(!matches!(e, ClientEvent::TransferRequested { .. } | ClientEvent::Transferring { .. }), "{e}");
+        if let ClientEvent::CallEnded { call } = e {
+            ended = call.end.map(|e| e.cause);
+        }
+    }
+    assert_eq!(ended, Some(EndCause::RemoteHangup), "the call survived until the caller's BYE");
+    client.stop().await;
+}
+
+/// Early media as the caller: PJSIP answers 183 with SDP and its tone before the 200; the
+/// agent's stream runs on the 183's answer (it receives PJSIP's audio while ringing), and
+/// the 200 changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_caller_receives_early_media_from_a_183() {
+    require_peers();
+    let k = kamailio();
+    let registrar = k.addr(Transport::Udp);
+    let phone =
+        blocking(move || Pjsua::start(PjsuaOptions::new().register("phone", "phonepw", registrar).tone_hz(PHONE_TONE)))
+            .await
+            .expect("pjsua");
+    let agent1 = agent(&k, "agent1", "pw1").await;
+    let call =
+        agent1.make_call(&format!("sip:agent1@{registrar}"), &format!("sip:phone@{registrar}")).await.expect("call");
+    let phone = Arc::new(phone);
+    let p = phone.clone();
+    blocking(move || p.wait_until(PATIENCE, |e| matches!(e, PhoneEvent::Incoming { .. }))).await.expect("rings");
+    let p = phone.clone();
+    blocking(move || p.answer(183)).await.expect("183 with SDP");
+    assert!(hears(&agent1, call, PHONE_TONE as f32).await, "PJSIP's tone arrives while ringing");
+    assert_eq!(agent1.get_call(call).map(|c| c.state), Some(CallState::Ringing), "not answered yet");
+    let p = phone.clone();
+    blocking(move || p.answer(200)).await.expect("200");
+    agent1.wait_for_answer(call, PATIENCE).await.expect("answered");
+    assert!(hears(&agent1, call, PHONE_TONE as f32).await, "the media goes on after the 200");
+    agent1.hangup_call(call).await.expect("hang up");
+    agent1.stop().await;
+}
