@@ -275,6 +275,25 @@ fn call_and_register_ask_the_dns_server_and_fail_over_past_a_dead_target() {
     assert_eq!(code, Some(0), "{callee}");
 }
 
+/// The contract of issue 12: `sipline call` offers 100rel by default and completes a call
+/// with a server that requires it (sipp: a reliable 183 with the SDP answer, which must be
+/// PRACKed with the right RAck before the 200 comes).
+#[test]
+fn call_offers_100rel_and_completes_a_call_with_a_server_that_requires_it() {
+    use sip_testpeers::{Scenario, Sipp, SippOptions};
+    require_peers();
+    let scenario = Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/prack_uas.xml"));
+    let mut sipp = Sipp::start(SippOptions::uas(scenario).calls(1)).expect("sipp");
+    let out = sipline(&["call", &format!("sip:service@{}", sipp.local_addr()), "--duration", "1", "--trace"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("Supported: 100rel"), "{t}");
+    assert!(t.contains("RAck: 4711 1 INVITE"), "{t}");
+    assert!(t.contains("call-1 183 Session Progress") && t.contains("call-1 answered"), "{t}");
+    let code = sipp.wait(Duration::from_secs(10)).expect("sipp ends");
+    assert_eq!(code, 0, "the server saw its PRACK, the ACK and the BYE:\n{t}\n{}", sipp.report());
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let out = sipline(&["call", "sip:x@127.0.0.1", "--duration", "-1"]);
@@ -285,6 +304,7 @@ fn usage_errors_exit_2() {
 
 /// The contract of `answer --early-media FILE.wav`: PJSIP calls; the program sends 183 with
 /// its SDP and plays the file before answering: PJSIP hears early audio, then the answer.
+/// PJSIP requires 100rel here, so this is also the PJSIP proof of RFC 3262 as the callee.
 #[test]
 fn answer_early_media_plays_the_file_to_pjsip_before_answering() {
     use sip_testpeers::{PhoneEvent, Pjsua, PjsuaOptions};
@@ -294,9 +314,20 @@ fn answer_early_media_plays_the_file_to_pjsip_before_answering() {
     let announcement = dir.join("announcement.wav");
     tone_wav_of(&announcement, 440.0, 3);
     let wav = announcement.to_str().expect("utf-8");
-    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "1", "--early-media", wav, "--tone", "1000"]);
+    let mut bob = Answerer::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--count",
+        "1",
+        "--early-media",
+        wav,
+        "--tone",
+        "1000",
+        "--trace",
+    ]);
     let addr = bob.addr();
-    let phone = Pjsua::start(PjsuaOptions::new()).expect("pjsua");
+    // PJSIP requires 100rel: the 180 and the 183 go reliably, each PRACKed (RFC 3262).
+    let phone = Pjsua::start(PjsuaOptions::new().require_100rel()).expect("pjsua");
     phone.call(&format!("sip:bob@{addr}")).expect("PJSIP calls");
     phone
         .wait_until(Duration::from_secs(20), |e| matches!(e, PhoneEvent::Ringing { code: Some(183) }))
@@ -317,6 +348,9 @@ fn answer_early_media_plays_the_file_to_pjsip_before_answering() {
     let (code, out) = bob.finish();
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("early media: playing") && out.contains("3.0 s"), "{out}");
+    let reliable = out.lines().filter(|l| l.starts_with("Require: 100rel")).count();
+    let pracks = out.lines().filter(|l| l.starts_with("RAck: ")).count();
+    assert!(reliable >= 2 && pracks >= 2, "the 180 and the 183 went reliably and were PRACKed:\n{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

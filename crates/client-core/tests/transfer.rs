@@ -283,16 +283,15 @@ async fn broken_refers_get_400_and_a_stray_notify_481_and_the_call_survives() {
 
 /// Early media as the caller: PJSIP answers 183 with SDP and its tone before the 200; the
 /// agent's stream runs on the 183's answer (it receives PJSIP's audio while ringing), and
-/// the 200 changes nothing.
+/// the 200 changes nothing. PJSIP requires 100rel, so its 183 is PRACKed (RFC 3262).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_caller_receives_early_media_from_a_183() {
     require_peers();
     let k = kamailio();
     let registrar = k.addr(Transport::Udp);
-    let phone =
-        blocking(move || Pjsua::start(PjsuaOptions::new().register("phone", "phonepw", registrar).tone_hz(PHONE_TONE)))
-            .await
-            .expect("pjsua");
+    // PJSIP requires 100rel: its 183 comes reliably and must be PRACKed (RFC 3262).
+    let options = PjsuaOptions::new().register("phone", "phonepw", registrar).tone_hz(PHONE_TONE).require_100rel();
+    let phone = blocking(move || Pjsua::start(options)).await.expect("pjsua");
     let agent1 = agent(&k, "agent1", "pw1").await;
     let call =
         agent1.make_call(&format!("sip:agent1@{registrar}"), &format!("sip:phone@{registrar}")).await.expect("call");
@@ -307,6 +306,8 @@ async fn the_caller_receives_early_media_from_a_183() {
     blocking(move || p.answer(200)).await.expect("200");
     agent1.wait_for_answer(call, PATIENCE).await.expect("answered");
     assert!(hears(&agent1, call, PHONE_TONE as f32).await, "the media goes on after the 200");
+    let log = phone.log();
+    assert!(log.contains("Require: 100rel") && log.contains("RAck: "), "PJSIP's reliable 183 was PRACKed");
     agent1.hangup_call(call).await.expect("hang up");
     agent1.stop().await;
 }

@@ -77,6 +77,12 @@ pub struct PjsuaOptions {
     pub tone_hz: u32,
     /// SRTP (SDES): off by default. PJSIP is told to allow SDES over plain UDP signaling.
     pub srtp: crate::PeerSrtp,
+    /// Require reliable provisional responses (RFC 3262): `Require: 100rel` in its INVITEs,
+    /// and its own 180/183 sent reliably. Off by default (PJSIP then only supports 100rel).
+    pub require_100rel: bool,
+    /// Use session timers (RFC 4028) with this interval in seconds: `Session-Expires` in
+    /// its INVITEs and answers. `None` (PJSIP's default: only when the peer asks) by default.
+    pub session_expires: Option<u32>,
     /// PJSIP's log level (into [`Pjsua::log_path`]): 4 by default, 5 for full SIP messages
     /// (which level 4 already includes), 6 for everything.
     pub log_level: u8,
@@ -93,6 +99,8 @@ impl Default for PjsuaOptions {
             answer_mode: AnswerMode::Manual,
             tone_hz: 440,
             srtp: crate::PeerSrtp::Off,
+            require_100rel: false,
+            session_expires: None,
             log_level: 4,
             startup_timeout: Duration::from_secs(20),
         }
@@ -128,6 +136,18 @@ impl PjsuaOptions {
     /// Sets [`srtp`](Self::srtp).
     pub fn srtp(mut self, srtp: crate::PeerSrtp) -> Self {
         self.srtp = srtp;
+        self
+    }
+
+    /// Sets [`require_100rel`](Self::require_100rel).
+    pub fn require_100rel(mut self) -> Self {
+        self.require_100rel = true;
+        self
+    }
+
+    /// Sets [`session_expires`](Self::session_expires).
+    pub fn session_expires(mut self, seconds: u32) -> Self {
+        self.session_expires = Some(seconds);
         self
     }
 
@@ -235,6 +255,12 @@ impl Pjsua {
             .stderr(stderr);
         if options.answer_mode == AnswerMode::Auto {
             command.arg("--auto-answer");
+        }
+        if options.require_100rel {
+            command.arg("--require-100rel");
+        }
+        if let Some(seconds) = options.session_expires {
+            command.args(["--session-expires", &seconds.to_string()]);
         }
         let mut process = PeerProcess::spawn(command, "the pjsua2 agent")?;
         let (stdin, stdout) = process.take_pipes();

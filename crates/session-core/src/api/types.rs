@@ -146,7 +146,8 @@ pub enum EndCause {
     CancelledByPeer,
     /// Nobody answered in time.
     NoAnswer,
-    /// The peer never acknowledged our answer (RFC 3261 §13.3.1.4).
+    /// The peer never acknowledged our answer: no ACK for our 2xx (RFC 3261 §13.3.1.4), or
+    /// no PRACK for our reliable provisional response (RFC 3262 §3).
     NoAck,
     /// The dialog broke (481, 408 to a request in it).
     DialogFailed,

@@ -38,6 +38,7 @@ fn end_info(reason: &EndReason) -> EndInfo {
         EndReason::LocalBye => (EndCause::LocalHangup, None, "we hung up".to_owned()),
         EndReason::RemoteBye => (EndCause::RemoteHangup, None, "remote hung up".to_owned()),
         EndReason::NoAck => (EndCause::NoAck, None, "no ACK for our 200".to_owned()),
+        EndReason::NoPrack => (EndCause::NoAck, Some(500), "no PRACK for our reliable 1xx".to_owned()),
         EndReason::DialogFailed { status } => (EndCause::DialogFailed, Some(status.as_u16()), phrase(*status)),
         EndReason::AuthFailed { reason } => (EndCause::AuthFailed, None, reason.to_string()),
     };
@@ -146,6 +147,11 @@ impl<W> SessionCore<W> {
                 }
                 self.established(id);
                 self.end_if_media_failed(id);
+            }
+            CallEventKind::Pracked { prack } => {
+                if let Some(sdp) = sdp_of(prack.body()) {
+                    self.apply_answer(id, &sdp);
+                }
             }
             CallEventKind::ForkDiscarded { .. } => tracing::debug!(session = %id, "a later fork answered: ACK + BYE"),
             CallEventKind::Confirmed { ack } | CallEventKind::ReinviteAcked { ack } => {
@@ -665,6 +671,7 @@ impl<W> SessionCore<W> {
             .rport()
             .contact(contact)
             .header("Allow", screen::ALLOW)
+            .header("Supported", screen::SUPPORTED_HEADER)
             .header("User-Agent", self.cfg.user_agent.clone())
             .body("application/sdp", offer.into_bytes());
         if let Some(proxy) = account.as_ref().and_then(|a| a.outbound_proxy.clone()) {

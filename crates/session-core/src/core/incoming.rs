@@ -62,6 +62,7 @@ impl<W> SessionCore<W> {
             Method::Options => request.make_response(StatusCode::OK, None).map(|mut r| {
                 r.push_header("Allow", screen::ALLOW);
                 r.push_header("Accept", "application/sdp");
+                r.push_header("Supported", screen::SUPPORTED_HEADER);
                 r.push_header("Server", self.cfg.user_agent.as_str());
                 r
             }),

@@ -10,9 +10,12 @@ use sip_message::header::typed::Require;
 use sip_message::{Method, Request, Response, StatusCode, Uri};
 
 /// The methods our user agent implements, for Allow headers.
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, REFER, NOTIFY, UPDATE";
-/// The extensions we support (none yet: no 100rel, timer or replaces).
-pub(crate) const SUPPORTED: &[&str] = &[];
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, REFER, NOTIFY, UPDATE, PRACK";
+/// The extensions we support: reliable provisional responses (RFC 3262) and Replaces
+/// (RFC 3891).
+pub(crate) const SUPPORTED: &[&str] = &["100rel", "replaces"];
+/// [`SUPPORTED`] as a header value, for INVITEs and OPTIONS answers.
+pub(crate) const SUPPORTED_HEADER: &str = "100rel, replaces";
 
 /// The response owed to a request that starts no dialog, or `None` to go on with it.
 pub(crate) fn screen_new(request: &Request) -> Option<Response> {
@@ -161,6 +164,12 @@ mod tests {
             r.headers().get("Unsupported").map(|v| v.to_string()).as_deref(),
             Some("nothingSupportsThis, nothingSupportsThisEither")
         );
+    }
+
+    #[test]
+    fn the_supported_header_lists_the_supported_tags() {
+        assert_eq!(SUPPORTED.join(", "), SUPPORTED_HEADER);
+        assert!(screen_new(&invite("Require: 100rel\n", "")).is_none());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use super::config::CallConfig;
 use super::event::{CallEvent, CallEventKind, CallKey, CallState, EndReason};
 use super::redirect::Redirects;
+use super::reliable::Reliability;
 use super::retransmit::AwaitAck;
 use crate::auth::Authenticator;
 use crate::body::Body;
@@ -71,6 +72,8 @@ pub(crate) enum Pending {
     Bye,
     /// The BYE to a fork discarded after the call was answered.
     ForkBye,
+    /// A PRACK for a reliable provisional response (RFC 3262).
+    Prack,
     /// A request sent for the application.
     Other,
 }
@@ -145,6 +148,8 @@ pub(crate) struct Call {
     pub(crate) end_reason: Option<EndReason>,
     /// Ends the call if our BYE gets no answer at all.
     pub(crate) bye_guard: Option<Instant>,
+    /// Reliable provisional responses (RFC 3262) both ways.
+    pub(crate) rel: Reliability,
     /// The deadline registered with the owner's timer set.
     pub(crate) scheduled: Option<Instant>,
 }
@@ -179,6 +184,7 @@ impl Call {
             glare: None,
             end_reason: None,
             bye_guard: None,
+            rel: Reliability::default(),
             scheduled: None,
         }
     }
@@ -221,6 +227,7 @@ impl Call {
             self.awaiting_acks.iter().map(AwaitAck::deadline).min(),
             self.glare.as_ref().map(|g| g.0),
             self.bye_guard,
+            self.rel.deadline(),
         ]
         .into_iter()
         .flatten()
@@ -247,6 +254,9 @@ impl Call {
             }
         }
         self.on_ack_timer(ctx);
+        if self.rel.deadline().is_some_and(|t| t <= now) {
+            self.on_reliable_timer(ctx);
+        }
         if self.glare.as_ref().is_some_and(|g| g.0 <= now) {
             self.on_glare_timer(ctx);
         }
@@ -287,6 +297,11 @@ impl Call {
                 }
             }
             Pending::ForkBye => {}
+            Pending::Prack => {
+                if status.is_final() && !status.is_success() {
+                    tracing::debug!(call = %self.key, status = status.as_u16(), "PRACK refused");
+                }
+            }
             Pending::Other => self.on_other_response(ctx, response),
         }
     }
@@ -388,6 +403,7 @@ impl Call {
         self.bye_after_ack = false;
         self.glare = None;
         self.bye_guard = None;
+        self.rel.clear();
         if let Cancel::Sent { no_answer, .. } = self.cancel {
             self.cancel = Cancel::Wanted { no_answer };
         }

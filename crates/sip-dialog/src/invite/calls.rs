@@ -413,7 +413,9 @@ impl Calls {
     }
 
     /// Sends a provisional response (101–199) to the INVITE of `call`; one with a To tag makes
-    /// an early dialog. 100 goes without a tag.
+    /// an early dialog. 100 goes without a tag. It goes reliably (RFC 3262) when the caller
+    /// requires 100rel, or supports it and `body` is some; while a reliable one awaits its
+    /// PRACK, the next waits, and so does a 2xx when the waiting one carried a body.
     pub fn progress(
         &mut self,
         now: Instant,

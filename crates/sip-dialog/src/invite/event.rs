@@ -77,6 +77,9 @@ pub enum EndReason {
         /// The status.
         status: StatusCode,
     },
+    /// We sent a reliable provisional response and no PRACK came within 64·T1, so the INVITE
+    /// was refused with 500 (RFC 3262 §3).
+    NoPrack,
     /// Our INVITE was challenged and the challenge could not be answered.
     AuthFailed {
         /// Why.
@@ -109,6 +112,12 @@ pub enum CallEventKind {
         response: Response,
         /// The early dialog.
         early: Option<DialogId>,
+    },
+    /// A PRACK with a body arrived for our reliable provisional response (RFC 3262 §5: the
+    /// answer to an offer that 1xx carried). It was answered 200.
+    Pracked {
+        /// The PRACK.
+        prack: Request,
     },
     /// Our INVITE was redirected (3xx), or a redirected attempt failed: `targets` in order of
     /// `q`, and the one tried next, if the redirect bound allows one.

@@ -53,6 +53,7 @@ impl Call {
             // An INVITE in an early dialog, before our final answer to the first one.
             Method::Invite if self.phase == Phase::Incoming => self.retry_later(ctx, tx, &request),
             Method::Invite => answer(ctx, StatusCode::REQUEST_PENDING),
+            Method::Prack => self.on_prack(ctx, tx, request),
             _ => {
                 self.server_pending.insert(tx, request.clone());
                 ctx.event(self.key, CallEventKind::Request { tx, request });

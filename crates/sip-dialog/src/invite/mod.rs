@@ -1,5 +1,6 @@
 //! The INVITE usage (RFC 3261 §13–15) on top of [`crate::dialog`]: making and answering
-//! calls, forking, CANCEL, redirects, re-INVITE and glare, BYE — state machines driven by the
+//! calls, reliable provisional responses (RFC 3262), forking, CANCEL, redirects, re-INVITE
+//! and glare, BYE — state machines driven by the
 //! events `sip-transaction` reports to its user, with `now` as an input.
 //!
 //! [`Calls`] is the entry point: it owns every call of a user agent, routes what arrives to
@@ -14,6 +15,7 @@ mod event;
 mod in_dialog;
 mod redirect;
 mod reinvite;
+mod reliable;
 mod retransmit;
 mod uac;
 mod uas;

@@ -73,6 +73,9 @@ impl Call {
         let mut early = None;
         if response.status() != StatusCode::TRYING {
             if let Ok(id) = DialogId::of_response(&response) {
+                if self.rel.is_repeat(&id, &response) {
+                    return;
+                }
                 match self.forks.iter_mut().find(|d| *d.id() == id) {
                     Some(fork) => fork.refresh_early(&response),
                     None => match Dialog::uac(&self.invite, &response) {
@@ -83,6 +86,7 @@ impl Call {
                         Err(e) => tracing::debug!(call = %self.key, error = %e, "no early dialog from this response"),
                     },
                 }
+                self.prack_if_reliable(ctx, &response, &id);
                 early = Some(id);
             }
         }

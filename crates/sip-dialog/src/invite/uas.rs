@@ -68,13 +68,19 @@ impl Call {
             ctx.respond(tx, self.invite.make_response(status, None)?);
             return Ok(());
         }
-        if status.is_provisional() || status.is_success() {
+        if self.hold_for_prack(status, &body) {
+            return Ok(());
+        }
+        if status.is_provisional() {
+            let resp = self.dialog_response(status, body.as_ref())?;
+            self.send_provisional(ctx, tx, resp, body.is_some());
+            self.early_sent = true;
+            return Ok(());
+        }
+        self.final_sent();
+        if status.is_success() {
             let resp = self.dialog_response(status, body.as_ref())?;
             ctx.respond(tx, resp.clone());
-            if status.is_provisional() {
-                self.early_sent = true;
-                return Ok(());
-            }
             if let Some(d) = self.dialog.as_mut() {
                 d.confirm();
             }

@@ -126,10 +126,23 @@ class Agent:
         # any "register".
         acfg = pj.AccountConfig()
         acfg.idUri = "sip:%s@127.0.0.1:%d" % (self.args.user, self.args.port)
+        self.configure_calls(acfg)
         self.configure_media(acfg)
         self.local_acc = PhoneAccount(self)
         self.local_acc.create(acfg, True)
         emit("ready", uri=acfg.idUri, port=self.args.port)
+
+    def configure_calls(self, acfg):
+        """Reliable provisional responses (RFC 3262) and session timers (RFC 4028)."""
+        if self.args.require_100rel:
+            # Require: 100rel in our INVITEs, and our own 1xx sent reliably.
+            acfg.callConfig.prackUse = pj.PJSUA_100REL_MANDATORY
+        if self.args.session_expires:
+            # Session-Expires in our INVITEs and answers; Require: timer when the peer
+            # supports it.
+            acfg.callConfig.timerUse = pj.PJSUA_SIP_TIMER_ALWAYS
+            acfg.callConfig.timerSessExpiresSec = self.args.session_expires
+            acfg.callConfig.timerMinSESec = min(90, self.args.session_expires)
 
     def configure_media(self, acfg):
         acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
@@ -248,6 +261,7 @@ class Agent:
         acfg.regConfig.registrarUri = "sip:%s" % registrar
         acfg.regConfig.timeoutSec = int(cmd.get("expires", 600))
         acfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", cmd["user"], 0, cmd["password"]))
+        self.configure_calls(acfg)
         self.configure_media(acfg)
         acc = PhoneAccount(self)
         acc.create(acfg, True)
@@ -446,6 +460,8 @@ def main():
     parser.add_argument("--auto-answer", action="store_true", help="answer incoming calls with 200 at once")
     parser.add_argument("--tone-hz", type=int, default=440)
     parser.add_argument("--srtp", type=int, default=0, help="0 off, 1 optional, 2 mandatory (SDES)")
+    parser.add_argument("--require-100rel", action="store_true", help="require reliable 1xx (RFC 3262)")
+    parser.add_argument("--session-expires", type=int, default=0, help="use session timers with this interval (RFC 4028)")
     parser.add_argument("--rtp-port", type=int, default=0, help="RTP port, RTCP on the next (0: PJSIP's default 4000)")
     args = parser.parse_args()
     agent = Agent(args)
