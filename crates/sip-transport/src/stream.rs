@@ -56,6 +56,7 @@ pub(crate) async fn run_stream<S>(
                     Err(e) => break 'conn format!("read error: {e}"),
                 };
                 last_activity = Instant::now();
+                framer.set_awaiting_pong(pong_due.is_some());
                 framer.push(&buf[..n]);
                 loop {
                     match framer.next_frame() {

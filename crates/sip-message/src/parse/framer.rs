@@ -27,7 +27,11 @@ pub enum Frame {
 ///
 /// A lone CRLF is reported as a pong at once, so a client waiting for one is not kept waiting;
 /// if it was the first half of a ping split across reads, the second half is then reported as
-/// a ping (the extra pong is harmless: RFC 5626 §4.4.1 peers ignore unexpected pongs).
+/// a ping (the extra pong is harmless: RFC 5626 §4.4.1 peers ignore unexpected pongs). A
+/// side that pings tells the framer with [`Self::set_awaiting_pong`]: while it waits, a lone
+/// CRLF is its pong, never half of a ping — else the pong to its second ping, following the
+/// pong to the first, would pass for the second half of a ping and the flow would be given
+/// up as dead.
 #[derive(Debug)]
 pub struct StreamFramer {
     buf: BytesMut,
@@ -39,6 +43,8 @@ pub struct StreamFramer {
     /// The last frame was a Pong made of a lone CRLF that ended the buffer: if CRLF follows at
     /// once, the two were a ping split across reads.
     half_ping: bool,
+    /// We sent a ping and wait for its pong.
+    awaiting_pong: bool,
     failed: bool,
 }
 
@@ -51,7 +57,24 @@ impl Default for StreamFramer {
 impl StreamFramer {
     /// A framer with the given limits.
     pub fn new(limits: Limits) -> StreamFramer {
-        StreamFramer { buf: BytesMut::new(), limits, scanned: 0, frame_len: None, half_ping: false, failed: false }
+        StreamFramer {
+            buf: BytesMut::new(),
+            limits,
+            scanned: 0,
+            frame_len: None,
+            half_ping: false,
+            awaiting_pong: false,
+            failed: false,
+        }
+    }
+
+    /// Says whether we sent a keep-alive ping and wait for its pong (RFC 5626 §4.4.1): while
+    /// we do, a lone CRLF is that pong.
+    pub fn set_awaiting_pong(&mut self, awaiting: bool) {
+        self.awaiting_pong = awaiting;
+        if awaiting {
+            self.half_ping = false;
+        }
     }
 
     /// Appends bytes read from the stream.
@@ -70,9 +93,12 @@ impl StreamFramer {
         if self.failed {
             return Err(ParseError::syntax(0, "a fresh connection (this stream failed to frame earlier)"));
         }
-        let r = self.next_inner(self.half_ping);
+        let r = self.next_inner(self.half_ping && !self.awaiting_pong);
         if let Ok(Some(frame)) = &r {
-            self.half_ping = *frame == Frame::Pong && self.buf.is_empty();
+            self.half_ping = *frame == Frame::Pong && self.buf.is_empty() && !self.awaiting_pong;
+            if *frame == Frame::Pong {
+                self.awaiting_pong = false;
+            }
         }
         if r.is_err() {
             self.failed = true;

@@ -183,6 +183,24 @@ fn framer_bounds_memory() {
 }
 
 #[test]
+fn framer_takes_each_awaited_pong_as_a_pong() {
+    // A client pings twice; the two pongs arrive in separate reads. Without being told it
+    // waits, the framer would take the second for the end of a ping split across reads.
+    let mut f = StreamFramer::default();
+    for _ in 0..3 {
+        f.set_awaiting_pong(true);
+        f.push(b"\r\n");
+        assert_eq!(f.next_frame().unwrap(), Some(Frame::Pong));
+        assert_eq!(f.next_frame().unwrap(), None);
+    }
+    // Not waiting any more: the split-ping reading comes back.
+    f.push(b"\r\n");
+    assert_eq!(f.next_frame().unwrap(), Some(Frame::Pong));
+    f.push(b"\r\n");
+    assert_eq!(f.next_frame().unwrap(), Some(Frame::Ping));
+}
+
+#[test]
 fn framer_whole_ping_in_one_read() {
     let mut f = StreamFramer::default();
     f.push(b"\r\n\r\n\r\n");
