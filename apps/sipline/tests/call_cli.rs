@@ -62,6 +62,23 @@ impl Answerer {
         }
     }
 
+    /// The first line, among those not seen yet, for which `wanted` holds, within `patience`.
+    fn line_within(&mut self, patience: Duration, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if wanted(&l) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!("sipline answer never printed the line; it printed:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
     /// The address it listens on, from its "listening on ADDR" line.
     fn addr(&mut self) -> String {
         let l = self.line("listening on ");
@@ -292,6 +309,84 @@ fn call_offers_100rel_and_completes_a_call_with_a_server_that_requires_it() {
     assert!(t.contains("call-1 183 Session Progress") && t.contains("call-1 answered"), "{t}");
     let code = sipp.wait(Duration::from_secs(10)).expect("sipp ends");
     assert_eq!(code, 0, "the server saw its PRACK, the ACK and the BYE:\n{t}\n{}", sipp.report());
+}
+
+/// A sipp scenario of `tests/peers/`, as the server our call goes to.
+fn sipp_uas(file: &str) -> sip_testpeers::Sipp {
+    use sip_testpeers::{Scenario, Sipp, SippOptions};
+    require_peers();
+    let scenario = Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(file));
+    Sipp::start(SippOptions::uas(scenario).calls(1)).expect("sipp")
+}
+
+/// Session timers (RFC 4028): a server whose Min-SE is above what `sipline call` asks for
+/// answers 422; the call goes again asking for the server's Min-SE and is answered.
+#[test]
+fn call_meets_422_with_the_servers_min_se() {
+    let mut sipp = sipp_uas("timer_422_uas.xml");
+    let out = sipline(&["call", &format!("sip:service@{}", sipp.local_addr()), "--duration", "1"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let code = sipp.wait(Duration::from_secs(10)).expect("sipp ends");
+    assert_eq!(code, 0, "the server saw the INVITE again with Session-Expires 3600:\n{t}\n{}", sipp.report());
+}
+
+/// Session timers (RFC 4028): a server grants 90 s and makes the caller the refresher;
+/// `sipline call` refreshes with an UPDATE at half the interval (45 s), and the call stays up.
+#[test]
+fn call_refreshes_the_session_when_it_is_the_refresher() {
+    let mut sipp = sipp_uas("timer_refresh_uas.xml");
+    let out = sipline(&["call", &format!("sip:service@{}", sipp.local_addr()), "--duration", "50", "--trace"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("UPDATE sip:service@"), "{t}");
+    let code = sipp.wait(Duration::from_secs(10)).expect("sipp ends");
+    assert_eq!(code, 0, "the server saw the refresh before its BYE:\n{}", sipp.report());
+}
+
+/// Session timers (RFC 4028 §10): the caller asks for 90 s, refreshes itself, and then
+/// vanishes; `sipline answer` ends the call with a BYE 60 s after the answer instead of
+/// keeping it up forever.
+#[test]
+fn answer_ends_a_call_nobody_refreshes() {
+    use sip_testpeers::{Scenario, Sipp, SippOptions};
+    require_peers();
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "1"]);
+    let addr: std::net::SocketAddr = bob.addr().parse().expect("an address");
+    let scenario =
+        Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/timer_silent_uac.xml"));
+    let mut sipp = Sipp::start(SippOptions::uac(scenario, addr).service("bob").calls(1)).expect("sipp");
+    let code = sipp.wait(Duration::from_secs(90)).expect("sipp ends");
+    assert_eq!(code, 0, "the caller got the 200 agreeing to 90 s, and then our BYE:\n{}", sipp.report());
+    let ended = bob.line("call-1 ended");
+    assert!(ended.contains("session expired"), "{ended}");
+}
+
+/// Session timers with PJSIP (RFC 4028): PJSIP calls asking for 90 s; the 200 of `sipline
+/// answer` agrees with PJSIP as the refresher, PJSIP refreshes at half the interval, the
+/// refresh is answered with the interval, and the call goes on until PJSIP hangs up.
+#[test]
+fn answer_agrees_on_a_session_timer_with_pjsip_which_refreshes() {
+    use sip_testpeers::{PhoneEvent, Pjsua, PjsuaOptions};
+    require_peers();
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "1", "--trace"]);
+    let addr = bob.addr();
+    let phone = Pjsua::start(PjsuaOptions::new().session_expires(90)).expect("pjsua");
+    phone.call(&format!("sip:bob@{addr}")).expect("PJSIP calls");
+    phone.wait_until(Duration::from_secs(20), |e| matches!(e, PhoneEvent::Established)).expect("answered");
+    bob.line("Session-Expires: 90;refresher=uac");
+    // PJSIP's refresh, a re-INVITE, arrives about 45 s after the answer (the INVITE's own
+    // line was read already).
+    let refresh = bob.line_within(Duration::from_secs(70), |l| {
+        l.contains("<-- ") && (l.contains(" INVITE sip:") || l.contains(" UPDATE sip:"))
+    });
+    assert!(refresh.contains("sip:sipline@"), "sent in the dialog: {refresh}");
+    bob.line_within(Duration::from_secs(10), |l| l.contains("--> ") && l.contains("SIP/2.0 200 OK"));
+    phone.hangup().expect("PJSIP hangs up");
+    let (code, out) = bob.finish();
+    assert_eq!(code, Some(0), "{out}");
+    let answers: Vec<&str> = out.lines().filter(|l| l.starts_with("Session-Expires: 90;refresher=uac")).collect();
+    assert!(answers.len() >= 3, "the INVITE, the 200, the refresh and its 200 all carry the interval:\n{out}");
 }
 
 #[test]

@@ -103,6 +103,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Changes the registration section.
+    pub fn with_registration(mut self, f: impl FnOnce(&mut crate::config::RegistrationConfig)) -> Self {
+        f(&mut self.config.registration);
+        self
+    }
+
     /// Changes the security section.
     pub fn with_security(mut self, f: impl FnOnce(&mut SecurityConfig)) -> Self {
         f(&mut self.config.security);

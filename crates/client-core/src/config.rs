@@ -64,6 +64,13 @@ pub struct NetworkConfig {
     pub follow_address_changes: bool,
     /// How often the address is checked, in seconds, when following it (5).
     pub address_check_secs: u64,
+    /// SIP outbound (RFC 5626): REGISTERs carry `+sip.instance` and `reg-id`, and an account
+    /// whose connection to the registrar fails registers again over a new one (on).
+    pub outbound: bool,
+    /// The CRLF keep-alive interval on TCP and TLS connections we open, in seconds
+    /// (RFC 5626 §4.4.1: a registrar that vanished without closing the connection is
+    /// noticed when the pong does not come); 100 by default, 0 sends none.
+    pub keepalive_secs: u64,
 }
 
 impl Default for NetworkConfig {
@@ -79,6 +86,8 @@ impl Default for NetworkConfig {
             t2_ms: 4000,
             follow_address_changes: false,
             address_check_secs: 5,
+            outbound: true,
+            keepalive_secs: 100,
         }
     }
 }
@@ -221,12 +230,24 @@ pub(crate) fn host_of(uri: &str) -> String {
 }
 
 /// How registrations are kept.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegistrationConfig {
     /// How a first REGISTER that fails for a reason that can pass (no answer, a 503) is
     /// retried; later losses are retried by the session layer on its own.
     pub retry: RetryConfig,
+    /// The session layer's back-off after a registration that was up fails (the registrar
+    /// gone, a refresh refused): RFC 5626 §4.5's base-time in seconds (30). The wait after
+    /// n failures in a row is 50–100 % of min(max, base · 2^n).
+    pub backoff_base_secs: u64,
+    /// RFC 5626 §4.5's max-time in seconds (1800).
+    pub backoff_max_secs: u64,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> RegistrationConfig {
+        RegistrationConfig { retry: RetryConfig::default(), backoff_base_secs: 30, backoff_max_secs: 1800 }
+    }
 }
 
 /// Calls: timeouts, answering, history.
@@ -243,11 +264,24 @@ pub struct CallConfig {
     pub no_answer_timeout_secs: u64,
     /// How many ended calls the history keeps (the oldest go first).
     pub max_history: usize,
+    /// The session timer (RFC 4028) our calls ask for, in seconds: whoever refreshes does
+    /// so at half of it, and a call nobody refreshed in time ends — the defence against a
+    /// call whose far end vanished. 0 asks for none (a caller's request is still honoured).
+    pub session_expires_secs: u64,
+    /// The shortest session interval accepted (Min-SE), in seconds; at least 90.
+    pub min_session_expires_secs: u64,
 }
 
 impl Default for CallConfig {
     fn default() -> CallConfig {
-        CallConfig { auto_answer: false, ring_timeout_secs: 180, no_answer_timeout_secs: 180, max_history: 1000 }
+        CallConfig {
+            auto_answer: false,
+            ring_timeout_secs: 180,
+            no_answer_timeout_secs: 180,
+            max_history: 1000,
+            session_expires_secs: 1800,
+            min_session_expires_secs: 90,
+        }
     }
 }
 
@@ -514,11 +548,34 @@ impl ClientConfig {
                 "make it at least initial_delay_ms",
             ));
         }
+        let reg = &self.registration;
+        if reg.backoff_base_secs == 0 || reg.backoff_max_secs < reg.backoff_base_secs {
+            return Err(problem(
+                "registration.backoff_base_secs",
+                "is 0 or above registration.backoff_max_secs",
+                "use 30 (RFC 5626) and a max of at least that",
+            ));
+        }
         if self.calls.ring_timeout_secs == 0 {
             return Err(problem(
                 "calls.ring_timeout_secs",
                 "is 0: every call would be refused",
                 "use 180, or the seconds a call may ring",
+            ));
+        }
+        if self.calls.min_session_expires_secs < 90 {
+            return Err(problem(
+                "calls.min_session_expires_secs",
+                "is below 90, the least RFC 4028 allows",
+                "use 90 or more",
+            ));
+        }
+        let se = self.calls.session_expires_secs;
+        if se != 0 && se < self.calls.min_session_expires_secs {
+            return Err(problem(
+                "calls.session_expires_secs",
+                "is below calls.min_session_expires_secs",
+                "use 0 (no session timer) or at least the minimum",
             ));
         }
         if self.calls.max_history == 0 {
@@ -572,6 +629,24 @@ impl ClientConfig {
                 0 => None,
                 s => Some(Duration::from_secs(s)),
             })
+            .session_timer(
+                match self.calls.session_expires_secs {
+                    0 => None,
+                    s => Some(Duration::from_secs(s)),
+                },
+                Duration::from_secs(self.calls.min_session_expires_secs),
+            )
+            .outbound(
+                n.outbound,
+                match n.keepalive_secs {
+                    0 => None,
+                    s => Some(Duration::from_secs(s)),
+                },
+            )
+            .registration_backoff(
+                Duration::from_secs(self.registration.backoff_base_secs),
+                Duration::from_secs(self.registration.backoff_max_secs),
+            )
             .max_sessions(self.security.max_concurrent_calls)
             .enable_sip_client();
         if let Some(ip) = n.public_ip {

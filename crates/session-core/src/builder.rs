@@ -42,6 +42,23 @@ pub struct SessionConfig {
     /// How long an incoming call may wait for the application's answer before it is turned
     /// away with 480 (3 minutes; an INVITE's Expires shortens it).
     pub ring_timeout: Duration,
+    /// The session interval of RFC 4028 our calls ask for, and run with a caller that asks
+    /// for none (30 minutes); `None` asks for none. Whoever refreshes does so at half the
+    /// interval; a call nobody refreshes ends with a BYE.
+    pub session_expires: Option<Duration>,
+    /// The shortest session interval we accept (Min-SE, 90 s; a shorter request gets 422).
+    pub min_session_expires: Duration,
+    /// SIP outbound (RFC 5626): REGISTERs carry `reg-id` (with `+sip.instance`, always) and
+    /// `Supported: outbound`, and an account whose connection to the registrar fails
+    /// registers again on a new one. On by default.
+    pub outbound: bool,
+    /// The CRLF keep-alive interval on connections we open (RFC 5626 §4.4.1), which notices
+    /// a registrar that vanished without closing the connection: 100 s by default (the RFC
+    /// suggests 95–120 s without a Flow-Timer); `None` sends none.
+    pub keepalive: Option<Duration>,
+    /// The back-off of a registration that fails (RFC 5626 §4.5): base-time (30 s) and
+    /// max-time (1800 s).
+    pub registration_backoff: sip_dialog::Backoff,
     /// How many sessions may exist at once; a new INVITE beyond them gets 503 with
     /// Retry-After, so a flood of INVITEs cannot grow memory without bound.
     pub max_sessions: usize,
@@ -74,6 +91,11 @@ impl Default for SessionConfig {
             timers: (Duration::from_millis(500), Duration::from_secs(4)),
             no_answer_timeout: Some(Duration::from_secs(180)),
             ring_timeout: Duration::from_secs(180),
+            session_expires: Some(Duration::from_secs(1800)),
+            min_session_expires: Duration::from_secs(90),
+            outbound: true,
+            registration_backoff: sip_dialog::Backoff::default(),
+            keepalive: Some(Duration::from_secs(100)),
             max_sessions: 10_000,
             dns_servers: Vec::new(),
             trust_ca_file: None,
@@ -244,6 +266,29 @@ impl SessionManagerBuilder {
     /// How long an incoming call may ring unanswered before it gets 480.
     pub fn ring_timeout(mut self, timeout: Duration) -> Self {
         self.config.ring_timeout = timeout;
+        self
+    }
+
+    /// The session timer (RFC 4028): the interval our calls ask for (`None`: none), and the
+    /// shortest we accept (at least 90 s).
+    pub fn session_timer(mut self, expires: Option<Duration>, min: Duration) -> Self {
+        self.config.session_expires = expires;
+        self.config.min_session_expires = min;
+        self
+    }
+
+    /// SIP outbound (RFC 5626) on or off, and the keep-alive interval on connections we
+    /// open (`None`: none).
+    pub fn outbound(mut self, on: bool, keepalive: Option<Duration>) -> Self {
+        self.config.outbound = on;
+        self.config.keepalive = keepalive;
+        self
+    }
+
+    /// The back-off of a registration that fails (RFC 5626 §4.5): the wait after n failures
+    /// in a row is 50–100 % of min(`max`, `base` · 2^n).
+    pub fn registration_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.config.registration_backoff = sip_dialog::Backoff { base, max };
         self
     }
 

@@ -95,7 +95,7 @@ impl SessionCoordinator {
                 Err(e) => tracing::debug!(%uri, error = ?e, "no route to pick the interface by; listening on all"),
             }
         }
-        let mut tc = TransportConfig::default();
+        let mut tc = TransportConfig { keepalive_interval: config.keepalive, ..TransportConfig::default() };
         if let Some(ca) = &config.trust_ca_file {
             tc.trust = sip_transport::TrustRoots::SystemAndPemFile(ca.clone());
         }

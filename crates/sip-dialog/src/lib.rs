@@ -11,7 +11,8 @@
 //! - **The INVITE usage** (§13–15): [`Calls`] makes and answers calls — provisional
 //!   responses (reliable ones too, RFC 3262: PRACK both ways), forking, CANCEL, redirects,
 //!   digest challenges to the INVITE, the 2xx repeated until its ACK, re-INVITE (hold and
-//!   resume) and glare, BYE both ways — and reports each step as a [`CallEvent`].
+//!   resume) and glare, session timers (RFC 4028: negotiation, 422, refreshes, the BYE when
+//!   they stop), BYE both ways — and reports each step as a [`CallEvent`].
 //! - **Registration** (§10): a [`Registration`] per account keeps its binding alive —
 //!   digest authentication, 423 Min-Expires, refresh before expiry, back-off after
 //!   failures, removal — and [`Registrations`] holds several.

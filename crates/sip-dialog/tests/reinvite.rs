@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use sip_dialog::{Body, CallConfig, CallEventKind, CallKey, CallState, Calls, EndReason, RandomSource};
-use sip_message::{Method, Request, StandardHeader as H, StatusCode};
+use sip_message::{Method, StandardHeader as H, StatusCode};
 use sip_transaction::TxId;
 use std::time::Duration;
 
@@ -19,21 +19,6 @@ fn alice_in_call(rng: Box<dyn RandomSource + Send>) -> (Sim, CallKey) {
     sim.response(answer(&invite, StatusCode::OK, "b1", "sip:bob@client.biloxi.com"));
     sim.take();
     (sim, call)
-}
-
-/// A request Bob sends in that dialog.
-fn from_bob(method: Method, seq: u32) -> Request {
-    sip_message::RequestBuilder::new(method, "sip:alice@pc33.atlanta.com")
-        .from(Some("Bob"), "sip:bob@biloxi.com")
-        .from_tag("b1")
-        .to(Some("Alice"), "sip:alice@atlanta.com")
-        .to_tag("a1")
-        .via("UDP", "client.biloxi.com")
-        .call_id("call-1@atlanta.com")
-        .cseq(seq)
-        .contact("sip:bob@client.biloxi.com")
-        .build()
-        .unwrap()
 }
 
 #[test]
@@ -178,7 +163,7 @@ fn their_reinvite_is_answered_by_the_application_and_repeated_until_acked() {
     ack.headers_mut().remove_all(H::Contact);
     sim.ack(ack);
     assert!(matches!(&events(&sim.take())[..], [CallEventKind::ReinviteAcked { .. }]));
-    assert_eq!(sim.calls.poll_timeout(), None);
+    only_the_session_timer_left(&sim);
     sim.calls.reinvite(sim.now, call, None).unwrap();
 }
 

@@ -115,6 +115,23 @@ fn the_next_1xx_and_a_2xx_after_early_sdp_wait_for_the_prack() {
 }
 
 #[test]
+fn a_2xx_waits_behind_a_held_183_with_sdp() {
+    let (mut sim, call) = incoming((H::Require, "100rel"));
+    sim.calls.progress(sim.now, call, StatusCode::RINGING, None).unwrap();
+    let (_, ringing) = responses(&sim.take()).remove(0);
+    let (n, tag) = (rseq(&ringing).unwrap(), ringing.headers().to().unwrap().tag().unwrap().to_owned());
+    sim.calls.progress(sim.now, call, StatusCode::SESSION_PROGRESS, sdp()).unwrap();
+    sim.calls.accept(sim.now, call, sdp()).unwrap();
+    assert!(sim.take().is_empty(), "the 183 waits for the 180's PRACK, the 200 for the 183's");
+    sim.request(11, prack(2, &tag, n));
+    let sent: Vec<u16> = responses(&sim.take()).iter().map(|(_, r)| r.status().as_u16()).collect();
+    assert_eq!(sent, [200, 183]);
+    sim.request(12, prack(3, &tag, n + 1));
+    let sent: Vec<u16> = responses(&sim.take()).iter().map(|(_, r)| r.status().as_u16()).collect();
+    assert_eq!(sent, [200, 200]);
+}
+
+#[test]
 fn a_2xx_after_a_bare_reliable_180_goes_at_once() {
     let (mut sim, call) = incoming((H::Require, "100rel"));
     sim.calls.progress(sim.now, call, StatusCode::RINGING, None).unwrap();

@@ -309,19 +309,8 @@ impl Kamailio {
         run(check, Duration::from_secs(20))?;
 
         let log = root.join("kamailio.log");
-        let log_file = File::create(&log).map_err(|e| PeerError::io(format!("creating {}", log.display()), e))?;
-        let log_file2 = log_file.try_clone().map_err(|e| PeerError::io("duplicating the log file handle", e))?;
-        let mut command = Command::new(binary);
-        command
-            .arg("-f")
-            .arg(&config)
-            .args(["-DD", "-E", "-m", SHM_MB, "-M", PKG_MB, "-Y"])
-            .arg(&run_dir)
-            .current_dir(&root)
-            .stdin(Stdio::null())
-            .stdout(log_file)
-            .stderr(log_file2);
-        let process = PeerProcess::spawn(command, "kamailio")?;
+        File::create(&log).map_err(|e| PeerError::io(format!("creating {}", log.display()), e))?;
+        let process = spawn(binary, &config, &run_dir, &root, &log)?;
 
         let mut kamailio = Kamailio {
             process,
@@ -382,6 +371,23 @@ impl Kamailio {
             }
             thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Stops kamailio and starts it again on the same ports with the same configuration,
+    /// as an operator restarting a registrar does: every connection to it is closed and its
+    /// location service (in memory) forgets every registration. Returns once it answers
+    /// again; the log goes on in the same file.
+    pub fn restart(&mut self, down_for: Duration) -> Result<(), PeerError> {
+        let binary = which("kamailio")?;
+        self.process.stop(Duration::from_secs(5))?;
+        thread::sleep(down_for);
+        self.process = spawn(&binary, &self.config, &self.run_dir, &self.root, &self.log)?;
+        self.wait_ready(Duration::from_secs(20)).map_err(|reason| PeerError::Startup {
+            peer: "kamailio",
+            reason,
+            log: self.log.clone(),
+            log_tail: tail(&self.log, 30),
+        })
     }
 
     /// kamailio's PID (the main process; its workers are in the process group of that id).
@@ -505,6 +511,26 @@ impl Drop for Kamailio {
         let _ = self.process.stop(Duration::from_secs(5));
         keep_or_remove(self.dir.take(), "kamailio", &self.log);
     }
+}
+
+/// Starts kamailio in the foreground with `config`, its output appended to `log`.
+fn spawn(binary: &Path, config: &Path, run_dir: &Path, root: &Path, log: &Path) -> Result<PeerProcess, PeerError> {
+    let log_file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(log)
+        .map_err(|e| PeerError::io(format!("opening {}", log.display()), e))?;
+    let log_file2 = log_file.try_clone().map_err(|e| PeerError::io("duplicating the log file handle", e))?;
+    let mut command = Command::new(binary);
+    command
+        .arg("-f")
+        .arg(config)
+        .args(["-DD", "-E", "-m", SHM_MB, "-M", PKG_MB, "-Y"])
+        .arg(run_dir)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(log_file2);
+    PeerProcess::spawn(command, "kamailio")
 }
 
 /// Removes a peer's directory, or keeps it (and says where) when the thread is panicking or

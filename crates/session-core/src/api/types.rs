@@ -166,6 +166,9 @@ pub enum EndCause {
     /// Another call took this one over (an INVITE with Replaces, RFC 3891: the far end's
     /// attended transfer), and we hung this one up.
     Replaced,
+    /// The session timer ran out (RFC 4028): nobody refreshed the session in time — the far
+    /// end most likely vanished — so we sent a BYE.
+    SessionExpired,
 }
 
 impl fmt::Display for EndCause {
@@ -186,6 +189,7 @@ impl fmt::Display for EndCause {
             EndCause::Shutdown => "shut down",
             EndCause::Transferred => "transferred",
             EndCause::Replaced => "replaced by another call",
+            EndCause::SessionExpired => "session expired",
         })
     }
 }

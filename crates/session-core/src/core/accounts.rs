@@ -25,6 +25,8 @@ pub(crate) struct AccountEntry<W> {
     pub(crate) removal: Vec<W>,
     /// Why the last REGISTER got no response at all (no address, every target down).
     pub(crate) local_failure: Option<crate::error::Unreachable>,
+    /// Where its last REGISTER went: the flow of RFC 5626 (`outbound.rs`).
+    pub(crate) flow: Option<sip_message::Peer>,
 }
 
 /// What a call needs of its account.
@@ -78,8 +80,11 @@ impl<W> SessionCore<W> {
         let via = ViaTemplate::new(transport.as_str(), self.advertised.to_string());
         let mut config = AccountConfig::new(account.registrar.clone(), aor.clone(), contact, via);
         config.expires = account.expires;
+        config.backoff = self.cfg.registration_backoff;
         config.display_name = account.display_name.clone();
         config.instance_id = Some(self.instance.clone());
+        // RFC 5626 §4.2: one flow per account, so one reg-id.
+        config.reg_id = self.cfg.outbound.then_some(1);
         config.route = account.outbound_proxy.iter().cloned().collect();
         let credentials = account.password.as_ref().map(|p| Credentials::new(account.user.clone(), p.clone()));
         config.credentials = credentials.clone();
@@ -97,6 +102,7 @@ impl<W> SessionCore<W> {
             refresh: Vec::new(),
             removal: Vec::new(),
             local_failure: None,
+            flow: None,
         };
         self.accounts.insert(id, entry);
         Ok(id)

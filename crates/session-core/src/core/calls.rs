@@ -38,6 +38,9 @@ fn end_info(reason: &EndReason) -> EndInfo {
         EndReason::LocalBye => (EndCause::LocalHangup, None, "we hung up".to_owned()),
         EndReason::RemoteBye => (EndCause::RemoteHangup, None, "remote hung up".to_owned()),
         EndReason::NoAck => (EndCause::NoAck, None, "no ACK for our 200".to_owned()),
+        EndReason::SessionExpired => {
+            (EndCause::SessionExpired, None, "the session timer ran out without a refresh".to_owned())
+        }
         EndReason::NoPrack => (EndCause::NoAck, Some(500), "no PRACK for our reliable 1xx".to_owned()),
         EndReason::DialogFailed { status } => (EndCause::DialogFailed, Some(status.as_u16()), phrase(*status)),
         EndReason::AuthFailed { reason } => (EndCause::AuthFailed, None, reason.to_string()),

@@ -34,6 +34,7 @@ mod early;
 mod incoming;
 pub(crate) mod media;
 mod message;
+mod outbound;
 mod outside;
 mod replaces;
 mod route;
@@ -84,6 +85,8 @@ pub(crate) enum Input<W> {
     MediaBound { id: SessionId, result: Result<SocketAddr, media_core::MediaError> },
     /// Session `id`'s stream reports something (a digit received, RTP silence).
     Media { id: SessionId, event: media_core::MediaEvent },
+    /// A connection to `peer` closed (by the peer, an error, or a keep-alive without pong).
+    FlowClosed { peer: Peer, reason: String },
 }
 
 /// What the driver must do to a call's RTP stream.
@@ -226,6 +229,8 @@ impl<W> SessionCore<W> {
         call_config.t1 = cfg.timers.0;
         call_config.t2 = cfg.timers.1;
         call_config.no_answer_timeout = cfg.no_answer_timeout;
+        call_config.session_expires = cfg.session_expires;
+        call_config.min_se = u32::try_from(cfg.min_session_expires.as_secs()).unwrap_or(u32::MAX);
         let tx_config =
             sip_transaction::Config { t1: cfg.timers.0, t2: cfg.timers.1, ..sip_transaction::Config::default() };
         SessionCore {
@@ -272,6 +277,7 @@ impl<W> SessionCore<W> {
             Input::Resolved { query, result } => self.resolved(query, result),
             Input::MediaBound { id, result } => self.media_bound(id, result),
             Input::Media { id, event } => self.media_event(id, event),
+            Input::FlowClosed { peer, reason } => self.flow_closed(peer, &reason),
         }
         self.pump();
     }

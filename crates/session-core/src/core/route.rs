@@ -196,8 +196,10 @@ impl<W> SessionCore<W> {
         match self.txs.send_request(self.now, request.clone(), peer) {
             Ok(tx) => {
                 tracing::trace!(%tx, to = %first, "request sent");
-                if let Owner::Outside(id) = owner {
-                    self.outside_sent(id, peer);
+                match owner {
+                    Owner::Outside(id) => self.outside_sent(id, peer),
+                    Owner::Registrations(id) => self.registration_sent(id, peer),
+                    _ => {}
                 }
                 let server_name = server_name(&first);
                 let sent = Sent { owner, request, target: peer, rest: targets, server_name, owner_branch };

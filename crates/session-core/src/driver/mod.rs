@@ -285,7 +285,10 @@ impl Driver {
                 tracing::debug!(%to, %error, token, "a send failed");
                 self.core.handle_input(now, Input::SendFailed { token, error });
             }
-            TransportEvent::FlowClosed { .. } => {}
+            TransportEvent::FlowClosed { peer, reason, .. } => {
+                tracing::debug!(%peer, reason, "a connection closed");
+                self.core.handle_input(now, Input::FlowClosed { peer, reason });
+            }
         }
     }
 

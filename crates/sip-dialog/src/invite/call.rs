@@ -7,6 +7,7 @@ use super::event::{CallEvent, CallEventKind, CallKey, CallState, EndReason};
 use super::redirect::Redirects;
 use super::reliable::Reliability;
 use super::retransmit::AwaitAck;
+use super::session_timer::SessionTimer;
 use crate::auth::Authenticator;
 use crate::body::Body;
 use crate::dialog::{Dialog, DialogId, DialogState, Role};
@@ -74,6 +75,8 @@ pub(crate) enum Pending {
     ForkBye,
     /// A PRACK for a reliable provisional response (RFC 3262).
     Prack,
+    /// A session refresh of ours (RFC 4028): an UPDATE, or a re-INVITE kept to build its ACK.
+    Refresh { invite: Option<Box<Request>> },
     /// A request sent for the application.
     Other,
 }
@@ -150,6 +153,8 @@ pub(crate) struct Call {
     pub(crate) bye_guard: Option<Instant>,
     /// Reliable provisional responses (RFC 3262) both ways.
     pub(crate) rel: Reliability,
+    /// The session timer (RFC 4028).
+    pub(crate) timer: SessionTimer,
     /// The deadline registered with the owner's timer set.
     pub(crate) scheduled: Option<Instant>,
 }
@@ -185,6 +190,7 @@ impl Call {
             end_reason: None,
             bye_guard: None,
             rel: Reliability::default(),
+            timer: SessionTimer::default(),
             scheduled: None,
         }
     }
@@ -228,6 +234,7 @@ impl Call {
             self.glare.as_ref().map(|g| g.0),
             self.bye_guard,
             self.rel.deadline(),
+            self.timer.deadline(),
         ]
         .into_iter()
         .flatten()
@@ -259,6 +266,9 @@ impl Call {
         }
         if self.glare.as_ref().is_some_and(|g| g.0 <= now) {
             self.on_glare_timer(ctx);
+        }
+        if self.timer.deadline().is_some_and(|t| t <= now) {
+            self.on_session_timer(ctx);
         }
         if self.bye_guard.is_some_and(|t| t <= now) {
             let reason = self.end_reason.clone().unwrap_or(EndReason::LocalBye);
@@ -297,6 +307,7 @@ impl Call {
                 }
             }
             Pending::ForkBye => {}
+            Pending::Refresh { invite } => self.on_refresh_response(ctx, invite.as_deref(), response),
             Pending::Prack => {
                 if status.is_final() && !status.is_success() {
                     tracing::debug!(call = %self.key, status = status.as_u16(), "PRACK refused");
@@ -347,7 +358,19 @@ impl Call {
             || self.phase == Phase::Incoming
             || self.their_reinvite.is_some()
             || !self.awaiting_acks.is_empty()
-            || self.pending.values().any(|p| matches!(p, Pending::Reinvite { .. }))
+            || self.our_reinvite_pending()
+    }
+
+    /// Is a re-INVITE of ours (the application's, or a session refresh) in flight?
+    pub(crate) fn our_reinvite_pending(&self) -> bool {
+        self.pending.values().any(|p| matches!(p, Pending::Reinvite { .. } | Pending::Refresh { invite: Some(_) }))
+    }
+
+    /// Remembers `body` as our latest SDP in the dialog, for a session refresh by re-INVITE.
+    pub(crate) fn note_local_body(&mut self, body: Option<&crate::body::Body>) {
+        if let Some(b) = body.filter(|b| b.content_type.eq_ignore_ascii_case("application/sdp")) {
+            self.timer.last_sdp = Some(b.clone());
+        }
     }
 
     /// Answers every request of the peer still open with 487 (§15.1.2: a BYE does not
@@ -404,6 +427,7 @@ impl Call {
         self.glare = None;
         self.bye_guard = None;
         self.rel.clear();
+        self.timer.stop();
         if let Cancel::Sent { no_answer, .. } = self.cancel {
             self.cancel = Cancel::Wanted { no_answer };
         }

@@ -267,6 +267,12 @@ impl Calls {
             }
             return;
         }
+        if let Some(resp) = Call::too_brief(&self.cfg, &invite) {
+            // RFC 4028 §8.1: a session interval below our Min-SE.
+            tracing::debug!(%tx, "session interval too small: 422");
+            self.out.push(Output::Response { tx, response: resp });
+            return;
+        }
         let key = self.new_key();
         match Call::incoming(key, tx, invite.clone(), &self.cfg) {
             Ok(call) => {

@@ -24,10 +24,17 @@ pub struct CallConfig {
     /// How long a call we make may ring before it is cancelled (the UAC's use of an INVITE's
     /// expiry, §13.2.1); `None` rings until the peer gives up.
     pub no_answer_timeout: Option<Duration>,
+    /// The session interval our INVITEs ask for (RFC 4028), and the one we run ourselves
+    /// for a caller that asks for none; `None` asks for none (a caller's request is still
+    /// honoured). 30 minutes by default.
+    pub session_expires: Option<Duration>,
+    /// The shortest session interval we accept (Min-SE); never below 90 s (RFC 4028 §4).
+    pub min_se: u32,
 }
 
 impl CallConfig {
-    /// The defaults (T1 500 ms, T2 4 s, 3 redirects, 3 minutes of ringing) with our Contact
+    /// The defaults (T1 500 ms, T2 4 s, 3 redirects, 3 minutes of ringing, sessions timed
+    /// at 30 minutes with a Min-SE of 90 s) with our Contact
     /// and Via for calls we answer.
     pub fn new(contact: impl Into<String>, via: ViaTemplate) -> CallConfig {
         CallConfig {
@@ -37,6 +44,8 @@ impl CallConfig {
             via,
             max_redirects: 3,
             no_answer_timeout: Some(Duration::from_secs(180)),
+            session_expires: Some(Duration::from_secs(1800)),
+            min_se: 90,
         }
     }
 

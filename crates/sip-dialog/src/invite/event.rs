@@ -80,6 +80,8 @@ pub enum EndReason {
     /// We sent a reliable provisional response and no PRACK came within 64·T1, so the INVITE
     /// was refused with 500 (RFC 3262 §3).
     NoPrack,
+    /// The session timer ran out without a refresh (RFC 4028 §10): we sent a BYE.
+    SessionExpired,
     /// Our INVITE was challenged and the challenge could not be answered.
     AuthFailed {
         /// Why.

@@ -33,6 +33,12 @@ impl Call {
             return;
         }
         let main = self.dialog.as_ref().is_some_and(|d| d.id() == id);
+        if matches!(method, Method::Invite | Method::Update) {
+            if let Some(r) = Call::too_brief(ctx.cfg, &request) {
+                ctx.respond(tx, r);
+                return;
+            }
+        }
         match method {
             Method::Bye => {
                 answer(ctx, StatusCode::OK);
@@ -76,12 +82,15 @@ impl Call {
         if self.their_reinvite.as_ref().is_some_and(|(t, _)| *t == tx) {
             return self.answer_reinvite(ctx, status, body);
         }
-        let request = self.server_pending.get(&tx).ok_or(DialogError::NotFound)?;
+        let request = self.server_pending.get(&tx).ok_or(DialogError::NotFound)?.clone();
         let mut resp = request.make_response(status, None)?;
         if status.is_success() && *request.method() == Method::Update {
             if let Some(d) = &self.dialog {
                 insert_before_length(resp.headers_mut(), [(H::Contact, d.local_contact())]);
             }
+            // An UPDATE refreshes the session (RFC 4028 §9).
+            self.timer_for_2xx(ctx, &request, &mut resp);
+            self.note_local_body(body.as_ref());
         }
         apply_to_response(&mut resp, body.as_ref());
         if status.is_final() {

@@ -1,5 +1,5 @@
 //! The INVITE usage (RFC 3261 §13–15) on top of [`crate::dialog`]: making and answering
-//! calls, reliable provisional responses (RFC 3262), forking, CANCEL, redirects, re-INVITE
+//! calls, reliable provisional responses (RFC 3262), session timers (RFC 4028), forking, CANCEL, redirects, re-INVITE
 //! and glare, BYE — state machines driven by the
 //! events `sip-transaction` reports to its user, with `now` as an input.
 //!
@@ -17,6 +17,7 @@ mod redirect;
 mod reinvite;
 mod reliable;
 mod retransmit;
+mod session_timer;
 mod uac;
 mod uas;
 

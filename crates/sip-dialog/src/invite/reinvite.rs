@@ -41,7 +41,9 @@ impl Call {
     fn send_reinvite(&mut self, ctx: &mut Ctx<'_>, body: Option<Body>) -> Result<(), DialogError> {
         let dialog = self.dialog.as_mut().ok_or(DialogError::InvalidState("no dialog"))?;
         let mut request = dialog.new_request(Method::Invite)?;
+        insert_before_length(request.headers_mut(), self.timer_request_lines());
         apply(&mut request, body.as_ref());
+        self.note_local_body(body.as_ref());
         // The ACK repeats the re-INVITE's credentials, so they go in before it is kept.
         self.authorize(&mut request);
         let what = Pending::Reinvite { request: Box::new(request.clone()), body };
@@ -62,17 +64,11 @@ impl Call {
             return;
         }
         if status.is_success() {
-            let Some(dialog) = self.dialog.as_mut() else { return };
-            dialog.receive_response(&Method::Invite, &response);
-            match dialog.ack(request) {
-                Ok(ack) => {
-                    ctx.ack(ack.clone());
-                    if let Ok(c) = request.headers().cseq() {
-                        self.keep_ack(c.seq, ack);
-                    }
-                }
-                Err(e) => tracing::warn!(call = %self.key, error = %e, "cannot build the ACK"),
+            if self.dialog.is_none() {
+                return;
             }
+            self.ack_reinvite_2xx(ctx, request, &response);
+            self.timer_from_2xx(ctx.now, &response, false);
             ctx.event(self.key, CallEventKind::ReinviteAnswered { response });
             return;
         }
@@ -96,6 +92,22 @@ impl Call {
         }
     }
 
+    /// The 2xx to a re-INVITE of ours (the application's or a session refresh): the dialog
+    /// takes its target, and the ACK goes and is kept for the 2xx's retransmissions.
+    pub(crate) fn ack_reinvite_2xx(&mut self, ctx: &mut Ctx<'_>, invite: &Request, response: &Response) {
+        let Some(dialog) = self.dialog.as_mut() else { return };
+        dialog.receive_response(&Method::Invite, response);
+        match dialog.ack(invite) {
+            Ok(ack) => {
+                ctx.ack(ack.clone());
+                if let Ok(c) = invite.headers().cseq() {
+                    self.keep_ack(c.seq, ack);
+                }
+            }
+            Err(e) => tracing::warn!(call = %self.key, error = %e, "cannot build the ACK"),
+        }
+    }
+
     /// The glare interval is over: our re-INVITE goes again, unless another INVITE is now in
     /// progress, in which case it waits another interval.
     pub(crate) fn on_glare_timer(&mut self, ctx: &mut Ctx<'_>) {
@@ -115,8 +127,7 @@ impl Call {
 
     /// A re-INVITE of the peer, in order (§12.2.2 passed).
     pub(crate) fn on_incoming_reinvite(&mut self, ctx: &mut Ctx<'_>, tx: TxId, request: Request) {
-        let ours_pending = self.pending.values().any(|p| matches!(p, Pending::Reinvite { .. }));
-        if ours_pending {
+        if self.our_reinvite_pending() {
             // §14.2: glare.
             if let Ok(r) = request.make_response(StatusCode::REQUEST_PENDING, None) {
                 ctx.respond(tx, r);
@@ -154,6 +165,8 @@ impl Call {
             if let Some(d) = &self.dialog {
                 insert_before_length(resp.headers_mut(), [(H::Contact, d.local_contact())]);
             }
+            self.timer_for_2xx(ctx, &request, &mut resp);
+            self.note_local_body(body.as_ref());
         }
         apply_to_response(&mut resp, body.as_ref());
         ctx.respond(tx, resp.clone());

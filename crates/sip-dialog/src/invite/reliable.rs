@@ -78,12 +78,15 @@ impl Reliability {
     }
 
     /// Must this answer of the application wait for the PRACK of the 1xx in flight? Another
-    /// 1xx must (§3: one unacknowledged at a time); a 2xx must when the 1xx carried a body,
-    /// the answer's PRACK having to come first; a failure never waits.
+    /// 1xx must (§3: one unacknowledged at a time); a 2xx must when that 1xx or one held
+    /// behind it carries a body, whose PRACK has to come first; a failure never waits.
     fn must_wait(&self, status: StatusCode) -> bool {
         match &self.unacked {
             None => false,
-            Some(u) => status.is_provisional() || (status.is_success() && u.has_body),
+            Some(u) => {
+                let early_body = u.has_body || self.held.iter().any(|(_, body)| body.is_some());
+                status.is_provisional() || (status.is_success() && early_body)
+            }
         }
     }
 }

@@ -50,6 +50,10 @@ impl Call {
             self.pending.insert((branch, Method::Invite), Pending::Invite);
         }
         self.no_answer_at = ctx.cfg.no_answer_timeout.map(|d| ctx.now + d);
+        self.ask_for_session_timer(ctx);
+        let kind = self.invite.headers().get(H::ContentType).map(|t| t.to_string()).unwrap_or_default();
+        let body = (!self.invite.body().is_empty()).then(|| crate::body::Body::new(kind, self.invite.body().clone()));
+        self.note_local_body(body.as_ref());
         ctx.send(self.invite.clone());
     }
 
@@ -137,6 +141,7 @@ impl Call {
         self.dialog = Some(dialog);
         self.phase = Phase::Established;
         self.no_answer_at = None;
+        self.timer_from_2xx(ctx.now, &response, true);
         self.auth.succeeded();
         match self.cancel.reason() {
             // Answered while we were cancelling: the call ends with a BYE.
@@ -183,6 +188,11 @@ impl Call {
                 Err(AuthFailure::NoCredentials) => self.finish(ctx, EndReason::Failed { status }),
                 Err(reason) => self.finish(ctx, EndReason::AuthFailed { reason }),
             }
+            return;
+        }
+        if status == StatusCode::SESSION_INTERVAL_TOO_SMALL && self.retry_after_422(&response) {
+            let retry = self.invite.clone();
+            self.resend(ctx, retry);
             return;
         }
         if status.class() == 3 {

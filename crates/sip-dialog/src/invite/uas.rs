@@ -79,7 +79,10 @@ impl Call {
         }
         self.final_sent();
         if status.is_success() {
-            let resp = self.dialog_response(status, body.as_ref())?;
+            let mut resp = self.dialog_response(status, body.as_ref())?;
+            let invite = self.invite.clone();
+            self.timer_for_2xx(ctx, &invite, &mut resp);
+            self.note_local_body(body.as_ref());
             ctx.respond(tx, resp.clone());
             if let Some(d) = self.dialog.as_mut() {
                 d.confirm();

@@ -192,3 +192,24 @@ pub fn alice_ack(seq: u32, bob_tag: &str) -> Request {
 pub fn cseq(r: &Request) -> u32 {
     r.headers().cseq().expect("CSeq").seq
 }
+
+/// Asserts that no timer but the session timer (RFC 4028, due in minutes) is left.
+pub fn only_the_session_timer_left(sim: &Sim) {
+    let next = sim.calls.poll_timeout().expect("the session timer runs");
+    assert!(next >= sim.now + Duration::from_secs(800), "a timer is due within {:?}", next - sim.now);
+}
+
+/// A request Bob sends in the dialog Alice's call made with his tag b1.
+pub fn from_bob(method: Method, seq: u32) -> Request {
+    RequestBuilder::new(method, "sip:alice@pc33.atlanta.com")
+        .from(Some("Bob"), "sip:bob@biloxi.com")
+        .from_tag("b1")
+        .to(Some("Alice"), "sip:alice@atlanta.com")
+        .to_tag("a1")
+        .via("UDP", "client.biloxi.com")
+        .call_id("call-1@atlanta.com")
+        .cseq(seq)
+        .contact("sip:bob@client.biloxi.com")
+        .build()
+        .expect("request")
+}

@@ -1,0 +1,131 @@
+//! SIP outbound (RFC 5626) against kamailio: an agent registered over TCP notices when the
+//! registrar restarts (its connection closes; a registrar that vanished silently is caught by
+//! the CRLF keep-alive instead) and registers again over a new connection, backing off while
+//! kamailio is still down. kamailio's location service lives in memory, so the binding it
+//! holds afterwards proves the new REGISTER.
+
+use client_core::{AccountConfig, ClientBuilder, ClientEvent, RegistrationState};
+use sip_testpeers::{require_peers, Kamailio, KamailioOptions, Transport};
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The next registration state the agent reports.
+async fn next_state(events: &mut client_core::broadcast::Receiver<ClientEvent>) -> RegistrationState {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match events.recv().await {
+                Ok(ClientEvent::RegistrationStateChanged { state, .. }) => return state,
+                Ok(_) | Err(client_core::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("events closed: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("a registration event")
+}
+
+async fn registered(events: &mut client_core::broadcast::Receiver<ClientEvent>) -> Vec<RegistrationState> {
+    let mut seen = Vec::new();
+    loop {
+        let state = next_state(events).await;
+        let done = matches!(state, RegistrationState::Registered { .. });
+        seen.push(state);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrar_restart_is_noticed_and_the_agent_registers_again_over_a_new_flow() {
+    require_peers();
+    let mut k = tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().user("agent1", "pw1")))
+        .await
+        .expect("join")
+        .expect("kamailio");
+    let registrar = format!("sip:{};transport=tcp", k.addr(Transport::Tcp));
+    let client = ClientBuilder::new()
+        .local_address("127.0.0.1:0".parse().expect("addr"))
+        .with_network(|n| n.transports = vec!["tcp".into()])
+        // Retries after 1-2 s, then 2-4 s, rather than RFC 5626's 30-60 s, to keep the test short.
+        .with_registration(|r| r.backoff_base_secs = 1)
+        .account(AccountConfig::new("agent1", Some("pw1".into()), registrar))
+        .build()
+        .await
+        .expect("config");
+    let mut events = client.subscribe_events();
+    client.start().await.expect("start");
+    registered(&mut events).await;
+    let dump = k.kamcmd(&["ul.dump"]).expect("kamcmd");
+    assert!(
+        dump.contains("Reg-Id: 1") && dump.contains("urn:uuid:"),
+        "the binding names our instance and flow: {dump}"
+    );
+
+    // The registrar restarts: down for a second, then up with an empty location service.
+    let k = tokio::task::spawn_blocking(move || k.restart(Duration::from_secs(1)).map(|_| k))
+        .await
+        .expect("join")
+        .expect("kamailio restarts");
+    let seen = registered(&mut events).await;
+    assert!(
+        seen.iter().any(|s| matches!(s, RegistrationState::Refreshing { .. } | RegistrationState::RetryWait { .. })),
+        "a new REGISTER went when the flow closed: {seen:?}"
+    );
+    let contacts = tokio::task::spawn_blocking(move || k.registered_contacts("agent1").map(|c| (c, k)))
+        .await
+        .expect("join")
+        .expect("kamcmd")
+        .0;
+    assert!(!contacts.is_empty(), "the restarted kamailio holds the new binding");
+    client.stop().await;
+}
+
+/// Sends `signal` to kamailio's whole process group (its workers hold the connections).
+fn signal_group(k: &Kamailio, signal: &str) {
+    let status =
+        std::process::Command::new("kill").args([signal, "--", &format!("-{}", k.pid())]).status().expect("run kill");
+    assert!(status.success(), "kill {signal} kamailio");
+}
+
+/// A registrar that vanishes without closing the connection (frozen: a host gone, a NAT
+/// binding dropped) is noticed only by the keep-alive: the CRLF ping gets no pong within
+/// 10 s, the flow is given up, and the agent registers again over a new connection, which
+/// succeeds once the registrar is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_registrar_is_noticed_by_the_keep_alive_and_the_agent_registers_again() {
+    require_peers();
+    let k = tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().user("agent2", "pw2")))
+        .await
+        .expect("join")
+        .expect("kamailio");
+    let registrar = format!("sip:{};transport=tcp", k.addr(Transport::Tcp));
+    let client = ClientBuilder::new()
+        .local_address("127.0.0.1:0".parse().expect("addr"))
+        .with_network(|n| {
+            n.transports = vec!["tcp".into()];
+            n.keepalive_secs = 2;
+        })
+        .account(AccountConfig::new("agent2", Some("pw2".into()), registrar))
+        .build()
+        .await
+        .expect("config");
+    let mut events = client.subscribe_events();
+    client.start().await.expect("start");
+    registered(&mut events).await;
+    // While kamailio answers, the pings (every 2 s, 10 s to answer each) keep the flow: no
+    // new REGISTER in a whole ping round and pong timeout.
+    let quiet = tokio::time::timeout(Duration::from_secs(13), next_state(&mut events)).await;
+    assert!(quiet.is_err(), "the registration changed while kamailio answered the pings: {quiet:?}");
+
+    signal_group(&k, "-STOP");
+    // Pings every 2 s were answered until now; the first unanswered one fails the flow
+    // after 10 s, and a new REGISTER goes (the kernel still accepts the connection).
+    let state = next_state(&mut events).await;
+    signal_group(&k, "-CONT");
+    assert!(matches!(state, RegistrationState::Refreshing { .. }), "{state:?}");
+    let seen = registered(&mut events).await;
+    assert!(matches!(seen.last(), Some(RegistrationState::Registered { .. })), "{seen:?}");
+    client.stop().await;
+}
