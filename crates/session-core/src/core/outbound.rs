@@ -5,8 +5,8 @@
 //! registers again at once, which opens a new flow (§4.5). A REGISTER that fails then (the
 //! registrar still down) backs off as any failed registration does, until it is back.
 //!
-//! Sans-IO: the driver turns the transport's `FlowClosed` into [`Input::FlowClosed`]
-//! (super::Input::FlowClosed); this module must not touch sockets.
+//! Sans-IO: the driver turns the transport's `FlowClosed` into
+//! [`Input::FlowClosed`](super::Input::FlowClosed); this module must not touch sockets.
 
 use super::SessionCore;
 use crate::api::AccountId;

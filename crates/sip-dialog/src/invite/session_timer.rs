@@ -74,12 +74,7 @@ pub(crate) struct SessionTimer {
 impl SessionTimer {
     /// When the refresher refreshes, or either side gives up.
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        let bye = self.bye_at();
-        let refresh = self.refresh_at();
-        match (bye, refresh) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.bye_at(), self.refresh_at()].into_iter().flatten().min()
     }
 
     fn bye_at(&self) -> Option<Instant> {
