@@ -98,7 +98,17 @@ pub(crate) fn free_port_pair() -> Result<u16, PeerError> {
 
 /// Whether some socket is bound to local `port`: UDP sockets, or TCP sockets in the LISTEN
 /// state, read from /proc/net (no traffic is sent to find out).
+///
+/// The kernel hands /proc/net out a page at a time and resumes each page by position, so a
+/// socket closed elsewhere between two pages shifts the listing and a bound socket can be
+/// skipped in one reading. A port not seen is therefore looked for again, up to three
+/// readings in all, before it counts as unbound.
 pub(crate) fn port_bound(port: u16, tcp: bool) -> bool {
+    (0..3).any(|_| port_listed(port, tcp))
+}
+
+/// One reading of /proc/net for [`port_bound`].
+fn port_listed(port: u16, tcp: bool) -> bool {
     let files: &[&str] = if tcp { &["/proc/net/tcp", "/proc/net/tcp6"] } else { &["/proc/net/udp", "/proc/net/udp6"] };
     let wanted = format!("{port:04X}");
     files.iter().any(|file| {
