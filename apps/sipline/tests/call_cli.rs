@@ -311,6 +311,20 @@ fn call_offers_100rel_and_completes_a_call_with_a_server_that_requires_it() {
     assert_eq!(code, 0, "the server saw its PRACK, the ACK and the BYE:\n{t}\n{}", sipp.report());
 }
 
+/// UPDATE in an early dialog (RFC 3311): after the PRACKed 183, the server offers new media
+/// ("sendonly") in an UPDATE before it answers; `sipline call` answers it ("recvonly") in the
+/// early dialog, and the call completes with a 200 that carries no SDP.
+#[test]
+fn call_answers_an_update_in_the_early_dialog() {
+    let mut sipp = sipp_uas("update_early_uas.xml");
+    let out = sipline(&["call", &format!("sip:service@{}", sipp.local_addr()), "--duration", "1", "--trace"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("call-1 answered"), "{t}");
+    let code = sipp.wait(Duration::from_secs(10)).expect("sipp ends");
+    assert_eq!(code, 0, "the server got the UPDATE answered with recvonly:\n{t}\n{}", sipp.report());
+}
+
 /// A sipp scenario of `tests/peers/`, as the server our call goes to.
 fn sipp_uas(file: &str) -> sip_testpeers::Sipp {
     use sip_testpeers::{Scenario, Sipp, SippOptions};
@@ -395,6 +409,34 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let out = sipline(&["call", "sip:x@127.0.0.1", "--user", "alice"]);
     assert_eq!(out.status.code(), Some(2), "--user needs --registrar: {}", text(&out));
+}
+
+/// UPDATE in an early dialog (RFC 3311), the called side: `answer --early-media` sends its
+/// SDP in a reliable 183; the caller (sipp) PRACKs it and, while the announcement plays,
+/// offers "sendonly" in an UPDATE, which the program answers "recvonly" before it answers
+/// the call.
+#[test]
+fn answer_takes_an_update_during_early_media() {
+    use sip_testpeers::{Scenario, Sipp, SippOptions};
+    require_peers();
+    let dir = std::env::temp_dir().join(format!("sipline-early-update-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let announcement = dir.join("announcement.wav");
+    tone_wav_of(&announcement, 440.0, 2);
+    let wav = announcement.to_str().expect("utf-8");
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "1", "--early-media", wav, "--trace"]);
+    let addr: std::net::SocketAddr = bob.addr().parse().expect("an address");
+    let scenario =
+        Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/update_early_uac.xml"));
+    let mut sipp = Sipp::start(SippOptions::uac(scenario, addr).service("bob").calls(1)).expect("sipp");
+    let code = sipp.wait(Duration::from_secs(30)).expect("sipp ends");
+    let (exit, out) = bob.finish();
+    assert_eq!(code, 0, "the caller got its UPDATE answered recvonly, then the 200:\n{out}\n{}", sipp.report());
+    assert_eq!(exit, Some(0), "{out}");
+    let update = out.find("UPDATE sip:").expect("the UPDATE in the trace");
+    let answer = out.find("call-1 answered").expect("the answer");
+    assert!(update < answer, "the UPDATE came in the early dialog:\n{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The contract of `answer --early-media FILE.wav`: PJSIP calls; the program sends 183 with
