@@ -2,7 +2,7 @@
 //! [`ClientManager`]: make, answer, reject, hang up, hold, resume, mute, and the queries.
 
 use crate::manager::{wall_clock, Shared};
-use crate::{CallDirection, CallId, CallState, ClientError, ClientManager, EndInfo, RtpStats};
+use crate::{CallDirection, CallId, CallState, ClientError, ClientManager, EndInfo, RtpStats, TransferOptions};
 use session_core::{CallOptions, CallSession, MediaControl, SessionControl, SessionError};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -224,6 +224,29 @@ impl ClientManager {
     pub async fn transfer_call(&self, id: CallId, target: &str) -> Result<(), ClientError> {
         let session = self.session()?;
         session.transfer_session(id, target).await.map_err(|e| not_found(e, id))
+    }
+
+    /// [`ClientManager::transfer_call`] with options. `progress: false` is the "fire and
+    /// forget" blind transfer of RFC 4488: the REFER asks for no progress reports, and when
+    /// the far end agrees our call ends with its 202
+    /// ([`EndCause::Transferred`](crate::EndCause::Transferred)); a far end that does not
+    /// know RFC 4488 reports progress anyway, and the transfer goes as with `transfer_call`.
+    ///
+    /// ```no_run
+    /// # async fn t(client: &client_core::ClientManager, call: client_core::CallId) -> client_core::Result<()> {
+    /// let options = client_core::TransferOptions { progress: false };
+    /// client.transfer_call_with(call, "sip:queue@pbx.example.com", options).await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(skip(self), fields(call = %id))]
+    pub async fn transfer_call_with(
+        &self,
+        id: CallId,
+        target: &str,
+        options: TransferOptions,
+    ) -> Result<(), ClientError> {
+        let session = self.session()?;
+        session.transfer_session_with(id, target, options).await.map_err(|e| not_found(e, id))
     }
 
     /// Plays early media on an incoming call before answering it: 183 Session Progress with

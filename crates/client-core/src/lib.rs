@@ -129,7 +129,7 @@ pub use session_core::{
     AudioFrame, AudioFrames, AudioSource, CallDirection, Codec, DialogStatus, EndCause, EndInfo, ErrorCategory,
     FailedTarget, InstantMessage, MediaInfo, MediaTap, MessageCounts, MessageSummary, Notification, RegistrationState,
     RequestOptions, ResourceCounts, RtpStats, SessionError, SipResponse, SrtpPolicy, SubscriptionId, TapDirection,
-    TransferRequest, Transport, Unreachable, UnreachableCause, WireDirection, WireTap,
+    TransferOptions, TransferRequest, Transport, Unreachable, UnreachableCause, WireDirection, WireTap,
 };
 /// The SIP message layer (parse, build, URIs, typed headers), for tools that read SIP
 /// messages themselves, such as `sipline parse`; a client needs none of it.

@@ -6,7 +6,9 @@
 //! - PJSIP calls agent 1 and transfers it to agent 2: agent 1 hears the request, calls
 //!   agent 2, and the two talk;
 //! - attended: agent 1 talks to PJSIP, consults agent 2, and hands PJSIP over; PJSIP's
-//!   INVITE with Replaces takes over agent 2's consultation call.
+//!   INVITE with Replaces takes over agent 2's consultation call;
+//! - without progress reports (RFC 4488 `Refer-Sub: false`), with PJSIP as the transferee
+//!   and with sipp as the transferor.
 
 use client_core::{AccountConfig, CallState, ClientBuilder, ClientEvent, ClientManager, EndCause, RegistrationState};
 use sip_testpeers::{require_peers, AnswerMode, Kamailio, KamailioOptions, PhoneEvent, Pjsua, PjsuaOptions, Transport};
@@ -125,6 +127,42 @@ async fn an_agent_transfers_pjsip_to_another_agent_through_kamailio() {
     assert!(progress.contains(&(200, true)), "the last NOTIFY says 200: {progress:?}");
     assert!(progress.iter().any(|(s, _)| *s == 202), "the REFER's 202: {progress:?}");
 
+    agent2.hangup_call(at_agent2).await.expect("hang up");
+    let _ = blocking(move || phone.wait_until(PATIENCE, |e| matches!(e, PhoneEvent::Closed { .. }))).await;
+    agent1.stop().await;
+    agent2.stop().await;
+}
+
+/// RFC 4488, the transferor's side: agent 1 transfers PJSIP without asking for progress
+/// (`Refer-Sub: false`); PJSIP agrees in its 202, so agent 1's call ends as transferred
+/// with the 202 alone, and PJSIP still calls agent 2, who hears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_without_progress_ends_with_the_202() {
+    require_peers();
+    let k = kamailio();
+    let phone = phone(&k).await;
+    let agent1 = agent(&k, "agent1", "pw1").await;
+    let agent2 = agent(&k, "agent2", "pw2").await;
+    let mut events1 = agent1.subscribe_events();
+    let mut events2 = agent2.subscribe_events();
+    let domain = k.addr(Transport::Udp);
+
+    let call = agent1.make_call(&format!("sip:agent1@{domain}"), &format!("sip:phone@{domain}")).await.expect("call");
+    agent1.wait_for_answer(call, PATIENCE).await.expect("PJSIP answers");
+    let options = client_core::TransferOptions { progress: false };
+    agent1.transfer_call_with(call, &format!("sip:agent2@{domain}"), options).await.expect("PJSIP accepts");
+    let ended = tokio::time::timeout(PATIENCE, agent1.wait_for_end(call)).await.expect("in time").expect("end");
+    assert_eq!(ended.end.map(|e| e.cause), Some(EndCause::Transferred));
+    let mut progress = Vec::new();
+    while let Ok(e) = events1.try_recv() {
+        if let ClientEvent::TransferProgress { status, done, .. } = e {
+            progress.push((status, done));
+        }
+    }
+    assert_eq!(progress, vec![(202, true)], "PJSIP agreed to send no NOTIFY");
+
+    let at_agent2 = next_active(&mut events2).await;
+    assert!(hears(&agent2, at_agent2, PHONE_TONE as f32).await, "PJSIP's tone reaches agent 2");
     agent2.hangup_call(at_agent2).await.expect("hang up");
     let _ = blocking(move || phone.wait_until(PATIENCE, |e| matches!(e, PhoneEvent::Closed { .. }))).await;
     agent1.stop().await;
@@ -310,4 +348,52 @@ async fn the_caller_receives_early_media_from_a_183() {
     assert!(log.contains("Require: 100rel") && log.contains("RAck: "), "PJSIP's reliable 183 was PRACKed");
     agent1.hangup_call(call).await.expect("hang up");
     agent1.stop().await;
+}
+
+/// RFC 4488, the transferee's side: the caller (sipp) transfers the agent with a REFER
+/// saying `Refer-Sub: false` (after one whose Refer-Sub is garbage, 400). The 202 agrees,
+/// no NOTIFY follows (sipp fails on any request), and the agent still calls the target,
+/// which answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refer_without_subscription_is_followed_without_notifies() {
+    use sip_testpeers::{Scenario, Sipp, SippOptions};
+    require_peers();
+    let answering = || {
+        ClientBuilder::new()
+            .local_address("127.0.0.1:0".parse().expect("addr"))
+            .auto_answer(true)
+            .tone(Some(AGENT_TONE))
+    };
+    let agent = answering().build().await.expect("config");
+    let target = answering().build().await.expect("config");
+    let mut events = agent.subscribe_events();
+    let mut target_events = target.subscribe_events();
+    agent.start().await.expect("start");
+    target.start().await.expect("start");
+    let scenario =
+        Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/refer_nosub_uac.xml"));
+    let options = SippOptions::uac(scenario, agent.local_address().expect("address"))
+        .service("agent")
+        .set("target", target.local_address().expect("address").to_string())
+        .calls(1);
+    let mut sipp = Sipp::start(options).expect("sipp");
+    let at_target = next_active(&mut target_events).await;
+    let code = blocking(move || sipp.wait(PATIENCE)).await.expect("sipp ends");
+    assert_eq!(code, 0, "sipp got 400, then a 202 saying Refer-Sub: false, no NOTIFY, and its BYE answered");
+    let mut requested = 0;
+    let mut new_call = None;
+    while let Ok(e) = events.try_recv() {
+        match e {
+            ClientEvent::TransferRequested { .. } => requested += 1,
+            ClientEvent::Transferring { new_call: c, .. } => new_call = Some(c),
+            _ => {}
+        }
+    }
+    assert_eq!(requested, 1, "only the good REFER reached the application");
+    let new_call = new_call.expect("the agent called the target");
+    assert_eq!(agent.get_call(new_call).map(|c| c.state), Some(CallState::Active));
+    assert!(hears(&target, at_target, AGENT_TONE).await, "the agent's new call carries audio to the target");
+    agent.hangup_call(new_call).await.expect("hang up");
+    agent.stop().await;
+    target.stop().await;
 }

@@ -345,7 +345,16 @@ impl SessionControl for SessionCoordinator {
     }
 
     async fn transfer_session(&self, id: SessionId, target: &str) -> Result<(), SessionError> {
-        self.ask_unit(Command::Transfer { id, target: target.to_owned() }).await
+        self.transfer_session_with(id, target, TransferOptions::default()).await
+    }
+
+    async fn transfer_session_with(
+        &self,
+        id: SessionId,
+        target: &str,
+        options: TransferOptions,
+    ) -> Result<(), SessionError> {
+        self.ask_unit(Command::Transfer { id, target: target.to_owned(), progress: options.progress }).await
     }
 
     async fn send_early_media(&self, id: SessionId) -> Result<(), SessionError> {

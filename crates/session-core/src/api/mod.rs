@@ -18,7 +18,7 @@ pub(crate) use types::uri_of_party;
 pub use types::{
     Account, AccountId, CallDecision, CallDirection, CallOptions, CallSession, EndCause, EndInfo, FailedTarget,
     IncomingCall, InstantMessage, MediaInfo, Notification, RegistrationState, RequestOptions, RtpStats, SessionEvent,
-    SessionId, SessionState, SipResponse, SubscribeOptions, SubscriptionId, TransferRequest,
+    SessionId, SessionState, SipResponse, SubscribeOptions, SubscriptionId, TransferOptions, TransferRequest,
 };
 
 use crate::error::SessionError;
@@ -118,6 +118,17 @@ pub trait SessionControl {
     /// [`SessionEvent::TransferProgress`] follows the new call, and when it is answered
     /// this call ends as [`EndCause::Transferred`](crate::EndCause::Transferred).
     fn transfer_session(&self, id: SessionId, target: &str) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// [`SessionControl::transfer_session`] with options: `progress: false` asks the peer
+    /// not to report the new call's progress (RFC 4488 `Refer-Sub: false`); when it agrees
+    /// the transfer is done with its 202 and this call ends as
+    /// [`EndCause::Transferred`](crate::EndCause::Transferred) right away.
+    fn transfer_session_with(
+        &self,
+        id: SessionId,
+        target: &str,
+        options: TransferOptions,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send;
 
     /// Transfers the peer of call `id` to the peer of call `to` (an attended transfer: the
     /// REFER's Refer-To names `to`'s peer with a Replaces for that call, RFC 3891/5589).

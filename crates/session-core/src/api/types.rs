@@ -424,6 +424,22 @@ impl Default for SubscribeOptions {
     }
 }
 
+/// How a blind transfer goes (see `SessionControl::transfer_session_with`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferOptions {
+    /// Follow the new call's progress through the REFER's implicit subscription (the
+    /// NOTIFYs of RFC 3515). `false` asks the peer for none (`Refer-Sub: false`, RFC 4488):
+    /// when it agrees, the transfer is over with its 202 and this call ends at once; a peer
+    /// that does not know RFC 4488 subscribes us anyway and the NOTIFYs are followed.
+    pub progress: bool,
+}
+
+impl Default for TransferOptions {
+    fn default() -> TransferOptions {
+        TransferOptions { progress: true }
+    }
+}
+
 /// A NOTIFY for one of our subscriptions (answered 200).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {

@@ -76,6 +76,8 @@ pub(crate) enum Command {
     Transfer {
         id: SessionId,
         target: String,
+        /// Follow the progress by the REFER's subscription (else `Refer-Sub: false`).
+        progress: bool,
     },
     TransferAttended {
         id: SessionId,
@@ -183,7 +185,7 @@ impl<W> SessionCore<W> {
             Command::RegState { id } => self.registration_state(id),
             Command::Request(req) => return self.request_outside(req, reply),
             Command::ChangeAddress { ip } => self.change_address(ip),
-            Command::Transfer { id, target } => return self.transfer(id, target, reply),
+            Command::Transfer { id, target, progress } => return self.transfer(id, target, progress, reply),
             Command::TransferAttended { id, to } => return self.transfer_attended(id, to, reply),
             Command::Info { id, content_type, body } => self.send_info(id, content_type, body),
             Command::EarlyMedia { id } => return self.early_media(id, reply),

@@ -98,7 +98,7 @@ impl<W> SessionCore<W> {
             Ok(format!("{}?Replaces={escaped}", s.remote_uri))
         })();
         match target {
-            Ok(target) => self.transfer(id, target, reply),
+            Ok(target) => self.transfer(id, target, true, reply),
             Err(e) => self.reply(reply, Err(e)),
         }
     }

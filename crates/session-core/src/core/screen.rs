@@ -12,10 +12,10 @@ use sip_message::{Method, Request, Response, StatusCode, Uri};
 /// The methods our user agent implements, for Allow headers.
 pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, MESSAGE, REFER, NOTIFY, UPDATE, PRACK";
 /// The extensions we support: reliable provisional responses (RFC 3262), Replaces
-/// (RFC 3891) and session timers (RFC 4028).
-pub(crate) const SUPPORTED: &[&str] = &["100rel", "replaces", "timer"];
+/// (RFC 3891), session timers (RFC 4028) and REFER without subscription (RFC 4488).
+pub(crate) const SUPPORTED: &[&str] = &["100rel", "replaces", "timer", "norefersub"];
 /// [`SUPPORTED`] as a header value, for INVITEs and OPTIONS answers.
-pub(crate) const SUPPORTED_HEADER: &str = "100rel, replaces, timer";
+pub(crate) const SUPPORTED_HEADER: &str = "100rel, replaces, timer, norefersub";
 
 /// The response owed to a request that starts no dialog, or `None` to go on with it.
 pub(crate) fn screen_new(request: &Request) -> Option<Response> {

@@ -79,6 +79,8 @@ pub(crate) struct Session<W> {
     /// one and end the call while the older NOTIFY is still being retransmitted.
     pub(crate) notify_in_flight: bool,
     pub(crate) notify_next: Option<(u16, String)>,
+    /// The peer's accepted REFER asked for no subscription (RFC 4488): no NOTIFYs go.
+    pub(crate) refer_unsubscribed: bool,
     /// The call whose peer's REFER made this one: this call's progress goes there.
     pub(crate) referred_by: Option<SessionId>,
     /// The call was transferred: its end says so.
@@ -167,6 +169,7 @@ impl<W> Session<W> {
             referred_call: None,
             notify_in_flight: false,
             notify_next: None,
+            refer_unsubscribed: false,
             referred_by: None,
             transferred: false,
             early: None,

@@ -15,6 +15,11 @@
 //!
 //! A NOTIFY for no transfer of ours gets 481, one for an event package other than `refer`
 //! 489 (RFC 6665 §8.3.3 and §4.1.3); a sipfrag we cannot read 400.
+//!
+//! RFC 4488 (`norefersub`) both ways: a REFER of ours may say `Refer-Sub: false`, and when
+//! the 202 agrees the transfer is over at once (no NOTIFY will come). A peer's REFER that
+//! says `Refer-Sub: false` gets a 202 that agrees, and no NOTIFY: the call is placed
+//! without reporting back. A Refer-Sub that is neither `true` nor `false` gets 400.
 
 use super::session::MediaSlot;
 use super::{Answer, Output, SessionCore};
@@ -30,6 +35,8 @@ use sip_transaction::TxId;
 pub(crate) struct Transfer<W> {
     /// Who waits for the REFER's answer (gone once it came).
     pub(crate) waiting: Option<W>,
+    /// We follow the progress by the REFER's subscription (else we asked for none).
+    progress: bool,
 }
 
 /// The peer's REFER waiting for the application's decision.
@@ -39,11 +46,27 @@ pub(crate) struct Refer {
     target: String,
     /// Headers for the new INVITE: Referred-By, and a Replaces carried in the Refer-To.
     headers: Vec<(String, String)>,
+    /// The referrer wants the implicit subscription (no `Refer-Sub: false`, RFC 4488).
+    subscribe: bool,
 }
 
 /// Headers a Refer-To URI may ask us to put in the new INVITE (RFC 3261 §19.1.5 lets a
 /// UA ignore the rest, and carrying arbitrary ones would let a peer forge them).
 const CARRIED_HEADERS: [&str; 1] = ["Replaces"];
+
+/// What a REFER's Refer-Sub header asks (RFC 4488 §3): `Some(false)` for no implicit
+/// subscription, `Some(true)` when absent or `true`, `None` when it is neither.
+fn refer_sub(request: &Request) -> Option<bool> {
+    let Some(value) = request.headers().get("Refer-Sub") else { return Some(true) };
+    let value = value.split(';').next().unwrap_or("").trim();
+    if value.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
 
 /// Reads a `message/sipfrag` status line: `SIP/2.0 180 Ringing`.
 fn sipfrag_status(body: &[u8]) -> Option<(u16, String)> {
@@ -83,7 +106,8 @@ fn refer_target(value: &str) -> Result<(String, Vec<(String, String)>), String> 
 impl<W> SessionCore<W> {
     /// Transfers call `id`'s peer to `target` (a blind transfer; a `target` whose header
     /// part carries `Replaces=` makes it attended). `reply` hears the REFER's answer.
-    pub(crate) fn transfer(&mut self, id: SessionId, target: String, reply: W) {
+    /// Without `progress` the REFER asks for no subscription (RFC 4488).
+    pub(crate) fn transfer(&mut self, id: SessionId, target: String, progress: bool, reply: W) {
         let now = self.now;
         let result = (|| {
             match Uri::parse(&target) {
@@ -103,10 +127,14 @@ impl<W> SessionCore<W> {
             if s.transfer.is_some() {
                 return Err(SessionError::InvalidState { operation: "transfer", state: "transferring".into() });
             }
-            let headers = vec![
+            let mut headers = vec![
                 Header::new("Refer-To", format!("<{target}>")),
                 Header::new("Referred-By", format!("<{}>", s.local_uri)),
             ];
+            if !progress {
+                headers.push(Header::new("Refer-Sub", "false"));
+                headers.push(Header::new("Supported", "norefersub"));
+            }
             let key = s.key();
             self.calls.request(now, key, Method::Refer, headers, None)?;
             Ok(())
@@ -114,23 +142,36 @@ impl<W> SessionCore<W> {
         match result {
             Ok(()) => {
                 if let Some(s) = self.sessions.get_mut(&id) {
-                    s.transfer = Some(Transfer { waiting: Some(reply) });
+                    s.transfer = Some(Transfer { waiting: Some(reply), progress });
                 }
             }
             Err(e) => self.reply(reply, Err(e)),
         }
     }
 
-    /// The peer answered our REFER: 2xx means it will try (the NOTIFYs tell how it goes);
-    /// anything else ends the transfer with the call as it was.
+    /// The peer answered our REFER: 2xx means it will try (the NOTIFYs tell how it goes,
+    /// unless it agreed to send none); anything else ends the transfer with the call as it
+    /// was.
     pub(crate) fn refer_answered(&mut self, id: SessionId, response: &Response) {
         let (status, reason) = (response.status(), response.reason().to_string());
         let Some(s) = self.sessions.get_mut(&id) else { return };
         let Some(transfer) = s.transfer.as_mut() else { return };
         let waiting = transfer.waiting.take();
         let accepted = status.is_success();
-        if !accepted {
+        // RFC 4488 §4: only a 2xx saying `Refer-Sub: false` means no subscription; a peer
+        // that ignored our ask subscribes us as usual.
+        let unsubscribed = accepted
+            && !transfer.progress
+            && response
+                .headers()
+                .get("Refer-Sub")
+                .is_some_and(|v| v.split(';').next().is_some_and(|v| v.trim().eq_ignore_ascii_case("false")));
+        if !accepted || unsubscribed {
             s.transfer = None;
+        }
+        if unsubscribed {
+            // The peer took the transfer over; nothing more will tell us how it goes.
+            s.transferred = true;
         }
         if let Some(w) = waiting {
             let result = if accepted {
@@ -140,7 +181,17 @@ impl<W> SessionCore<W> {
             };
             self.reply(w, result);
         }
-        self.emit(SessionEvent::TransferProgress { id, status: status.as_u16(), reason, done: !accepted });
+        self.emit(SessionEvent::TransferProgress {
+            id,
+            status: status.as_u16(),
+            reason,
+            done: !accepted || unsubscribed,
+        });
+        if unsubscribed {
+            if let Err(e) = self.terminate(id) {
+                tracing::debug!(session = %id, error = %e, "could not hang up a transferred call");
+            }
+        }
     }
 
     /// A NOTIFY in call `id`: the progress of our transfer.
@@ -217,16 +268,17 @@ impl<W> SessionCore<W> {
             if let Some(by) = &referred_by {
                 headers.push(("Referred-By".into(), by.clone()));
             }
-            Ok((target, headers, referred_by))
+            let subscribe = refer_sub(request).ok_or(StatusCode::BAD_REQUEST)?;
+            Ok((target, headers, referred_by, subscribe))
         })();
         let key = CallKey(id.0);
         match screened {
             Err(status) => {
                 let _ = self.calls.respond(self.now, key, tx, status, None);
             }
-            Ok((target, headers, referred_by)) => {
+            Ok((target, headers, referred_by, subscribe)) => {
                 let Some(s) = self.sessions.get_mut(&id) else { return };
-                s.refer = Some(Refer { tx, target: target.clone(), headers });
+                s.refer = Some(Refer { tx, target: target.clone(), headers, subscribe });
                 let request = TransferRequest { id, target, referred_by };
                 self.emit(SessionEvent::TransferRequested { request: request.clone() });
                 self.tell_handler(HandlerEvent::Refer(request));
@@ -248,7 +300,16 @@ impl<W> SessionCore<W> {
             self.calls.respond(now, key, refer.tx, StatusCode::DECLINE, None)?;
             return Ok(Answer::Unit);
         }
-        self.calls.respond(now, key, refer.tx, StatusCode::ACCEPTED, None)?;
+        if refer.subscribe {
+            self.calls.respond(now, key, refer.tx, StatusCode::ACCEPTED, None)?;
+        } else {
+            // RFC 4488 §4: we agree to create no subscription, and say so.
+            let agree = vec![Header::new("Refer-Sub", "false")];
+            self.calls.respond_with(now, key, refer.tx, StatusCode::ACCEPTED, agree, None)?;
+        }
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.refer_unsubscribed = !refer.subscribe;
+        }
         self.notify_referrer(id, 100, "Trying");
         let new_call = SessionId(self.calls.reserve_key().0);
         let p = super::session::Prepared {
@@ -314,6 +375,10 @@ impl<W> SessionCore<W> {
         let done = status >= 200;
         if done {
             s.referred_call = None;
+        }
+        if s.refer_unsubscribed {
+            // The referrer asked for no NOTIFYs (RFC 4488).
+            return;
         }
         let state = if done { "terminated;reason=noresource" } else { "active;expires=60" };
         let headers = vec![Header::new("Event", "refer"), Header::new("Subscription-State", state)];

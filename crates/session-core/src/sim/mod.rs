@@ -445,7 +445,7 @@ impl World {
             }
             Action::Decide { id, decision } => Command::Decide { id, decision },
             Action::Transfer { to } => match live {
-                Some(id) => Command::Transfer { id, target: to },
+                Some(id) => Command::Transfer { id, target: to, progress: true },
                 None => return,
             },
         };

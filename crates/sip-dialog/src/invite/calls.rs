@@ -481,7 +481,21 @@ impl Calls {
         status: StatusCode,
         body: Option<Body>,
     ) -> Result<(), DialogError> {
-        self.with_call(now, call, |c, ctx| c.respond(ctx, tx, status, body))
+        self.with_call(now, call, |c, ctx| c.respond(ctx, tx, status, Vec::new(), body))
+    }
+
+    /// [`Calls::respond`] with extra `headers` on the response, for the peer's requests
+    /// other than INVITE (a 202 to a REFER saying `Refer-Sub: false`, RFC 4488).
+    pub fn respond_with(
+        &mut self,
+        now: Instant,
+        call: CallKey,
+        tx: TxId,
+        status: StatusCode,
+        headers: Vec<Header>,
+        body: Option<Body>,
+    ) -> Result<(), DialogError> {
+        self.with_call(now, call, |c, ctx| c.respond(ctx, tx, status, headers, body))
     }
 
     /// Cancels a call we make that is not answered yet (RFC 3261 §9.1). The CANCEL waits

@@ -69,11 +69,13 @@ impl Call {
 
     /// The application answers request `tx` of the peer: the INVITE, a re-INVITE, or another
     /// request. A 2xx to an UPDATE carries our Contact (it is a target refresh, RFC 3311).
+    /// `headers` go on answers to requests other than INVITE.
     pub(crate) fn respond(
         &mut self,
         ctx: &mut Ctx<'_>,
         tx: TxId,
         status: StatusCode,
+        headers: Vec<Header>,
         body: Option<Body>,
     ) -> Result<(), DialogError> {
         if self.invite_tx == Some(tx) && self.phase == Phase::Incoming {
@@ -83,7 +85,11 @@ impl Call {
             return self.answer_reinvite(ctx, status, body);
         }
         let request = self.server_pending.get(&tx).ok_or(DialogError::NotFound)?.clone();
+        if headers.iter().any(|h| h.value().contains(['\r', '\n'])) {
+            return Err(DialogError::Unsupported("a header value may not contain CR or LF"));
+        }
         let mut resp = request.make_response(status, None)?;
+        insert_before_length(resp.headers_mut(), headers.into_iter().map(|h| (h.name().clone(), h.value().clone())));
         if status.is_success() && *request.method() == Method::Update {
             if let Some(d) = &self.dialog {
                 insert_before_length(resp.headers_mut(), [(H::Contact, d.local_contact())]);
