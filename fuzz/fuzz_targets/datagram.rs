@@ -1,4 +1,6 @@
-//! The datagram parser, then every typed view and a re-serialize/re-parse round trip.
+//! A UDP datagram as the transport reads it: STUN (RFC 5626 keep-alive answers) is told
+//! apart and parsed as a Binding response; anything else goes to the SIP parser, then
+//! every typed view and a re-serialize/re-parse round trip.
 #![no_main]
 
 use bytes::Bytes;
@@ -7,6 +9,12 @@ use sip_message::header::typed::*;
 use sip_message::{parse_message, Message};
 
 fuzz_target!(|data: &[u8]| {
+    if sip_transport::stun::is_stun(data) {
+        if let Ok(r) = sip_transport::stun::parse_binding_response(data) {
+            let _ = r.id();
+        }
+        return;
+    }
     let Ok(msg) = parse_message(Bytes::copy_from_slice(data)) else { return };
     let h = msg.headers();
     for via in h.via().flatten() {

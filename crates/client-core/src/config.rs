@@ -71,6 +71,11 @@ pub struct NetworkConfig {
     /// (RFC 5626 §4.4.1: a registrar that vanished without closing the connection is
     /// noticed when the pong does not come); 100 by default, 0 sends none.
     pub keepalive_secs: u64,
+    /// The STUN keep-alive interval of a UDP registration, in seconds, when the registrar
+    /// sends no Flow-Timer (RFC 5626 §4.4.2: a registrar that stops answering, or a NAT
+    /// that maps us anew, makes the account register again); each goes at 80–100 % of it.
+    /// 29 by default, 0 sends none. A registrar that never answers STUN gets none.
+    pub stun_keepalive_secs: u64,
 }
 
 impl Default for NetworkConfig {
@@ -88,6 +93,7 @@ impl Default for NetworkConfig {
             address_check_secs: 5,
             outbound: true,
             keepalive_secs: 100,
+            stun_keepalive_secs: 29,
         }
     }
 }
@@ -643,6 +649,10 @@ impl ClientConfig {
                     s => Some(Duration::from_secs(s)),
                 },
             )
+            .stun_keepalive(match n.stun_keepalive_secs {
+                0 => None,
+                s => Some(Duration::from_secs(s)),
+            })
             .registration_backoff(
                 Duration::from_secs(self.registration.backoff_base_secs),
                 Duration::from_secs(self.registration.backoff_max_secs),

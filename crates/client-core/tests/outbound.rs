@@ -129,3 +129,43 @@ async fn a_silent_registrar_is_noticed_by_the_keep_alive_and_the_agent_registers
     assert!(matches!(seen.last(), Some(RegistrationState::Registered { .. })), "{seen:?}");
     client.stop().await;
 }
+
+/// A UDP registration is kept alive with STUN (RFC 5626 §4.4.2): kamailio answers the
+/// Binding requests, and nothing changes while it does. Frozen, it answers none: after the
+/// seven sends of RFC 5389 and the last wait (39.5 T1; T1 is 100 ms here) the flow is given
+/// up and the agent registers again, which succeeds once kamailio is back. A flow whose
+/// registrar never answered STUN is never given up, so the new REGISTER proves the answers
+/// came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_registrar_is_noticed_by_the_stun_keep_alive_over_udp() {
+    require_peers();
+    let k = tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().user("agent3", "pw3")))
+        .await
+        .expect("join")
+        .expect("kamailio");
+    let registrar = format!("sip:{}", k.addr(Transport::Udp));
+    let client = ClientBuilder::new()
+        .local_address("127.0.0.1:0".parse().expect("addr"))
+        .with_network(|n| {
+            n.stun_keepalive_secs = 2;
+            n.t1_ms = 100;
+        })
+        .account(AccountConfig::new("agent3", Some("pw3".into()), registrar))
+        .build()
+        .await
+        .expect("config");
+    let mut events = client.subscribe_events();
+    client.start().await.expect("start");
+    registered(&mut events).await;
+    // Keep-alives every 1.6-2 s, each answered: no new REGISTER for a while.
+    let quiet = tokio::time::timeout(Duration::from_secs(8), next_state(&mut events)).await;
+    assert!(quiet.is_err(), "the registration changed while kamailio answered STUN: {quiet:?}");
+
+    signal_group(&k, "-STOP");
+    let state = next_state(&mut events).await;
+    signal_group(&k, "-CONT");
+    assert!(matches!(state, RegistrationState::Refreshing { .. }), "{state:?}");
+    let seen = registered(&mut events).await;
+    assert!(matches!(seen.last(), Some(RegistrationState::Registered { .. })), "{seen:?}");
+    client.stop().await;
+}

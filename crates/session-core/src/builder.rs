@@ -56,6 +56,11 @@ pub struct SessionConfig {
     /// a registrar that vanished without closing the connection: 100 s by default (the RFC
     /// suggests 95–120 s without a Flow-Timer); `None` sends none.
     pub keepalive: Option<Duration>,
+    /// The STUN keep-alive interval of a UDP registration (RFC 5626 §4.4.2), used when the
+    /// registrar sends no Flow-Timer; each keep-alive goes at 80–100 % of it. 29 s by
+    /// default (the RFC suggests 24–29 s for UDP, as NAT bindings time out early); `None`
+    /// sends none. Only with [`Self::outbound`].
+    pub stun_keepalive: Option<Duration>,
     /// The back-off of a registration that fails (RFC 5626 §4.5): base-time (30 s) and
     /// max-time (1800 s).
     pub registration_backoff: sip_dialog::Backoff,
@@ -96,6 +101,7 @@ impl Default for SessionConfig {
             outbound: true,
             registration_backoff: sip_dialog::Backoff::default(),
             keepalive: Some(Duration::from_secs(100)),
+            stun_keepalive: Some(Duration::from_secs(29)),
             max_sessions: 10_000,
             dns_servers: Vec::new(),
             trust_ca_file: None,
@@ -282,6 +288,13 @@ impl SessionManagerBuilder {
     pub fn outbound(mut self, on: bool, keepalive: Option<Duration>) -> Self {
         self.config.outbound = on;
         self.config.keepalive = keepalive;
+        self
+    }
+
+    /// The STUN keep-alive interval of UDP registrations without a Flow-Timer (RFC 5626
+    /// §4.4.2; `None`: none). See [`SessionConfig::stun_keepalive`].
+    pub fn stun_keepalive(mut self, interval: Option<Duration>) -> Self {
+        self.config.stun_keepalive = interval;
         self
     }
 

@@ -119,7 +119,7 @@ impl Driver {
                     tracing::debug!(%to, %error, "a stateless send failed");
                 }
             }
-            TransportEvent::FlowClosed { .. } => {}
+            TransportEvent::FlowClosed { .. } | TransportEvent::Stun { .. } => {}
         }
     }
 

@@ -23,6 +23,15 @@ pub enum TransportEvent {
         /// Why it failed.
         error: TransportError,
     },
+    /// A STUN response arrived on a UDP socket (the answer to a keep-alive Binding
+    /// request, RFC 5626 §4.4.2; read it with [`crate::stun::parse_binding_response`]).
+    /// STUN requests and indications are dropped: we are no STUN server.
+    Stun {
+        /// The datagram.
+        bytes: bytes::Bytes,
+        /// Where it came from.
+        source: Peer,
+    },
     /// A connection closed; sends to its flow will open a new one.
     FlowClosed {
         /// The flow.

@@ -22,6 +22,7 @@ mod inner;
 mod layer;
 mod listen;
 mod stream;
+pub mod stun;
 mod tls;
 mod udp;
 mod ws;

@@ -49,12 +49,24 @@ pub(crate) async fn recv_loop(inner: Arc<Inner>, socket: Arc<UdpSocket>) {
             tokio::task::yield_now().await;
         }
         let data = &buf[..n];
-        // RFC 5626 keep-alives over UDP are STUN; a bare CRLF datagram is a keep-alive of
-        // older clients. Neither is a SIP message.
+        // A bare CRLF datagram is a keep-alive of older clients, not a SIP message.
         if data.iter().all(|&b| b == b'\r' || b == b'\n') {
             continue;
         }
         let source = Peer::new(Transport::Udp, from);
+        // RFC 5626 keep-alives over UDP are STUN: the answers to ours go up; requests and
+        // indications of others are not for us.
+        if crate::stun::is_stun(data) {
+            if crate::stun::is_response(data) {
+                let bytes = Bytes::copy_from_slice(data);
+                if inner.events.send(TransportEvent::Stun { bytes, source }).await.is_err() {
+                    return;
+                }
+            } else {
+                tracing::trace!(%source, "dropping a STUN request or indication");
+            }
+            continue;
+        }
         match parse_message_with(Bytes::copy_from_slice(data), &inner.config.limits) {
             Ok(message) => {
                 if inner.events.send(TransportEvent::Message { message, source }).await.is_err() {

@@ -27,6 +27,12 @@ pub(crate) struct AccountEntry<W> {
     pub(crate) local_failure: Option<crate::error::Unreachable>,
     /// Where its last REGISTER went: the flow of RFC 5626 (`outbound.rs`).
     pub(crate) flow: Option<sip_message::Peer>,
+    /// The STUN keep-alive of that flow, when it is UDP and we are registered over it.
+    pub(crate) keepalive: Option<super::outbound::StunKeepAlive>,
+    /// The registrar's Flow-Timer (RFC 5626 §10.6): keep-alives at 80–100 % of it.
+    pub(crate) flow_timer: Option<std::time::Duration>,
+    /// A UDP flow whose registrar did not answer STUN: no keep-alive is tried on it again.
+    pub(crate) stun_refused: Option<sip_message::Peer>,
 }
 
 /// What a call needs of its account.
@@ -103,6 +109,9 @@ impl<W> SessionCore<W> {
             removal: Vec::new(),
             local_failure: None,
             flow: None,
+            keepalive: None,
+            flow_timer: None,
+            stun_refused: None,
         };
         self.accounts.insert(id, entry);
         Ok(id)
@@ -174,6 +183,17 @@ impl<W> SessionCore<W> {
             }
             _ => None,
         };
+        match &state {
+            RegistrationState::Registered { .. } => self.start_keepalive(id),
+            // Refreshing keeps the flow; every other state has none to keep alive.
+            RegistrationState::Refreshing { .. } => {}
+            _ => {
+                if let Some(a) = self.accounts.get_mut(&id) {
+                    a.keepalive = None;
+                }
+            }
+        }
+        let Some(a) = self.accounts.get_mut(&id) else { return };
         match (&state, failure) {
             (RegistrationState::Registered { .. }, _) => {
                 let first = a.first.take();

@@ -87,6 +87,8 @@ pub(crate) enum Input<W> {
     Media { id: SessionId, event: media_core::MediaEvent },
     /// A connection to `peer` closed (by the peer, an error, or a keep-alive without pong).
     FlowClosed { peer: Peer, reason: String },
+    /// A STUN response came from `source` (the answer to a UDP keep-alive).
+    Stun { bytes: Bytes, source: Peer },
 }
 
 /// What the driver must do to a call's RTP stream.
@@ -278,6 +280,7 @@ impl<W> SessionCore<W> {
             Input::MediaBound { id, result } => self.media_bound(id, result),
             Input::Media { id, event } => self.media_event(id, event),
             Input::FlowClosed { peer, reason } => self.flow_closed(peer, &reason),
+            Input::Stun { bytes, source } => self.stun_received(source, &bytes),
         }
         self.pump();
     }
@@ -291,6 +294,7 @@ impl<W> SessionCore<W> {
         self.ring_timeouts(now);
         self.outside_timeouts(now);
         self.subscription_timeouts(now);
+        self.keepalive_timeouts(now);
         self.pump();
     }
 
@@ -310,6 +314,7 @@ impl<W> SessionCore<W> {
             self.ring_deadlines.first().map(|(at, _)| *at),
             self.outside_deadline(),
             self.subscription_deadline(),
+            self.keepalive_deadline(),
         ]
         .into_iter()
         .flatten()

@@ -5,14 +5,55 @@
 //! registers again at once, which opens a new flow (§4.5). A REGISTER that fails then (the
 //! registrar still down) backs off as any failed registration does, until it is back.
 //!
+//! A UDP flow has no connection to close, so it is watched with STUN (§4.4.2): while the
+//! account is registered, a Binding request goes to the registrar every 80–100 % of the
+//! registrar's Flow-Timer (§4.4.1), or of `SessionConfig::stun_keepalive` when it gave none.
+//! Each is repeated as RFC 5389 §7.2.1 says (seven sends, the wait doubling from T1, then
+//! 16 T1), and when none is answered, or an answer names another mapped address than the
+//! first (the NAT binding changed), the flow failed and the account registers again. A
+//! registrar that never answered STUN on a flow is not taken for dead: that flow simply goes
+//! without keep-alives.
+//!
 //! Sans-IO: the driver turns the transport's `FlowClosed` into
-//! [`Input::FlowClosed`](super::Input::FlowClosed); this module must not touch sockets.
+//! [`Input::FlowClosed`](super::Input::FlowClosed) and its STUN responses into
+//! [`Input::Stun`](super::Input::Stun); this module must not touch sockets.
 
-use super::SessionCore;
+use super::{Output, SessionCore};
 use crate::api::AccountId;
-use sip_message::Peer;
+use sip_message::{Peer, Response, Transport};
 use sip_transaction::TxId;
+use sip_transport::stun::{self, BindingResponse, TransactionId};
 use sip_transport::{TransportError, TransportErrorKind};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// RFC 5389 §7.2.1: a Binding request is sent at most this many times (Rc)...
+const STUN_SENDS: u8 = 7;
+/// ...and after the last one the answer is awaited this many initial waits (Rm).
+const STUN_LAST_WAIT: u32 = 16;
+
+/// The STUN keep-alive of one account's UDP flow (RFC 5626 §4.4.2).
+#[derive(Debug)]
+pub(crate) struct StunKeepAlive {
+    /// The far end of the flow: where the REGISTERs go.
+    to: Peer,
+    /// The base interval: the Flow-Timer, or our configured one.
+    interval: Duration,
+    /// When the next Binding request goes, or the one in flight is repeated or given up.
+    at: Instant,
+    /// The request in flight: its id, how many times it went, and the wait after the last.
+    pending: Option<(TransactionId, u8, Duration)>,
+    /// The registrar answered at least once on this flow.
+    answered: bool,
+    /// The address the registrar saw us at, from its first answer that named one.
+    mapped: Option<SocketAddr>,
+}
+
+/// `base` drawn down to between 80 % and 100 % of itself (RFC 5626 §4.4.1), so that
+/// many agents registered at once do not send their keep-alives in step.
+fn jittered(base: Duration) -> Duration {
+    base.mul_f64(0.8 + 0.2 * rand::random::<f64>())
+}
 
 impl<W> SessionCore<W> {
     /// A REGISTER of account `id` went to `peer`.
@@ -42,16 +83,154 @@ impl<W> SessionCore<W> {
             self.accounts.iter().filter(|(_, a)| a.flow.as_ref().is_some_and(same)).map(|(id, _)| *id).collect();
         ids.sort();
         for id in ids {
-            tracing::info!(account = %id, to = %peer.addr, reason, "the registration's flow failed: registering again");
-            if let Some(a) = self.accounts.get_mut(&id) {
-                a.flow = None;
+            self.flow_failed(id, reason);
+        }
+    }
+
+    /// Account `id`'s flow failed: it registers again, which opens a new one (§4.5).
+    fn flow_failed(&mut self, id: AccountId, reason: &str) {
+        let Some(a) = self.accounts.get_mut(&id) else { return };
+        let to = a.flow.map(|p| p.to_string()).unwrap_or_default();
+        tracing::info!(account = %id, %to, reason, "the registration's flow failed: registering again");
+        a.flow = None;
+        a.keepalive = None;
+        let now = self.now;
+        if let Some(reg) = self.regs.get_mut(&id) {
+            // With a REGISTER in flight this does nothing: its failure retries.
+            if let Err(e) = reg.register(now) {
+                tracing::debug!(account = %id, error = %e, "no new registration");
             }
-            let now = self.now;
-            if let Some(reg) = self.regs.get_mut(&id) {
-                // With a REGISTER in flight this does nothing: its failure retries.
-                if let Err(e) = reg.register(now) {
-                    tracing::debug!(account = %id, error = %e, "no new registration");
+        }
+    }
+
+    /// A response to a REGISTER of account `id`: a 2xx may carry the registrar's
+    /// Flow-Timer (RFC 5626 §10.6), the keep-alive interval it wants.
+    pub(crate) fn registration_response(&mut self, id: AccountId, response: &Response) {
+        if !response.status().is_success() {
+            return;
+        }
+        let timer = response.headers().get("Flow-Timer").and_then(|v| v.trim().parse::<u64>().ok());
+        let Some(a) = self.accounts.get_mut(&id) else { return };
+        // A registrar asking for keep-alives more often than every 10 s is not obeyed
+        // to the letter: that is a flood, not a keep-alive.
+        a.flow_timer = timer.filter(|s| *s > 0).map(|s| Duration::from_secs(s.max(10)));
+    }
+
+    /// Account `id` is registered: its UDP flow gets a STUN keep-alive, unless it has one
+    /// already, outbound is off, no interval is set, or the registrar did not answer STUN
+    /// on this flow before.
+    pub(crate) fn start_keepalive(&mut self, id: AccountId) {
+        let now = self.now;
+        let configured = self.cfg.stun_keepalive.filter(|_| self.cfg.outbound);
+        let Some(a) = self.accounts.get_mut(&id) else { return };
+        let (Some(flow), Some(base)) = (a.flow, a.flow_timer.filter(|_| configured.is_some()).or(configured)) else {
+            a.keepalive = None;
+            return;
+        };
+        if flow.transport != Transport::Udp || a.stun_refused == Some(flow) {
+            a.keepalive = None;
+            return;
+        }
+        match &mut a.keepalive {
+            Some(k) if k.to == flow => k.interval = base,
+            _ => {
+                a.keepalive = Some(StunKeepAlive {
+                    to: flow,
+                    interval: base,
+                    at: now + jittered(base),
+                    pending: None,
+                    answered: false,
+                    mapped: None,
+                });
+            }
+        }
+    }
+
+    /// When the next keep-alive is due.
+    pub(crate) fn keepalive_deadline(&self) -> Option<Instant> {
+        self.accounts.values().filter_map(|a| a.keepalive.as_ref().map(|k| k.at)).min()
+    }
+
+    /// Sends the keep-alives that are due, repeats the unanswered ones, and gives up on
+    /// those unanswered after the last wait.
+    pub(crate) fn keepalive_timeouts(&mut self, now: Instant) {
+        let t1 = self.cfg.timers.0;
+        let mut due: Vec<AccountId> = self
+            .accounts
+            .iter()
+            .filter(|(_, a)| a.keepalive.as_ref().is_some_and(|k| k.at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        due.sort();
+        for id in due {
+            let Some(a) = self.accounts.get_mut(&id) else { continue };
+            let Some(k) = a.keepalive.as_mut() else { continue };
+            let (request, sends, wait) = match k.pending {
+                None => (rand::random::<TransactionId>(), 1, t1),
+                Some((request, sends, wait)) if sends < STUN_SENDS => {
+                    let wait = if sends + 1 == STUN_SENDS { t1 * STUN_LAST_WAIT } else { wait * 2 };
+                    (request, sends + 1, wait)
                 }
+                Some(_) => {
+                    if k.answered {
+                        self.flow_failed(id, "the STUN keep-alive got no answer");
+                    } else {
+                        tracing::info!(account = %id, to = %k.to, "the registrar does not answer STUN: no keep-alive on this flow");
+                        a.stun_refused = Some(k.to);
+                        a.keepalive = None;
+                    }
+                    continue;
+                }
+            };
+            k.pending = Some((request, sends, wait));
+            k.at = now + wait;
+            let bytes = bytes::Bytes::copy_from_slice(&stun::binding_request(&request));
+            self.out.push_back(Output::Transmit { to: k.to, bytes, token: 0, server_name: None });
+        }
+    }
+
+    /// A STUN response from `source`: the answer to a keep-alive of ours, or dropped.
+    pub(crate) fn stun_received(&mut self, source: Peer, bytes: &[u8]) {
+        let now = self.now;
+        let response = match stun::parse_binding_response(bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(%source, error = %e, "STUN response dropped");
+                self.counters.dropped += 1;
+                return;
+            }
+        };
+        let found = self.accounts.iter().find_map(|(id, a)| {
+            let k = a.keepalive.as_ref()?;
+            (k.to == source && k.pending.is_some_and(|(r, _, _)| &r == response.id())).then_some(*id)
+        });
+        let Some(id) = found else {
+            tracing::debug!(%source, "a STUN response to no keep-alive of ours");
+            self.counters.dropped += 1;
+            return;
+        };
+        let Some(a) = self.accounts.get_mut(&id) else { return };
+        let Some(k) = a.keepalive.as_mut() else { return };
+        match response {
+            BindingResponse::Success { mapped, .. } => {
+                k.pending = None;
+                k.answered = true;
+                k.at = now + jittered(k.interval);
+                match (k.mapped, mapped) {
+                    (Some(before), Some(now_seen)) if before != now_seen => {
+                        // §4.4.2: our address as the registrar sees it moved — a NAT
+                        // rebinding; the registrar's binding points at the old one.
+                        tracing::info!(account = %id, %before, now = %now_seen, "the mapped address changed");
+                        self.flow_failed(id, "the STUN keep-alive saw the mapped address change");
+                    }
+                    (None, Some(seen)) => k.mapped = Some(seen),
+                    _ => {}
+                }
+            }
+            BindingResponse::Error { code, .. } => {
+                tracing::info!(account = %id, to = %k.to, code, "the registrar refuses STUN: no keep-alive on this flow");
+                a.stun_refused = Some(k.to);
+                a.keepalive = None;
             }
         }
     }

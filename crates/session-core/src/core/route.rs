@@ -329,7 +329,8 @@ impl<W> SessionCore<W> {
                 self.note_failure_reason(&response);
                 self.calls.handle_response(self.now, response);
             }
-            Owner::Registrations(_) => {
+            Owner::Registrations(id) => {
+                self.registration_response(id, &response);
                 self.regs.handle_response(self.now, response);
             }
             Owner::Outside(id) => self.outside_response(id, response),

@@ -289,6 +289,7 @@ impl Driver {
                 tracing::debug!(%peer, reason, "a connection closed");
                 self.core.handle_input(now, Input::FlowClosed { peer, reason });
             }
+            TransportEvent::Stun { bytes, source } => self.core.handle_input(now, Input::Stun { bytes, source }),
         }
     }
 
