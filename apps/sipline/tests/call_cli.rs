@@ -325,6 +325,34 @@ fn call_answers_an_update_in_the_early_dialog() {
     assert_eq!(code, 0, "the server got the UPDATE answered with recvonly:\n{t}\n{}", sipp.report());
 }
 
+/// A 200 whose SDP differs from the early 183's: the 183 names PCMU at a port where nothing
+/// listens, the 200 PCMA at sipp's RTP echo. `sipline call` follows the 200 — its statistics
+/// say PCMA, and it receives its own packets back from the echo.
+#[test]
+fn call_follows_a_200_whose_sdp_differs_from_the_183() {
+    use sip_testpeers::{Scenario, Sipp, SippOptions};
+    require_peers();
+    let scenario = Scenario::File(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/early_then_other_sdp_uas.xml"),
+    );
+    let mut sipp = Sipp::start(SippOptions::uas(scenario).calls(1).rtp_echo().expect("ports")).expect("sipp");
+    let out =
+        sipline(&["call", &format!("sip:service@{}", sipp.local_addr()), "--duration", "2", "--codec", "pcmu,pcma"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let stats = t.lines().find(|l| l.contains(" stats: ")).unwrap_or_else(|| panic!("no stats line:\n{t}"));
+    assert!(stats.contains("codec PCMA"), "the 200's codec: {stats}");
+    let received: u64 = stats
+        .split("received ")
+        .nth(1)
+        .and_then(|r| r.split([' ', ',']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no received count: {stats}"));
+    assert!(received >= 50, "the echo at the 200's address sent our audio back: {stats}");
+    let code = sipp.wait(Duration::from_secs(10)).expect("sipp ends");
+    assert_eq!(code, 0, "{}", sipp.report());
+}
+
 /// A sipp scenario of `tests/peers/`, as the server our call goes to.
 fn sipp_uas(file: &str) -> sip_testpeers::Sipp {
     use sip_testpeers::{Scenario, Sipp, SippOptions};
@@ -756,6 +784,41 @@ fn stats_mos(output: &str, codec: &str) -> f64 {
     }
     let mos = line.rsplit("MOS ").next().and_then(|m| m.split(',').next());
     mos.and_then(|m| m.trim().parse().ok()).unwrap_or_else(|| panic!("no MOS in: {line}"))
+}
+
+/// `call --record` records early media: the answerer plays a 2 s announcement (440 Hz) in
+/// its 183 and then answers with its 1000 Hz tone; the caller's file begins with the
+/// announcement and goes on with the tone.
+#[test]
+fn call_records_early_media_and_then_the_call() {
+    let dir = std::env::temp_dir().join(format!("sipline-early-record-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (announcement, heard) = (dir.join("announcement.wav"), dir.join("heard.wav"));
+    tone_wav_of(&announcement, 440.0, 2);
+    let wav = announcement.to_str().expect("utf-8 path");
+    let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--early-media", wav, "--tone", "1000"]);
+    let addr = bob.addr();
+    let out = sipline(&[
+        "call",
+        &format!("sip:bob@{addr}"),
+        "--duration",
+        "2",
+        "--record",
+        heard.to_str().expect("utf-8 path"),
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let (code, callee) = bob.finish();
+    assert_eq!(code, Some(0), "{callee}");
+    let pcm = client_core::load_wav(&heard).expect("the recording");
+    assert_eq!(pcm.rate, 8000);
+    assert!(pcm.samples.len() >= 3 * 8000, "2 s of early media and 2 s of call: {} samples", pcm.samples.len());
+    let tones = [440.0, 1000.0];
+    let early = &pcm.samples[4000..12_000];
+    assert_eq!(client_core::dominant_tone(early, &tones, 8000, 0.8), Some(440.0), "the announcement comes first");
+    let last = &pcm.samples[pcm.samples.len() - 8000..];
+    assert_eq!(client_core::dominant_tone(last, &tones, 8000, 0.8), Some(1000.0), "then the answerer's tone");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -78,22 +78,24 @@ pub(crate) fn free_ports(count: usize, ipv6: bool) -> Result<Vec<u16>, PeerError
 /// Two consecutive ports `p` and `p + 1`, both free as [`free_ports`] finds them, never handed
 /// out before (baresip binds UDP and TCP on its SIP port and TLS on the next one).
 pub(crate) fn free_port_pair() -> Result<u16, PeerError> {
+    free_port_run(2)
+}
+
+/// `len` consecutive ports from the returned `p`, each free for UDP and TCP on 127.0.0.1 and
+/// never handed out before (sipp's RTP echo takes its media port and the one two above).
+pub(crate) fn free_port_run(len: u16) -> Result<u16, PeerError> {
     let mut guard = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     let handed = guard.get_or_insert_with(HashSet::new);
-    let span = u64::from(RANGE.end - RANGE.start - 1);
+    let span = u64::from(RANGE.end - RANGE.start - len);
     for _ in 0..2000 {
         let port = RANGE.start + (random_u64() % span) as u16;
-        if handed.contains(&port)
-            || handed.contains(&(port + 1))
-            || !bindable(port, false)
-            || !bindable(port + 1, false)
-        {
+        if (port..port + len).any(|p| handed.contains(&p) || !bindable(p, false)) {
             continue;
         }
-        handed.extend([port, port + 1]);
+        handed.extend(port..port + len);
         return Ok(port);
     }
-    Err(PeerError::Config(format!("no two free consecutive loopback ports found in {}..{}", RANGE.start, RANGE.end)))
+    Err(PeerError::Config(format!("no {len} free consecutive loopback ports found in {}..{}", RANGE.start, RANGE.end)))
 }
 
 /// Whether some socket is bound to local `port`: UDP sockets, or TCP sockets in the LISTEN

@@ -281,6 +281,15 @@ impl SippOptions {
         self
     }
 
+    /// Echoes RTP (`-rtp_echo`): whatever arrives on the media port (`[media_port]` in the
+    /// scenario, a free one: `-mp`) or two above it goes back to its sender, so a UA that
+    /// sends to the address a scenario's SDP names hears itself.
+    pub fn rtp_echo(mut self) -> Result<Self, PeerError> {
+        let port = crate::ports::free_port_run(4)?;
+        self.args.extend(["-mp".to_owned(), port.to_string(), "-rtp_echo".to_owned()]);
+        Ok(self)
+    }
+
     /// Appends a command-line argument.
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.args.push(arg.into());

@@ -116,6 +116,7 @@ struct Plan<'a> {
 
 async fn talk(client: &Arc<ClientManager>, from: &str, to: &str, plan: &Plan<'_>) -> Result<(), Outcome> {
     let id = client.make_call(from, to).await.map_err(|e| Outcome::Failed(e.to_string()))?;
+    plan.media.start_recording(client, id, 1).await;
     let outcome = connected(client, id, plan).await;
     // The final statistics, once the call is over and they are complete.
     if let Ok(stats) = client.get_rtp_statistics(id).await {
@@ -142,7 +143,7 @@ async fn connected(client: &Arc<ClientManager>, id: CallId, plan: &Plan<'_>) -> 
         Err(_) => return ended(client, id).await,
     }
     let answered = tokio::time::Instant::now();
-    plan.media.on_answered(client, id, 1).await;
+    plan.media.send_digits(client, id).await;
     if let Some((target, after)) = &plan.transfer {
         return transfer(client, id, target, answered + *after, answer_timeout).await;
     }

@@ -94,12 +94,24 @@ impl MediaArgs {
     /// What to do once call `id` (the `nth` of the run) is answered: start recording, send
     /// the digits. Failures are printed; the call goes on.
     pub async fn on_answered(&self, client: &ClientManager, id: CallId, nth: u32) {
+        self.start_recording(client, id, nth).await;
+        self.send_digits(client, id).await;
+    }
+
+    /// Starts recording call `id` (the `nth` of the run) with `--record`. The caller does
+    /// so as soon as its call is placed, so that early media (a 183's ringback or
+    /// announcement) is in the file too.
+    pub async fn start_recording(&self, client: &ClientManager, id: CallId, nth: u32) {
         if let Some(path) = self.record_path(nth) {
             match client.start_recording(id, &path).await {
                 Ok(()) => println!("{id} recording to {}", path.display()),
                 Err(e) => println!("{id} cannot record: {e}"),
             }
         }
+    }
+
+    /// Sends the `--dtmf` digits in call `id`.
+    pub async fn send_digits(&self, client: &ClientManager, id: CallId) {
         if let Some(digits) = &self.dtmf {
             match client.send_dtmf(id, digits).await {
                 Ok(()) => println!("{id} sending DTMF {digits}"),

@@ -135,7 +135,7 @@ impl<W> SessionCore<W> {
                 }
                 if let Some(sdp) = sdp_of(response.body()) {
                     // Early media (a 183 with the answer): the stream starts now.
-                    self.apply_answer(id, &sdp);
+                    self.apply_answer(id, &sdp, true);
                 }
             }
             CallEventKind::Redirected { status, following, .. } => {
@@ -146,20 +146,23 @@ impl<W> SessionCore<W> {
                     s.remote_headers = headers_of(response.headers());
                 }
                 if let Some(sdp) = sdp_of(response.body()) {
-                    self.apply_answer(id, &sdp);
+                    self.apply_answer(id, &sdp, false);
+                }
+                if let Some(media) = self.sessions.get_mut(&id).and_then(|s| s.media.sdp()) {
+                    media.settle();
                 }
                 self.established(id);
                 self.end_if_media_failed(id);
             }
             CallEventKind::Pracked { prack } => {
                 if let Some(sdp) = sdp_of(prack.body()) {
-                    self.apply_answer(id, &sdp);
+                    self.apply_answer(id, &sdp, false);
                 }
             }
             CallEventKind::ForkDiscarded { .. } => tracing::debug!(session = %id, "a later fork answered: ACK + BYE"),
             CallEventKind::Confirmed { ack } | CallEventKind::ReinviteAcked { ack } => {
                 if let Some(sdp) = sdp_of(ack.body()) {
-                    self.apply_answer(id, &sdp);
+                    self.apply_answer(id, &sdp, false);
                 }
                 self.send_queued(id);
             }
@@ -243,7 +246,7 @@ impl<W> SessionCore<W> {
         let ok = response.status().is_success();
         if ok {
             if let Some(sdp) = sdp_of(response.body()) {
-                self.apply_answer(id, &sdp);
+                self.apply_answer(id, &sdp, false);
             }
         } else if let Some(m) = self.sessions.get_mut(&id).and_then(|s| s.media.sdp()) {
             m.offer_rejected();
@@ -269,9 +272,9 @@ impl<W> SessionCore<W> {
     }
 
     /// The peer's SDP answer (in a 18x, 2xx or ACK) for our pending offer.
-    fn apply_answer(&mut self, id: SessionId, sdp: &str) {
+    fn apply_answer(&mut self, id: SessionId, sdp: &str, early: bool) {
         let Some(media) = self.sessions.get_mut(&id).and_then(|s| s.media.sdp()) else { return };
-        match media.accept_answer(sdp) {
+        match media.accept_answer(sdp, early) {
             Ok(Some(applied)) => self.applied(id, applied),
             Ok(None) => {}
             Err(e) => {

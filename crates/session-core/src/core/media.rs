@@ -20,6 +20,10 @@ pub(crate) struct CallSdp {
     sdp: SdpSession,
     /// Our offer waiting for its answer.
     pending_offer: Option<SessionDescription>,
+    /// Our INVITE's offer, answered in a provisional response: that early answer is a
+    /// preview (RFC 3261 §13.2.1), and the 200's — or another early dialog's — may differ
+    /// and then takes its place. Dropped by the final answer and by any later exchange.
+    early_offer: Option<SessionDescription>,
     negotiated: Option<Negotiated>,
     local_sdp: Option<String>,
     remote_sdp: Option<String>,
@@ -70,6 +74,7 @@ impl CallSdp {
             local,
             sdp: SdpSession::new(rtp_addr.ip()),
             pending_offer: None,
+            early_offer: None,
             negotiated: None,
             local_sdp: None,
             remote_sdp: None,
@@ -110,6 +115,7 @@ impl CallSdp {
         let offer = self.sdp.offer(&local);
         let text = offer.to_string();
         self.pending_offer = Some(offer);
+        self.early_offer = None;
         self.local_sdp = Some(text.clone());
         text
     }
@@ -129,20 +135,43 @@ impl CallSdp {
         self.remote_sdp = Some(offer.to_owned());
         self.local_sdp = Some(text.clone());
         self.pending_offer = None;
+        self.early_offer = None;
         Ok((text, self.apply(negotiated, true)))
     }
 
-    /// Applies the peer's answer to our pending offer. An answer with no offer pending (a
-    /// retransmitted 2xx) changes nothing.
-    pub(crate) fn accept_answer(&mut self, answer: &str) -> Result<Option<Applied>, SessionError> {
-        let Some(offer) = self.pending_offer.take() else { return Ok(None) };
+    /// Applies the peer's answer to our pending offer; `early` when it came in a
+    /// provisional response. An answer with no offer pending (a retransmitted 2xx) changes
+    /// nothing — unless it answers an offer answered only early so far and says something
+    /// else than that early answer, which it then replaces.
+    pub(crate) fn accept_answer(&mut self, answer: &str, early: bool) -> Result<Option<Applied>, SessionError> {
+        let offer = match self.pending_offer.take() {
+            Some(offer) => offer,
+            None => {
+                let Some(offer) = self.early_offer.take() else { return Ok(None) };
+                let same = self.remote_sdp.as_deref().is_some_and(|seen| seen.trim() == answer.trim());
+                if same {
+                    // The answer repeated (the 200 after a 183): nothing new to apply.
+                    if early {
+                        self.early_offer = Some(offer);
+                    }
+                    return Ok(None);
+                }
+                offer
+            }
+        };
         let parsed = SessionDescription::parse(answer).map_err(sdp_error)?;
         let negotiated = self
             .sdp
             .accept_answer_with(&offer, &parsed, &self.local.keys, self.local.srtp)
             .map_err(negotiation_error)?;
         self.remote_sdp = Some(answer.to_owned());
+        self.early_offer = early.then_some(offer);
         Ok(Some(self.apply(negotiated, false)))
+    }
+
+    /// The call is answered: an early answer stands as the answer from now on.
+    pub(crate) fn settle(&mut self) {
+        self.early_offer = None;
     }
 
     /// Forgets an offer the peer declined (a failed re-INVITE leaves the session as it
@@ -178,5 +207,52 @@ impl CallSdp {
             direction: n.map(|n| n.direction.as_str().to_owned()),
             srtp: n.and_then(|n| n.srtp.as_ref()).map(|k| k.ours.suite.name().to_owned()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(port: u16) -> CallSdp {
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        CallSdp::new(SocketAddr::new(ip, port), ip, vec![Codec::PCMU, Codec::PCMA], SrtpPolicy::Off)
+    }
+
+    fn remote_port(applied: Option<Applied>) -> Option<u16> {
+        applied.and_then(|a| a.start.remote_rtp).map(|a| a.port())
+    }
+
+    /// RFC 3261 §13.2.1: an answer in a provisional response is a preview. The 200 that
+    /// repeats it changes nothing; one that says something else replaces it; after the
+    /// final answer, nothing more is taken.
+    #[test]
+    fn a_final_answer_replaces_a_different_early_one() {
+        let mut caller = at(10_000);
+        let offer = caller.offer();
+        let (early, _) = at(20_000).answer(&offer).expect("an answer");
+        let (other, _) = at(30_000).answer(&offer).expect("another answer");
+
+        assert_eq!(remote_port(caller.accept_answer(&early, true).expect("early")), Some(20_000));
+        assert_eq!(remote_port(caller.accept_answer(&early, false).expect("the 200 repeats it")), None);
+        assert_eq!(remote_port(caller.accept_answer(&other, false).expect("settled")), None);
+
+        let mut caller = at(10_002);
+        let offer = caller.offer();
+        let (early, _) = at(20_000).answer(&offer).expect("an answer");
+        let (other, _) = at(30_000).answer(&offer).expect("another answer");
+        assert_eq!(remote_port(caller.accept_answer(&early, true).expect("early")), Some(20_000));
+        assert_eq!(remote_port(caller.accept_answer(&other, false).expect("the 200 differs")), Some(30_000));
+        assert_eq!(remote_port(caller.accept_answer(&early, false).expect("settled")), None);
+
+        // A peer's offer in between (an early UPDATE) settles the early answer too.
+        let mut caller = at(10_004);
+        let offer = caller.offer();
+        let (early, _) = at(20_000).answer(&offer).expect("an answer");
+        caller.accept_answer(&early, true).expect("early");
+        let mut peer = at(20_000);
+        let update = peer.offer();
+        caller.answer(&update).expect("answered");
+        assert_eq!(remote_port(caller.accept_answer(&other, false).expect("settled")), None);
     }
 }
