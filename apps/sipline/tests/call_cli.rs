@@ -353,6 +353,20 @@ fn call_follows_a_200_whose_sdp_differs_from_the_183() {
     assert_eq!(code, 0, "{}", sipp.report());
 }
 
+/// UPDATE glare (RFC 3311 §5.2): the server offers in an UPDATE while our hold re-INVITE
+/// still waits for its answer; `sipline call` refuses the UPDATE with 491, and the hold and
+/// the resume then complete.
+#[test]
+fn call_refuses_an_update_offer_crossing_its_reinvite_with_491() {
+    let mut sipp = sipp_uas("update_glare_uas.xml");
+    let uri = format!("sip:service@{}", sipp.local_addr());
+    let out = sipline(&["call", &uri, "--duration", "3", "--hold-after", "1"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let code = sipp.wait(Duration::from_secs(10)).expect("sipp ends");
+    assert_eq!(code, 0, "the server got 491 to its UPDATE, then the hold, resume and BYE:\n{t}\n{}", sipp.report());
+}
+
 /// A sipp scenario of `tests/peers/`, as the server our call goes to.
 fn sipp_uas(file: &str) -> sip_testpeers::Sipp {
     use sip_testpeers::{Scenario, Sipp, SippOptions};
@@ -445,26 +459,41 @@ fn usage_errors_exit_2() {
 /// the call.
 #[test]
 fn answer_takes_an_update_during_early_media() {
+    let out = early_media_to_sipp("update_early_uac.xml");
+    let update = out.find("UPDATE sip:").expect("the UPDATE in the trace");
+    let answer = out.find("call-1 answered").expect("the answer");
+    assert!(update < answer, "the UPDATE came in the early dialog:\n{out}");
+}
+
+/// An offer in a PRACK (RFC 3262 §5): the caller (sipp) PRACKs the reliable 183 of `answer
+/// --early-media` with a new offer ("sendonly"); the 200 to the PRACK answers it
+/// ("recvonly"), and the call is answered afterwards.
+#[test]
+fn answer_answers_an_offer_in_a_prack() {
+    let out = early_media_to_sipp("prack_offer_uac.xml");
+    assert!(out.contains("call-1 answered"), "{out}");
+}
+
+/// sipp calls `sipline answer --early-media` (a 2 s announcement) with `scenario`, which must
+/// succeed, as must the program; returns the program's output (with `--trace`).
+fn early_media_to_sipp(scenario: &str) -> String {
     use sip_testpeers::{Scenario, Sipp, SippOptions};
     require_peers();
-    let dir = std::env::temp_dir().join(format!("sipline-early-update-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("sipline-early-{scenario}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let announcement = dir.join("announcement.wav");
     tone_wav_of(&announcement, 440.0, 2);
     let wav = announcement.to_str().expect("utf-8");
     let mut bob = Answerer::start(&["--listen", "127.0.0.1:0", "--count", "1", "--early-media", wav, "--trace"]);
     let addr: std::net::SocketAddr = bob.addr().parse().expect("an address");
-    let scenario =
-        Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/update_early_uac.xml"));
+    let scenario = Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(scenario));
     let mut sipp = Sipp::start(SippOptions::uac(scenario, addr).service("bob").calls(1)).expect("sipp");
     let code = sipp.wait(Duration::from_secs(30)).expect("sipp ends");
     let (exit, out) = bob.finish();
-    assert_eq!(code, 0, "the caller got its UPDATE answered recvonly, then the 200:\n{out}\n{}", sipp.report());
+    assert_eq!(code, 0, "the caller's scenario went through:\n{out}\n{}", sipp.report());
     assert_eq!(exit, Some(0), "{out}");
-    let update = out.find("UPDATE sip:").expect("the UPDATE in the trace");
-    let answer = out.find("call-1 answered").expect("the answer");
-    assert!(update < answer, "the UPDATE came in the early dialog:\n{out}");
     let _ = std::fs::remove_dir_all(&dir);
+    out
 }
 
 /// The contract of `answer --early-media FILE.wav`: PJSIP calls; the program sends 183 with

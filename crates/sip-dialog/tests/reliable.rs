@@ -114,6 +114,31 @@ fn the_next_1xx_and_a_2xx_after_early_sdp_wait_for_the_prack() {
     assert!(matches!(&events(&sim.take())[..], [CallEventKind::Confirmed { .. }]));
 }
 
+/// RFC 3262 §5: after our reliable 183 answered the INVITE's offer, a PRACK with a body
+/// offers anew. It is not answered by the layer but goes to the application as a request,
+/// and the 200 the application gives carries its answer.
+#[test]
+fn an_offer_in_a_prack_goes_to_the_application_which_answers_it() {
+    let (mut sim, call) = incoming((H::Supported, "100rel"));
+    sim.calls.progress(sim.now, call, StatusCode::SESSION_PROGRESS, sdp()).unwrap();
+    let (_, progress) = responses(&sim.take()).remove(0);
+    let (n, tag) = (rseq(&progress).unwrap(), progress.headers().to().unwrap().tag().unwrap().to_owned());
+    let mut offer = prack(2, &tag, n);
+    offer.set_body(Some("application/sdp"), bytes::Bytes::from_static(b"v=0\r\n"));
+    assert!(sim.request(11, offer).is_none());
+    let out = sim.take();
+    assert!(responses(&out).is_empty(), "the PRACK waits for the application's answer");
+    assert!(matches!(&events(&out)[..], [CallEventKind::Request { request, .. }] if *request.method() == Method::Prack));
+    sim.calls.respond(sim.now, call, sip_transaction::TxId(11), StatusCode::OK, sdp()).unwrap();
+    let out = sim.take();
+    let (tx, ok) = responses(&out).remove(0);
+    assert_eq!((tx.0, ok.status()), (11, StatusCode::OK));
+    assert_eq!(ok.body().as_ref(), b"v=0\r\n", "the answer rides in the PRACK's 200");
+    // The repeats of the 183 stopped with the PRACK.
+    sim.run_until(MS(5_000));
+    assert!(responses(&sim.take()).is_empty());
+}
+
 #[test]
 fn a_2xx_waits_behind_a_held_183_with_sdp() {
     let (mut sim, call) = incoming((H::Require, "100rel"));

@@ -180,7 +180,8 @@ impl<W> SessionCore<W> {
                     Method::Options => StatusCode::OK,
                     Method::Message => self.incoming_message(Some(id), &request),
                     Method::Refer => return self.incoming_refer(id, tx, &request),
-                    Method::Update => return self.peer_update(id, tx, &request),
+                    // A PRACK reaches us only with a new offer (RFC 3262 §5), answered the same way.
+                    Method::Update | Method::Prack => return self.peer_update(id, tx, &request),
                     Method::Notify => return self.incoming_notify(id, tx, &request),
                     _ => StatusCode::NOT_IMPLEMENTED,
                 };

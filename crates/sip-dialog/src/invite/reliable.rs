@@ -11,6 +11,12 @@
 //! As the caller, each new reliable 1xx of an early dialog is PRACKed once, in RSeq order;
 //! a repeat or one out of order is dropped without an event (§4). Our INVITE always carries
 //! the offer (session-core never sends one without), so a PRACK never needs an answer body.
+//!
+//! Offer and answer in a PRACK (§5, RFC 6337 §2): when the INVITE carried an offer and our
+//! reliable 1xx its answer, a body in the PRACK is a new offer; it goes to the application
+//! as a request, whose 200 carries the answer. When our 1xx carried the offer (an INVITE
+//! without one), the PRACK's body is its answer: the PRACK gets 200 at once and the body
+//! reaches the application as [`CallEventKind::Pracked`].
 
 use super::call::{Call, Ctx, Pending, Phase};
 use super::event::{CallEventKind, EndReason};
@@ -180,16 +186,27 @@ impl Call {
             }
             _ => false,
         };
-        let status = if matches { StatusCode::OK } else { StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST };
-        if let Ok(r) = prack.make_response(status, None) {
-            ctx.respond(tx, r);
+        // The INVITE's offer was answered in our 1xx: a body in the PRACK offers anew.
+        let offer = matches
+            && !prack.body().is_empty()
+            && !self.invite.body().is_empty()
+            && self.rel.unacked.as_ref().is_some_and(|u| u.has_body);
+        if !offer {
+            let status = if matches { StatusCode::OK } else { StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST };
+            if let Ok(r) = prack.make_response(status, None) {
+                ctx.respond(tx, r);
+            }
         }
         if !matches {
             tracing::debug!(call = %self.key, rack = ?rack, "PRACK for no reliable 1xx: 481");
             return;
         }
         self.rel.unacked = None;
-        if !prack.body().is_empty() {
+        if offer {
+            // The application answers it (its 200 carries the answer), as it does an UPDATE.
+            self.server_pending.insert(tx, prack.clone());
+            ctx.event(self.key, CallEventKind::Request { tx, request: prack });
+        } else if !prack.body().is_empty() {
             ctx.event(self.key, CallEventKind::Pracked { prack });
         }
         while self.rel.unacked.is_none() && self.phase == Phase::Incoming {
