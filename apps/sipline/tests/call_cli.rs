@@ -367,6 +367,26 @@ fn call_refuses_an_update_offer_crossing_its_reinvite_with_491() {
     assert_eq!(code, 0, "the server got 491 to its UPDATE, then the hold, resume and BYE:\n{t}\n{}", sipp.report());
 }
 
+/// Hold and resume by UPDATE (RFC 3311): with `calls.offer_by_update` in its configuration
+/// file, `sipline call` holds and resumes a server that allows UPDATE with UPDATEs carrying
+/// the offers, and sends no re-INVITE.
+#[test]
+fn call_holds_and_resumes_by_update_when_configured() {
+    let mut sipp = sipp_uas("update_hold_uas.xml");
+    let dir = std::env::temp_dir().join(format!("sipline-update-hold-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("client.toml");
+    std::fs::write(&config, "[calls]\noffer_by_update = true\n").expect("config");
+    let uri = format!("sip:service@{}", sipp.local_addr());
+    let out =
+        sipline(&["call", &uri, "--duration", "3", "--hold-after", "1", "--config", config.to_str().expect("utf-8")]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let code = sipp.wait(Duration::from_secs(10)).expect("sipp ends");
+    assert_eq!(code, 0, "the server saw the hold and the resume as UPDATEs:\n{t}\n{}", sipp.report());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A sipp scenario of `tests/peers/`, as the server our call goes to.
 fn sipp_uas(file: &str) -> sip_testpeers::Sipp {
     use sip_testpeers::{Scenario, Sipp, SippOptions};

@@ -287,7 +287,8 @@ impl ClientManager {
         session.transfer_session_attended(id, to).await.map_err(|e| not_found(e, id))
     }
 
-    /// Puts a call on hold (a re-INVITE offering sendonly). Returns once the far end agreed.
+    /// Puts a call on hold (a re-INVITE offering sendonly, or an UPDATE with
+    /// `calls.offer_by_update`). Returns once the far end agreed.
     #[tracing::instrument(skip(self), fields(call = %id))]
     pub async fn hold_call(&self, id: CallId) -> Result<(), ClientError> {
         let session = self.session()?;

@@ -276,6 +276,9 @@ pub struct CallConfig {
     pub session_expires_secs: u64,
     /// The shortest session interval accepted (Min-SE), in seconds; at least 90.
     pub min_session_expires_secs: u64,
+    /// Hold, resume and a new address go to the far end in an UPDATE (RFC 3311) rather
+    /// than a re-INVITE when it allows UPDATE (off: re-INVITE, which every peer takes).
+    pub offer_by_update: bool,
 }
 
 impl Default for CallConfig {
@@ -287,6 +290,7 @@ impl Default for CallConfig {
             max_history: 1000,
             session_expires_secs: 1800,
             min_session_expires_secs: 90,
+            offer_by_update: false,
         }
     }
 }
@@ -642,6 +646,7 @@ impl ClientConfig {
                 },
                 Duration::from_secs(self.calls.min_session_expires_secs),
             )
+            .offer_by_update(self.calls.offer_by_update)
             .outbound(
                 n.outbound,
                 match n.keepalive_secs {

@@ -48,6 +48,9 @@ pub struct SessionConfig {
     pub session_expires: Option<Duration>,
     /// The shortest session interval we accept (Min-SE, 90 s; a shorter request gets 422).
     pub min_session_expires: Duration,
+    /// Our offers in a confirmed call (hold, resume, a new address) go in an UPDATE (RFC
+    /// 3311) when the peer allows it, rather than a re-INVITE. Off by default.
+    pub offer_by_update: bool,
     /// SIP outbound (RFC 5626): REGISTERs carry `reg-id` (with `+sip.instance`, always) and
     /// `Supported: outbound`, and an account whose connection to the registrar fails
     /// registers again on a new one. On by default.
@@ -97,6 +100,7 @@ impl Default for SessionConfig {
             no_answer_timeout: Some(Duration::from_secs(180)),
             ring_timeout: Duration::from_secs(180),
             session_expires: Some(Duration::from_secs(1800)),
+            offer_by_update: false,
             min_session_expires: Duration::from_secs(90),
             outbound: true,
             registration_backoff: sip_dialog::Backoff::default(),
@@ -280,6 +284,13 @@ impl SessionManagerBuilder {
     pub fn session_timer(mut self, expires: Option<Duration>, min: Duration) -> Self {
         self.config.session_expires = expires;
         self.config.min_session_expires = min;
+        self
+    }
+
+    /// Offers in a confirmed call by UPDATE when the peer allows it (see
+    /// [`SessionConfig::offer_by_update`]).
+    pub fn offer_by_update(mut self, on: bool) -> Self {
+        self.config.offer_by_update = on;
         self
     }
 

@@ -249,3 +249,50 @@ fn calls_is_send() {
     is_send::<Calls>();
     let _ = CallConfig::new("sip:a@b", sip_dialog::ViaTemplate::new("UDP", "b"));
 }
+
+/// With `offer_by_update` and a peer whose 2xx allows UPDATE, hold goes in an UPDATE
+/// (RFC 3311): its 2xx refreshes the target and needs no ACK; a 491 is retried as an UPDATE
+/// after the glare interval. A peer that does not allow UPDATE still gets a re-INVITE.
+#[test]
+fn offers_go_by_update_when_configured_and_allowed() {
+    for allowed in [true, false] {
+        let mut config = alice_config();
+        config.offer_by_update = true;
+        let mut sim = Sim::with_rng(config, Box::new(Fixed(0.0)));
+        let call = sim.invite(alice_invite());
+        let invite = requests(&sim.take()).remove(0);
+        let mut ok = answer(&invite, StatusCode::OK, "b1", "sip:bob@client.biloxi.com");
+        if allowed {
+            ok.push_header(H::Allow, "INVITE, ACK, BYE, UPDATE");
+        }
+        sim.response(ok);
+        sim.take();
+        sim.calls.reinvite(sim.now, call, Some(Body::sdp(HOLD))).unwrap();
+        let hold = requests(&sim.take()).remove(0);
+        if !allowed {
+            assert_eq!(hold.method(), &Method::Invite, "the peer did not allow UPDATE");
+            continue;
+        }
+        assert_eq!(hold.method(), &Method::Update);
+        assert_eq!(&hold.body()[..], HOLD);
+        assert!(hold.headers().contains(H::Contact), "an UPDATE is a target refresh");
+        assert_eq!(
+            sim.calls.reinvite(sim.now, call, None),
+            Err(sip_dialog::DialogError::InviteInProgress),
+            "one offer at a time"
+        );
+        let at = sim.elapsed();
+        sim.response(answer(&hold, StatusCode::REQUEST_PENDING, "b1", "sip:bob@client.biloxi.com"));
+        assert!(matches!(&events(&sim.take())[..], [CallEventKind::ReinviteGlare { .. }]));
+        sim.run_until(at + Duration::from_millis(2100));
+        let again = requests(&sim.take()).remove(0);
+        assert_eq!((again.method(), &again.body()[..]), (&Method::Update, HOLD), "the same offer, by UPDATE");
+        sim.response(answer(&again, StatusCode::OK, "b1", "sip:bob@moved.biloxi.com"));
+        let out = sim.take();
+        assert!(acks(&out).is_empty(), "no ACK for an UPDATE");
+        assert!(
+            matches!(&events(&out)[..], [CallEventKind::ReinviteAnswered { response }] if response.status() == StatusCode::OK)
+        );
+        assert_eq!(sim.calls.dialog(call).unwrap().remote_target(), "sip:bob@moved.biloxi.com");
+    }
+}

@@ -128,7 +128,9 @@ fn an_offer_in_a_prack_goes_to_the_application_which_answers_it() {
     assert!(sim.request(11, offer).is_none());
     let out = sim.take();
     assert!(responses(&out).is_empty(), "the PRACK waits for the application's answer");
-    assert!(matches!(&events(&out)[..], [CallEventKind::Request { request, .. }] if *request.method() == Method::Prack));
+    assert!(
+        matches!(&events(&out)[..], [CallEventKind::Request { request, .. }] if *request.method() == Method::Prack)
+    );
     sim.calls.respond(sim.now, call, sip_transaction::TxId(11), StatusCode::OK, sdp()).unwrap();
     let out = sim.take();
     let (tx, ok) = responses(&out).remove(0);

@@ -233,6 +233,7 @@ impl<W> SessionCore<W> {
         call_config.no_answer_timeout = cfg.no_answer_timeout;
         call_config.session_expires = cfg.session_expires;
         call_config.min_se = u32::try_from(cfg.min_session_expires.as_secs()).unwrap_or(u32::MAX);
+        call_config.offer_by_update = cfg.offer_by_update;
         let tx_config =
             sip_transaction::Config { t1: cfg.timers.0, t2: cfg.timers.1, ..sip_transaction::Config::default() };
         SessionCore {

@@ -68,7 +68,7 @@ pub(crate) enum Pending {
     /// The CANCEL of it.
     Cancel,
     /// Our re-INVITE, kept to build its ACK, with its body for a retry after glare.
-    Reinvite { request: Box<Request>, body: Option<Body> },
+    Reinvite { request: Box<Request>, body: Option<Body>, update: bool },
     /// Our BYE.
     Bye,
     /// The BYE to a fork discarded after the call was answered.
@@ -146,7 +146,7 @@ pub(crate) struct Call {
     /// The application hung up while our 2xx awaited its ACK: BYE once it comes (§15).
     pub(crate) bye_after_ack: bool,
     /// Our re-INVITE waiting out a glare interval, with its body.
-    pub(crate) glare: Option<(Instant, Option<Body>)>,
+    pub(crate) glare: Option<(Instant, Option<Body>, bool)>,
     /// Why the call ends, once a BYE is in flight.
     pub(crate) end_reason: Option<EndReason>,
     /// Ends the call if our BYE gets no answer at all.
@@ -299,7 +299,9 @@ impl Call {
         match what {
             Pending::Invite => self.on_invite_response(ctx, response),
             Pending::Cancel => {}
-            Pending::Reinvite { request, body } => self.on_reinvite_response(ctx, &request, body, response),
+            Pending::Reinvite { request, body, update } => {
+                self.on_reinvite_response(ctx, &request, body, update, response)
+            }
             Pending::Bye => {
                 if status.is_final() {
                     let reason = self.end_reason.clone().unwrap_or(EndReason::LocalBye);

@@ -30,6 +30,11 @@ pub struct CallConfig {
     pub session_expires: Option<Duration>,
     /// The shortest session interval we accept (Min-SE); never below 90 s (RFC 4028 §4).
     pub min_se: u32,
+    /// Offers of ours in a confirmed call (hold, resume, a new address) go in an UPDATE
+    /// (RFC 3311) rather than a re-INVITE when the peer allows UPDATE: one round trip, no
+    /// ACK, and no INVITE transaction to collide with. Off by default (re-INVITE is what
+    /// every peer takes).
+    pub offer_by_update: bool,
 }
 
 impl CallConfig {
@@ -46,6 +51,7 @@ impl CallConfig {
             no_answer_timeout: Some(Duration::from_secs(180)),
             session_expires: Some(Duration::from_secs(1800)),
             min_se: 90,
+            offer_by_update: false,
         }
     }
 

@@ -1,6 +1,9 @@
 //! re-INVITE (RFC 3261 §14) in both directions — hold and resume are re-INVITEs whose SDP
 //! the application supplies — and glare: a re-INVITE crossing ours is answered 491 (§14.2),
-//! and ours is sent again after the random interval of §14.1.
+//! and ours is sent again after the random interval of §14.1. With
+//! [`CallConfig::offer_by_update`](super::CallConfig::offer_by_update) and a peer that allows
+//! it, our offer goes in an UPDATE instead (RFC 3311 §5.1): answered in its 2xx, no ACK,
+//! the same glare handling (§5.2 has 491 for crossing offers too).
 
 use super::call::{Call, Ctx, Pending, Phase};
 use super::event::{CallEventKind, EndReason};
@@ -35,18 +38,21 @@ impl Call {
             return Err(DialogError::InviteInProgress);
         }
         self.glare = None;
-        self.send_reinvite(ctx, body)
+        let update = ctx.cfg.offer_by_update && self.timer.peer_update;
+        self.send_reinvite(ctx, body, update)
     }
 
-    fn send_reinvite(&mut self, ctx: &mut Ctx<'_>, body: Option<Body>) -> Result<(), DialogError> {
+    /// Sends our offer `body` in a re-INVITE, or in an UPDATE when `update`.
+    fn send_reinvite(&mut self, ctx: &mut Ctx<'_>, body: Option<Body>, update: bool) -> Result<(), DialogError> {
         let dialog = self.dialog.as_mut().ok_or(DialogError::InvalidState("no dialog"))?;
-        let mut request = dialog.new_request(Method::Invite)?;
+        let method = if update { Method::Update } else { Method::Invite };
+        let mut request = dialog.new_request(method)?;
         insert_before_length(request.headers_mut(), self.timer_request_lines());
         apply(&mut request, body.as_ref());
         self.note_local_body(body.as_ref());
         // The ACK repeats the re-INVITE's credentials, so they go in before it is kept.
         self.authorize(&mut request);
-        let what = Pending::Reinvite { request: Box::new(request.clone()), body };
+        let what = Pending::Reinvite { request: Box::new(request.clone()), body, update };
         self.track_and_send(ctx, request, what);
         Ok(())
     }
@@ -57,6 +63,7 @@ impl Call {
         ctx: &mut Ctx<'_>,
         request: &Request,
         body: Option<Body>,
+        update: bool,
         response: Response,
     ) {
         let status = response.status();
@@ -64,10 +71,13 @@ impl Call {
             return;
         }
         if status.is_success() {
-            if self.dialog.is_none() {
-                return;
+            let Some(dialog) = self.dialog.as_mut() else { return };
+            if update {
+                // A target refresh with no ACK (RFC 3311 §5.1).
+                dialog.receive_response(&Method::Update, &response);
+            } else {
+                self.ack_reinvite_2xx(ctx, request, &response);
             }
-            self.ack_reinvite_2xx(ctx, request, &response);
             self.timer_from_2xx(ctx.now, &response, false);
             ctx.event(self.key, CallEventKind::ReinviteAnswered { response });
             return;
@@ -77,7 +87,7 @@ impl Call {
                 let owns = self.dialog.as_ref().is_some_and(|d| d.owns_call_id());
                 let retry_at = ctx.now + glare_delay(ctx, owns);
                 tracing::debug!(call = %self.key, ?retry_at, "glare: re-INVITE again later");
-                self.glare = Some((retry_at, body));
+                self.glare = Some((retry_at, body, update));
                 ctx.event(self.key, CallEventKind::ReinviteGlare { retry_at });
             }
             StatusCode::CALL_OR_TRANSACTION_DOES_NOT_EXIST => {
@@ -111,16 +121,16 @@ impl Call {
     /// The glare interval is over: our re-INVITE goes again, unless another INVITE is now in
     /// progress, in which case it waits another interval.
     pub(crate) fn on_glare_timer(&mut self, ctx: &mut Ctx<'_>) {
-        let Some((_, body)) = self.glare.take() else { return };
+        let Some((_, body, update)) = self.glare.take() else { return };
         if self.phase != Phase::Established {
             return;
         }
         if self.invite_in_progress() {
             let owns = self.dialog.as_ref().is_some_and(|d| d.owns_call_id());
-            self.glare = Some((ctx.now + glare_delay(ctx, owns), body));
+            self.glare = Some((ctx.now + glare_delay(ctx, owns), body, update));
             return;
         }
-        if let Err(e) = self.send_reinvite(ctx, body) {
+        if let Err(e) = self.send_reinvite(ctx, body, update) {
             tracing::warn!(call = %self.key, error = %e, "cannot send the re-INVITE again");
         }
     }

@@ -60,8 +60,9 @@ pub(crate) struct SessionTimer {
     /// The interval we ask for and the Min-SE we state; a 422 raises both.
     asked: u32,
     min_se: u32,
-    /// The peer allows UPDATE, so refreshes need no SDP.
-    peer_update: bool,
+    /// The peer allows UPDATE (its Allow): refreshes need no SDP, and our offers may go
+    /// by UPDATE (`CallConfig::offer_by_update`).
+    pub(super) peer_update: bool,
     /// A refresh of ours is in flight.
     in_flight: bool,
     /// A refresh postponed (glare, or another INVITE in progress) goes then.
