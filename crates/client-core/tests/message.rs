@@ -1,6 +1,7 @@
 //! Instant messages (SIP MESSAGE, RFC 3428) both ways, against real peers: sipp sends one
-//! to a client (and one with no body, which gets 415); a client registered with kamailio
-//! sends one to baresip, whose user agent answers 200; a message to nobody reports kamailio's 404.
+//! to a client (and one with no body, which gets 415), and takes one from it; a client
+//! registered with kamailio sends one to baresip, whose user agent answers 200; a message
+//! to nobody reports kamailio's 404.
 
 use client_core::{AccountConfig, ClientBuilder, ClientEvent};
 use sip_testpeers::Transport;
@@ -35,6 +36,22 @@ async fn a_message_from_sipp_reaches_the_application() {
     assert_eq!(message.call, None);
     let code = tokio::task::spawn_blocking(move || sipp.wait(PATIENCE)).await.expect("join").expect("sipp ends");
     assert_eq!(code, 0, "sipp got 200 for the message and 415 for the empty one");
+    client.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_to_sipp_is_answered_200() {
+    require_peers();
+    let client =
+        ClientBuilder::new().local_address("127.0.0.1:0".parse().expect("addr")).build().await.expect("config");
+    client.start().await.expect("start");
+    let scenario = Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/message_uas.xml"));
+    let mut sipp = Sipp::start(SippOptions::uas(scenario).calls(1)).expect("sipp");
+    let answer = client.send_message(&format!("sip:desk@{}", sipp.local_addr()), "ticket 4711 is yours").await;
+    let answer = answer.expect("answered");
+    assert_eq!(answer.status, 200, "{}", answer.raw);
+    let code = tokio::task::spawn_blocking(move || sipp.wait(PATIENCE)).await.expect("join").expect("sipp ends");
+    assert_eq!(code, 0, "sipp got a text/plain MESSAGE with the text");
     client.stop().await;
 }
 

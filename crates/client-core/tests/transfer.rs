@@ -397,3 +397,38 @@ async fn a_refer_without_subscription_is_followed_without_notifies() {
     agent.stop().await;
     target.stop().await;
 }
+
+/// A blind transfer from sipp (RFC 3515): the caller REFERs the agent to another client;
+/// the agent answers 202, calls the target, and reports the new call's progress in NOTIFYs
+/// (Event: refer, message/sipfrag) until one with a 2xx ends the subscription — all of
+/// which sipp checks — and the target hears the agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refer_from_sipp_is_followed_and_its_progress_notified() {
+    use sip_testpeers::{Scenario, Sipp, SippOptions};
+    require_peers();
+    let answering = || {
+        ClientBuilder::new()
+            .local_address("127.0.0.1:0".parse().expect("addr"))
+            .auto_answer(true)
+            .tone(Some(AGENT_TONE))
+    };
+    let agent = answering().build().await.expect("config");
+    let target = answering().build().await.expect("config");
+    let mut target_events = target.subscribe_events();
+    agent.start().await.expect("start");
+    target.start().await.expect("start");
+    let scenario =
+        Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/refer_notify_uac.xml"));
+    let options = SippOptions::uac(scenario, agent.local_address().expect("address"))
+        .service("agent")
+        .set("target", target.local_address().expect("address").to_string())
+        .calls(1);
+    let mut sipp = Sipp::start(options).expect("sipp");
+    let at_target = next_active(&mut target_events).await;
+    let (code, report) = blocking(move || (sipp.wait(PATIENCE), sipp.report())).await;
+    assert_eq!(code.expect("sipp ends"), 0, "sipp got the 202 and NOTIFYs ending with a 2xx sipfrag:\n{report}");
+    assert!(hears(&target, at_target, AGENT_TONE).await, "the agent's new call carries audio to the target");
+    let _ = target.hangup_call(at_target).await;
+    agent.stop().await;
+    target.stop().await;
+}
