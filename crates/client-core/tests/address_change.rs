@@ -103,3 +103,54 @@ async fn a_new_address_moves_the_registration_and_the_call_with_kamailio_and_pjs
     assert!(k.registered_contacts("agent1").expect("ul.dump").is_empty(), "stop removed the new binding");
     let _ = blocking(move || phone.wait_for(EventKind::Closed, Duration::from_secs(1))).await;
 }
+
+/// Subscriptions follow a move (RFC 6665 §4.1.2.1): the agent subscribes to a voicemail
+/// server (sipp) and gets its first NOTIFY; when the agent's address moves to 127.0.0.2 it
+/// refreshes the subscription in its dialog at once, naming the new Contact (sipp checks),
+/// and the next NOTIFY, sent there, reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_follows_a_new_address() {
+    use sip_testpeers::{Scenario, Sipp, SippOptions};
+    require_peers();
+    let scenario =
+        Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/notifier_follows.xml"));
+    let mut sipp = Sipp::start(SippOptions::uas(scenario).calls(1)).expect("sipp");
+    let mut config = ClientConfig::default();
+    config.network.local_address = "0.0.0.0:0".parse().expect("addr");
+    config.network.public_ip = Some("127.0.0.1".parse().expect("ip"));
+    let agent = ClientBuilder::from_config(config).build().await.expect("config");
+    let mut events = agent.subscribe_events();
+    agent.start().await.expect("start");
+    let sub = agent.subscribe(&format!("sip:alice@{}", sipp.local_addr()), "message-summary").await.expect("accepted");
+    let first = next_notify(&mut events, sub).await;
+    assert_eq!(first.message_summary().and_then(|m| m.voice).map(|v| v.new), Some(2));
+    agent.change_local_address("127.0.0.2".parse().expect("ip")).await.expect("the move");
+    let second = next_notify(&mut events, sub).await;
+    assert_eq!(
+        second.message_summary().and_then(|m| m.voice).map(|v| v.new),
+        Some(3),
+        "the NOTIFY sent to the new address arrived"
+    );
+    agent.unsubscribe(sub).await.expect("unsubscribed");
+    let (code, report) = blocking(move || (sipp.wait(PATIENCE), sipp.report())).await;
+    assert_eq!(code.expect("sipp ends"), 0, "the notifier saw the refresh name 127.0.0.2:\n{report}");
+    agent.stop().await;
+}
+
+/// The next NOTIFY of subscription `sub`.
+async fn next_notify(
+    events: &mut client_core::broadcast::Receiver<ClientEvent>,
+    sub: client_core::SubscriptionId,
+) -> client_core::Notification {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Ok(ClientEvent::Notify { notification }) = events.recv().await {
+                if notification.subscription == sub {
+                    return notification;
+                }
+            }
+        }
+    })
+    .await
+    .expect("a NOTIFY")
+}

@@ -7,7 +7,9 @@
 //!   that no longer reaches us;
 //! - every call that is up is refreshed with a re-INVITE (a target refresh, §12.2.1.1,
 //!   whose SDP names the new media address, RFC 3264 §8), after any re-INVITE already in
-//!   progress. A call still ringing keeps the Contact its INVITE carried.
+//!   progress. A call still ringing keeps the Contact its INVITE carried;
+//! - every subscription is refreshed with a SUBSCRIBE naming the new Contact (RFC 6665
+//!   §4.1.2.1), so its NOTIFYs follow.
 //!
 //! It only works for sockets bound on a wildcard address, which the driver checks: a
 //! socket bound to the old address cannot receive at the new one.
@@ -40,6 +42,7 @@ impl<W> SessionCore<W> {
                 tracing::warn!(account = %id, error = %e, "cannot register the new address");
             }
         }
+        self.subscriptions_moved(&old_text, &new_text, &via);
         for key in up {
             let id = SessionId(key.0);
             if let Some(media) = self.sessions.get_mut(&id).and_then(|s| s.media.sdp()) {

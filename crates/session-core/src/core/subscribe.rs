@@ -57,6 +57,9 @@ pub(crate) struct Subscription<W> {
     waiting: Option<W>,
     /// Who waits for the unsubscription.
     end_waiting: Option<W>,
+    /// Our address moved (old, new, the new Via): the dialog takes it and a refresh tells
+    /// the notifier, as soon as no SUBSCRIBE is in flight.
+    moved: Option<(String, String, sip_dialog::ViaTemplate)>,
 }
 
 fn new_ids() -> Result<(String, String), SessionError> {
@@ -116,6 +119,7 @@ impl<W> SessionCore<W> {
             failures: 0,
             waiting: Some(reply),
             end_waiting: None,
+            moved: None,
             req,
         };
         self.next_id += 1;
@@ -148,6 +152,11 @@ impl<W> SessionCore<W> {
         let transport = self.cfg.transports.first().copied().unwrap_or(sip_message::Transport::Udp);
         let user_agent = self.cfg.user_agent.clone();
         let Some(sub) = self.subscriptions.get_mut(&id) else { return };
+        if let (Some((old, new, via)), Some(dialog)) = (sub.moved.as_ref(), sub.dialog.as_mut()) {
+            // This SUBSCRIBE is a target refresh (RFC 6665 §4.1.2.1) naming where we are now.
+            dialog.readdress(old, new, via);
+            sub.moved = None;
+        }
         let expires = if sub.ending { 0 } else { sub.req.expires };
         let built = match sub.dialog.as_mut() {
             Some(dialog) => dialog.new_request(Method::Subscribe).map_err(|e| SessionError::Internal(e.to_string())),
@@ -250,6 +259,10 @@ impl<W> SessionCore<W> {
                 .unwrap_or(sub.req.expires)
                 .min(sub.req.expires.max(1));
             sub.refresh_at = Some(now + refresh_in(granted.max(1)));
+            if sub.moved.is_some() {
+                // We moved while this SUBSCRIBE was out: the notifier hears of it now.
+                sub.refresh_at = Some(now);
+            }
             if let Some(w) = sub.waiting.take() {
                 self.reply(w, Ok(Answer::Subscription(SubscriptionId(id))));
             }
@@ -409,6 +422,27 @@ impl<W> SessionCore<W> {
             }
             self.send_subscribe(id, Vec::new());
         }
+    }
+
+    /// Our address moved from `old` to `new`: every subscription refreshes at once (after
+    /// the SUBSCRIBE in flight, if any), its dialog's Contact and Via naming the new one, so
+    /// that the NOTIFYs follow us (RFC 6665 §4.1.2.1: a SUBSCRIBE is a target refresh).
+    pub(crate) fn subscriptions_moved(&mut self, old: &str, new: &str, via: &sip_dialog::ViaTemplate) {
+        let now = self.now;
+        let mut ids: Vec<u64> = self.subscriptions.keys().copied().collect();
+        ids.sort();
+        for id in ids {
+            let Some(sub) = self.subscriptions.get_mut(&id) else { continue };
+            if sub.ending {
+                continue;
+            }
+            sub.moved = Some((old.to_owned(), new.to_owned(), via.clone()));
+            if sub.in_flight.is_none() && sub.dialog.is_some() {
+                sub.retry_at = None;
+                sub.refresh_at = Some(now);
+            }
+        }
+        self.subscription_timeouts(now);
     }
 
     /// The earliest refresh or resubscription.

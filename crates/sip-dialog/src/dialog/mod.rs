@@ -137,7 +137,10 @@ impl Dialog {
 
     /// Our address moved from `old` to `new` (host and port as they appear in our Contact):
     /// the Contact of the next target refresh says so, and requests carry `via`'s sent-by.
-    pub(crate) fn readdress(&mut self, old: &str, new: &str, via: &ViaTemplate) {
+    /// Our address moved from `old` to `new` (host and port as written): the local Contact
+    /// names the new one, and requests from now on carry `via`. The peer learns the new
+    /// target from the next target refresh request.
+    pub fn readdress(&mut self, old: &str, new: &str, via: &ViaTemplate) {
         self.local_contact = Text::from(self.local_contact.replace(old, new));
         self.via = via.clone();
     }
