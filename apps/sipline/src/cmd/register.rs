@@ -131,6 +131,7 @@ async fn register(args: Args) -> Result<ExitCode, Failure> {
             tokio::select! {
                 ev = events.recv() => match ev {
                     Ok(ClientEvent::RegistrationStateChanged { state, .. }) => println!("{}", describe(&state, Instant::now())),
+                    Ok(ClientEvent::AddressChanged { from, to }) => println!("address changed: {from} -> {to}"),
                     Ok(_) | Err(client_core::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(client_core::broadcast::error::RecvError::Closed) => {
                         client::close_capture(capture);
