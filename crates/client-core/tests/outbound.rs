@@ -169,3 +169,36 @@ async fn a_silent_registrar_is_noticed_by_the_stun_keep_alive_over_udp() {
     assert!(matches!(seen.last(), Some(RegistrationState::Registered { .. })), "{seen:?}");
     client.stop().await;
 }
+
+/// A registrar's Flow-Timer (RFC 5626 §4.4.1) sets how often the agent pings its TCP
+/// connection: kamailio asks for 3 s while the agent's own interval is the default 100 s.
+/// Frozen right after the registration, kamailio leaves the next ping (due within 3 s)
+/// without a pong, and 10 s later the agent registers again — long before its own 100 s
+/// would have sent a ping at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registrars_flow_timer_sets_the_keep_alive() {
+    require_peers();
+    let k = tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().user("agent4", "pw4").flow_timer(3)))
+        .await
+        .expect("join")
+        .expect("kamailio");
+    let registrar = format!("sip:{};transport=tcp", k.addr(Transport::Tcp));
+    let client = ClientBuilder::new()
+        .local_address("127.0.0.1:0".parse().expect("addr"))
+        .with_network(|n| n.transports = vec!["tcp".into()])
+        .account(AccountConfig::new("agent4", Some("pw4".into()), registrar))
+        .build()
+        .await
+        .expect("config");
+    assert_eq!(client.config().network.keepalive_secs, 100);
+    let mut events = client.subscribe_events();
+    client.start().await.expect("start");
+    registered(&mut events).await;
+    signal_group(&k, "-STOP");
+    let state = next_state(&mut events).await;
+    signal_group(&k, "-CONT");
+    assert!(matches!(state, RegistrationState::Refreshing { .. }), "{state:?}");
+    let seen = registered(&mut events).await;
+    assert!(matches!(seen.last(), Some(RegistrationState::Registered { .. })), "{seen:?}");
+    client.stop().await;
+}

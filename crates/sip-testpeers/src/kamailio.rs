@@ -124,6 +124,9 @@ pub struct KamailioOptions {
     /// `sip:user@DOMAIN` reaches its location service. A name, never an IP address: a
     /// port-less alias of 127.0.0.1 would make every UA on loopback look like the proxy.
     pub domains: Vec<String>,
+    /// A Flow-Timer (RFC 5626 §4.4.1, seconds) in every 2xx to a REGISTER: how often
+    /// clients must keep their flow alive. None by default.
+    pub flow_timer: Option<u32>,
 }
 
 impl Default for KamailioOptions {
@@ -136,6 +139,7 @@ impl Default for KamailioOptions {
             log_level: 2,
             min_expires: 60,
             domains: Vec::new(),
+            flow_timer: None,
         }
     }
 }
@@ -151,6 +155,12 @@ impl KamailioOptions {
     /// whitespace or control characters (db_text's escaping is not worth the trouble).
     pub fn user(mut self, name: impl Into<String>, password: impl Into<String>) -> Self {
         self.users.push(User { name: name.into(), password: password.into() });
+        self
+    }
+
+    /// Sets [`flow_timer`](Self::flow_timer).
+    pub fn flow_timer(mut self, seconds: u32) -> Self {
+        self.flow_timer = Some(seconds);
         self
     }
 
@@ -626,6 +636,9 @@ fn render(
     let mut defines = format!("#!define LOG_LEVEL {}\n", options.log_level);
     if options.challenge_requests {
         defines.push_str("#!define WITH_REQUEST_AUTH\n");
+    }
+    if let Some(seconds) = options.flow_timer {
+        defines.push_str(&format!("#!define FLOW_TIMER_HEADER \"Flow-Timer: {seconds}\\r\\n\"\n"));
     }
     let path = |p: &Path| -> Result<String, PeerError> {
         let s = p.to_str().ok_or_else(|| PeerError::Config(format!("path {} is not UTF-8", p.display())))?;

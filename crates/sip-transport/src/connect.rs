@@ -3,7 +3,7 @@
 use crate::error::{TransportError, TransportErrorKind};
 use crate::flow::Outgoing;
 use crate::inner::Inner;
-use crate::stream::{run_stream, Role};
+use crate::stream::run_stream;
 use crate::{tls, ws};
 use sip_message::{FlowId, Peer, Transport};
 use std::sync::Arc;
@@ -39,6 +39,7 @@ pub(crate) async fn connect_and_run(
     peer: Peer,
     server_name: String,
     mut rx: mpsc::Receiver<Outgoing>,
+    keepalive: tokio::sync::watch::Receiver<Option<std::time::Duration>>,
 ) {
     let timeout = inner.config.connect_timeout;
     let conn = match tokio::time::timeout(timeout, establish(&inner, peer, &server_name)).await {
@@ -53,8 +54,8 @@ pub(crate) async fn connect_and_run(
         }
     };
     match conn {
-        Conn::Tcp(s) => run_stream(inner, flow, peer, s, rx, Role::Client).await,
-        Conn::Tls(s) => run_stream(inner, flow, peer, *s, rx, Role::Client).await,
+        Conn::Tcp(s) => run_stream(inner, flow, peer, s, rx, Some(keepalive)).await,
+        Conn::Tls(s) => run_stream(inner, flow, peer, *s, rx, Some(keepalive)).await,
         Conn::Ws(s) => ws::run_ws(inner, flow, peer, *s, rx).await,
         Conn::Wss(s) => ws::run_ws(inner, flow, peer, *s, rx).await,
     }

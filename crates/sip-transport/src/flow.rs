@@ -5,7 +5,8 @@ use bytes::Bytes;
 use sip_message::{FlowId, Peer, Transport};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use tokio::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
 
 /// One queued outgoing message and the token to report its failure with.
 pub(crate) type Outgoing = (Bytes, u64);
@@ -14,6 +15,9 @@ pub(crate) type Outgoing = (Bytes, u64);
 pub(crate) struct FlowEntry {
     pub(crate) peer: Peer,
     pub(crate) tx: mpsc::Sender<Outgoing>,
+    /// The CRLF keep-alive interval of a connection we opened, which its task follows
+    /// (`None` for connections the peer opened: they are the peer's to keep alive).
+    pub(crate) keepalive: Option<watch::Sender<Option<Duration>>>,
 }
 
 #[derive(Debug, Default)]
@@ -27,9 +31,15 @@ impl FlowTable {
         self.flows.len()
     }
 
-    pub(crate) fn insert(&mut self, flow: FlowId, peer: Peer, tx: mpsc::Sender<Outgoing>) {
+    pub(crate) fn insert(
+        &mut self,
+        flow: FlowId,
+        peer: Peer,
+        tx: mpsc::Sender<Outgoing>,
+        keepalive: Option<watch::Sender<Option<Duration>>>,
+    ) {
         self.by_remote.insert((peer.transport, peer.addr), flow);
-        self.flows.insert(flow, FlowEntry { peer: Peer { flow: Some(flow), ..peer }, tx });
+        self.flows.insert(flow, FlowEntry { peer: Peer { flow: Some(flow), ..peer }, tx, keepalive });
     }
 
     pub(crate) fn remove(&mut self, flow: FlowId) -> Option<FlowEntry> {

@@ -179,14 +179,29 @@ impl TransportLayer {
         }
         let flow = self.inner.new_flow_id();
         let (tx, rx) = mpsc::channel(self.inner.config.send_queue);
+        let (keepalive, keepalive_rx) = tokio::sync::watch::channel(self.inner.config.keepalive_interval);
         let peer = Peer { flow: Some(flow), ..to };
         // The queue is empty and sized at least 1, so this cannot fail.
         let _ = tx.try_send(item);
-        self.inner.flows().insert(flow, Peer { flow: None, ..to }, tx);
+        self.inner.flows().insert(flow, Peer { flow: None, ..to }, tx, Some(keepalive));
         let name = server_name.map(str::to_owned).unwrap_or_else(|| to.addr.ip().to_string());
-        let handle = tokio::spawn(connect_and_run(self.inner.clone(), flow, peer, name, rx));
+        let handle = tokio::spawn(connect_and_run(self.inner.clone(), flow, peer, name, rx, keepalive_rx));
         self.inner.track(handle.abort_handle());
         peer
+    }
+
+    /// Sets the CRLF keep-alive interval of the connection we opened to `transport` and
+    /// `addr` (a registrar's Flow-Timer, RFC 5626 §4.4.1; `None` sends none); the next ping
+    /// goes one interval from now. False when there is no such connection.
+    pub fn set_keepalive(&self, transport: Transport, addr: SocketAddr, interval: Option<std::time::Duration>) -> bool {
+        let flows = self.inner.flows();
+        match flows.find(transport, addr).and_then(|e| e.keepalive.as_ref()) {
+            Some(k) => {
+                k.send_replace(interval);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Stops every listener and connection task.

@@ -1,7 +1,7 @@
 //! Incoming connections: accept loops for TCP, TLS, WS and WSS listeners.
 
 use crate::inner::Inner;
-use crate::stream::{run_stream, Role};
+use crate::stream::run_stream;
 use crate::ws;
 use sip_message::{Peer, Transport};
 use std::sync::Arc;
@@ -39,8 +39,8 @@ async fn serve(inner: Arc<Inner>, tcp: TcpStream, peer: Peer) {
     let handshake = inner.config.connect_timeout;
     match peer.transport {
         Transport::Tcp => {
-            inner.flows().insert(flow, peer, tx);
-            run_stream(inner, flow, peer, tcp, rx, Role::Server).await;
+            inner.flows().insert(flow, peer, tx, None);
+            run_stream(inner, flow, peer, tcp, rx, None).await;
         }
         Transport::Tls | Transport::Wss => {
             let Some(config) = inner.tls_server.clone() else { return };
@@ -50,15 +50,15 @@ async fn serve(inner: Arc<Inner>, tcp: TcpStream, peer: Peer) {
                 Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
             };
             if peer.transport == Transport::Tls {
-                inner.flows().insert(flow, peer, tx);
-                run_stream(inner, flow, peer, tls, rx, Role::Server).await;
+                inner.flows().insert(flow, peer, tx, None);
+                run_stream(inner, flow, peer, tls, rx, None).await;
             } else {
                 let ws = match tokio::time::timeout(handshake, ws::accept(&inner, tls)).await {
                     Ok(Ok(ws)) => ws,
                     Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "WebSocket handshake failed"),
                     Err(_) => return tracing::debug!(%peer, "WebSocket handshake timed out"),
                 };
-                inner.flows().insert(flow, peer, tx);
+                inner.flows().insert(flow, peer, tx, None);
                 ws::run_ws(inner, flow, peer, ws, rx).await;
             }
         }
@@ -68,7 +68,7 @@ async fn serve(inner: Arc<Inner>, tcp: TcpStream, peer: Peer) {
                 Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "WebSocket handshake failed"),
                 Err(_) => return tracing::debug!(%peer, "WebSocket handshake timed out"),
             };
-            inner.flows().insert(flow, peer, tx);
+            inner.flows().insert(flow, peer, tx, None);
             ws::run_ws(inner, flow, peer, ws, rx).await;
         }
         Transport::Udp | Transport::Sctp => {}

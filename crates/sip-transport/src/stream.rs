@@ -6,24 +6,21 @@ use crate::flow::Outgoing;
 use crate::inner::Inner;
 use sip_message::{FlowId, Frame, Peer, StreamFramer};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, Instant};
 
-/// Which side opened the connection: only the opener sends keep-alive pings (RFC 5626 §4.4.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
-    Client,
-    Server,
-}
-
+/// Runs one connection. `keepalive_rx` carries the CRLF ping interval of a connection we
+/// opened (it changes when a registrar asks for another, RFC 5626 §4.4.1); `None` for one
+/// the peer opened, which only answers pings: only the opener sends them.
 pub(crate) async fn run_stream<S>(
     inner: Arc<Inner>,
     flow: FlowId,
     peer: Peer,
     stream: S,
     mut rx: mpsc::Receiver<Outgoing>,
-    role: Role,
+    mut keepalive_rx: Option<watch::Receiver<Option<Duration>>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -33,7 +30,7 @@ pub(crate) async fn run_stream<S>(
     let mut buf = vec![0u8; 16 * 1024];
     let mut last_activity = Instant::now();
     let mut partial_since: Option<Instant> = None;
-    let keepalive = if role == Role::Client { cfg.keepalive_interval } else { None };
+    let mut keepalive = keepalive_rx.as_mut().and_then(|k| *k.borrow_and_update());
     let mut next_ping = keepalive.map(|k| Instant::now() + k);
     let mut pong_due: Option<Instant> = None;
 
@@ -89,6 +86,15 @@ pub(crate) async fn run_stream<S>(
                 }
                 last_activity = Instant::now();
             }
+            changed = next_keepalive(&mut keepalive_rx) => match changed {
+                Some(interval) => {
+                    // The next ping goes one new interval from now (a pong awaited still is).
+                    keepalive = interval;
+                    next_ping = keepalive.map(|k| Instant::now() + k);
+                }
+                // Nobody will change it again: the interval stays.
+                None => keepalive_rx = None,
+            },
             _ = sleep_until(deadline) => {
                 let now = Instant::now();
                 if now >= last_activity + cfg.idle_timeout {
@@ -118,4 +124,13 @@ pub(crate) async fn run_stream<S>(
     };
     let _ = wr.shutdown().await;
     inner.flow_closed(flow, peer, rx, reason).await;
+}
+
+/// The keep-alive interval once it changes; `None` when it never will again (its sender is
+/// gone). Pends forever without a receiver.
+async fn next_keepalive(rx: &mut Option<watch::Receiver<Option<Duration>>>) -> Option<Option<Duration>> {
+    match rx {
+        Some(rx) => rx.changed().await.ok().map(|()| *rx.borrow_and_update()),
+        None => std::future::pending().await,
+    }
 }

@@ -288,6 +288,41 @@ async fn client_keepalive_closes_a_flow_that_never_pongs() {
     assert!(seen.windows(4).any(|w| w == b"\r\n\r\n"), "the client sent a CRLFCRLF ping");
 }
 
+/// A connection's keep-alive interval follows `set_keepalive` (a registrar's Flow-Timer):
+/// a client with none configured starts pinging once one is set, and the silent server's
+/// missing pong closes the flow.
+#[tokio::test]
+async fn set_keepalive_starts_pinging_a_connection() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let hold = tokio::spawn(async move {
+        let (mut s, _) = silent.accept().await.expect("accept");
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(WAIT, s.read_to_end(&mut sink)).await;
+        sink
+    });
+    let (client, mut rx) = bind(&[], |c| {
+        c.keepalive_interval = None;
+        c.pong_timeout = Duration::from_millis(200);
+    })
+    .await;
+    assert!(!client.set_keepalive(Transport::Tcp, addr, Some(Duration::from_millis(100))), "no connection yet");
+    client.send(Peer::new(Transport::Tcp, addr), options("x"), 1);
+    let until = tokio::time::Instant::now() + WAIT;
+    while !client.set_keepalive(Transport::Tcp, addr, Some(Duration::from_millis(100))) {
+        assert!(tokio::time::Instant::now() < until, "the connection never appeared");
+        tokio::task::yield_now().await;
+    }
+    loop {
+        if let TransportEvent::FlowClosed { reason, .. } = next_event(&mut rx).await {
+            assert!(reason.contains("pong"), "{reason}");
+            break;
+        }
+    }
+    let seen = hold.await.expect("server task");
+    assert!(seen.windows(4).any(|w| w == b"\r\n\r\n"), "the client sent a CRLFCRLF ping");
+}
+
 #[tokio::test]
 async fn garbage_on_a_stream_cuts_the_peer_off() {
     let (server, mut rx) = bind(&[(Transport::Tcp, "127.0.0.1:0")], |_| {}).await;

@@ -175,9 +175,14 @@ pub fn trace_tap(name: &'static str) -> WireTap {
             WireDirection::Sent => "-->",
             WireDirection::Received => "<--",
         };
+        let t = start.elapsed().as_secs_f64();
+        // SIP is text; a datagram starting with a control byte is a STUN keep-alive.
+        if bytes.first().is_some_and(|b| *b < 0x20 && !matches!(b, b'\r' | b'\n')) {
+            println!("[{t:6.2}] {name}{arrow} {peer}  STUN keep-alive ({} bytes)", bytes.len());
+            return;
+        }
         let text = String::from_utf8_lossy(bytes);
         let first = text.lines().next().unwrap_or_default();
-        let t = start.elapsed().as_secs_f64();
         println!("[{t:6.2}] {name}{arrow} {peer}  {first}\n{text}");
     })
 }

@@ -110,6 +110,9 @@ pub(crate) enum Output<W> {
     /// Send `bytes` to `to`; a failure comes back as [`Input::SendFailed`] with `token`
     /// (0: nobody needs to hear of it). `server_name` is the TLS name to verify.
     Transmit { to: Peer, bytes: Bytes, token: u64, server_name: Option<String> },
+    /// Keep the connection we opened to `to` alive with CRLF pings every `interval` (a
+    /// registrar's Flow-Timer, RFC 5626 §4.4.1).
+    KeepAlive { to: Peer, interval: std::time::Duration },
     /// Find where `uri` is (RFC 3263); answer with [`Input::Resolved`].
     Resolve { query: u64, uri: String },
     /// Bind an RTP port pair for session `id`; answer with [`Input::MediaBound`].

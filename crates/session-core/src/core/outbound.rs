@@ -5,7 +5,8 @@
 //! registers again at once, which opens a new flow (§4.5). A REGISTER that fails then (the
 //! registrar still down) backs off as any failed registration does, until it is back.
 //!
-//! A UDP flow has no connection to close, so it is watched with STUN (§4.4.2): while the
+//! A registrar's Flow-Timer (§4.4.1) sets how often the transport pings our connection to
+//! it. A UDP flow has no connection to close, so it is watched with STUN (§4.4.2): while the
 //! account is registered, a Binding request goes to the registrar every 80–100 % of the
 //! registrar's Flow-Timer (§4.4.1), or of `SessionConfig::stun_keepalive` when it gave none.
 //! Each is repeated as RFC 5389 §7.2.1 says (seven sends, the wait doubling from T1, then
@@ -20,7 +21,7 @@
 
 use super::{Output, SessionCore};
 use crate::api::AccountId;
-use sip_message::{Peer, Response, Transport};
+use sip_message::{Peer, Response};
 use sip_transaction::TxId;
 use sip_transport::stun::{self, BindingResponse, TransactionId};
 use sip_transport::{TransportError, TransportErrorKind};
@@ -116,21 +117,33 @@ impl<W> SessionCore<W> {
         a.flow_timer = timer.filter(|s| *s > 0).map(|s| Duration::from_secs(s.max(10)));
     }
 
-    /// Account `id` is registered: its UDP flow gets a STUN keep-alive, unless it has one
-    /// already, outbound is off, no interval is set, or the registrar did not answer STUN
-    /// on this flow before.
+    /// Account `id` is registered. Over a connection, a registrar's Flow-Timer sets how
+    /// often the transport pings it (80–100 % of it, §4.4.1; without one the transport's own
+    /// interval stays). A UDP flow gets a STUN keep-alive at the Flow-Timer or our configured
+    /// interval, unless it has one already, no interval is set, or the registrar did not
+    /// answer STUN on this flow before. Nothing without outbound.
     pub(crate) fn start_keepalive(&mut self, id: AccountId) {
         let now = self.now;
-        let configured = self.cfg.stun_keepalive.filter(|_| self.cfg.outbound);
+        let outbound = self.cfg.outbound;
+        let configured = self.cfg.stun_keepalive;
         let Some(a) = self.accounts.get_mut(&id) else { return };
-        let (Some(flow), Some(base)) = (a.flow, a.flow_timer.filter(|_| configured.is_some()).or(configured)) else {
+        let Some(flow) = a.flow.filter(|_| outbound) else {
             a.keepalive = None;
             return;
         };
-        if flow.transport != Transport::Udp || a.stun_refused == Some(flow) {
+        if flow.transport.is_reliable() {
             a.keepalive = None;
+            if let Some(timer) = a.flow_timer {
+                self.out.push_back(Output::KeepAlive { to: flow, interval: jittered(timer) });
+            }
             return;
         }
+        // A Flow-Timer counts only while we send STUN keep-alives at all.
+        let base = configured.map(|c| a.flow_timer.unwrap_or(c));
+        let Some(base) = base.filter(|_| a.stun_refused != Some(flow)) else {
+            a.keepalive = None;
+            return;
+        };
         match &mut a.keepalive {
             Some(k) if k.to == flow => k.interval = base,
             _ => {

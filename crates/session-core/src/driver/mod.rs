@@ -377,6 +377,11 @@ impl Driver {
                     }
                     let _ = self.handler.send(e);
                 }
+                Output::KeepAlive { to, interval } => {
+                    if !self.transport.set_keepalive(to.transport, to.addr, Some(interval)) {
+                        tracing::debug!(%to, "no connection to keep alive");
+                    }
+                }
                 Output::Stopped => stopped = true,
             }
         }

@@ -546,7 +546,7 @@ impl World {
                                 command: Command::DecideTransfer { id: request.id, accept: true },
                                 reply: 0,
                             }),
-                            Output::Handler(_) | Output::Stopped => {}
+                            Output::Handler(_) | Output::KeepAlive { .. } | Output::Stopped => {}
                         }
                     }
                 }
