@@ -350,12 +350,21 @@ async fn the_caller_receives_early_media_from_a_183() {
     agent1.stop().await;
 }
 
-/// RFC 4488, the transferee's side: the caller (sipp) transfers the agent with a REFER
-/// saying `Refer-Sub: false` (after one whose Refer-Sub is garbage, 400). The 202 agrees,
-/// no NOTIFY follows (sipp fails on any request), and the agent still calls the target,
-/// which answers.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refer_without_subscription_is_followed_without_notifies() {
+/// What [`sipp_transfers_the_agent`] leaves: the agent (with the events it emitted), the
+/// target, the target's end of the new call, and how sipp's scenario ended.
+struct SippTransfer {
+    agent: Arc<ClientManager>,
+    events: client_core::broadcast::Receiver<ClientEvent>,
+    target: Arc<ClientManager>,
+    at_target: client_core::CallId,
+    code: i32,
+    report: String,
+}
+
+/// sipp calls an answering agent with `scenario`, which transfers it to another answering
+/// client (the scenario's global `target`); returns once the target's call is up and sipp
+/// has ended.
+async fn sipp_transfers_the_agent(scenario: &str) -> SippTransfer {
     use sip_testpeers::{Scenario, Sipp, SippOptions};
     require_peers();
     let answering = || {
@@ -366,20 +375,30 @@ async fn a_refer_without_subscription_is_followed_without_notifies() {
     };
     let agent = answering().build().await.expect("config");
     let target = answering().build().await.expect("config");
-    let mut events = agent.subscribe_events();
+    let events = agent.subscribe_events();
     let mut target_events = target.subscribe_events();
     agent.start().await.expect("start");
     target.start().await.expect("start");
-    let scenario =
-        Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/refer_nosub_uac.xml"));
+    let scenario = Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(scenario));
     let options = SippOptions::uac(scenario, agent.local_address().expect("address"))
         .service("agent")
         .set("target", target.local_address().expect("address").to_string())
         .calls(1);
     let mut sipp = Sipp::start(options).expect("sipp");
     let at_target = next_active(&mut target_events).await;
-    let code = blocking(move || sipp.wait(PATIENCE)).await.expect("sipp ends");
-    assert_eq!(code, 0, "sipp got 400, then a 202 saying Refer-Sub: false, no NOTIFY, and its BYE answered");
+    let (code, report) = blocking(move || (sipp.wait(PATIENCE), sipp.report())).await;
+    SippTransfer { agent, events, target, at_target, code: code.expect("sipp ends"), report }
+}
+
+/// RFC 4488, the transferee's side: the caller (sipp) transfers the agent with a REFER
+/// saying `Refer-Sub: false` (after one whose Refer-Sub is garbage, 400). The 202 agrees,
+/// no NOTIFY follows (sipp fails on any request), and the agent still calls the target,
+/// which answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refer_without_subscription_is_followed_without_notifies() {
+    let SippTransfer { agent, mut events, target, at_target, code, report } =
+        sipp_transfers_the_agent("refer_nosub_uac.xml").await;
+    assert_eq!(code, 0, "sipp got 400, then a 202 saying Refer-Sub: false, no NOTIFY, and its BYE answered:\n{report}");
     let mut requested = 0;
     let mut new_call = None;
     while let Ok(e) = events.try_recv() {
@@ -404,29 +423,9 @@ async fn a_refer_without_subscription_is_followed_without_notifies() {
 /// which sipp checks — and the target hears the agent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refer_from_sipp_is_followed_and_its_progress_notified() {
-    use sip_testpeers::{Scenario, Sipp, SippOptions};
-    require_peers();
-    let answering = || {
-        ClientBuilder::new()
-            .local_address("127.0.0.1:0".parse().expect("addr"))
-            .auto_answer(true)
-            .tone(Some(AGENT_TONE))
-    };
-    let agent = answering().build().await.expect("config");
-    let target = answering().build().await.expect("config");
-    let mut target_events = target.subscribe_events();
-    agent.start().await.expect("start");
-    target.start().await.expect("start");
-    let scenario =
-        Scenario::File(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/refer_notify_uac.xml"));
-    let options = SippOptions::uac(scenario, agent.local_address().expect("address"))
-        .service("agent")
-        .set("target", target.local_address().expect("address").to_string())
-        .calls(1);
-    let mut sipp = Sipp::start(options).expect("sipp");
-    let at_target = next_active(&mut target_events).await;
-    let (code, report) = blocking(move || (sipp.wait(PATIENCE), sipp.report())).await;
-    assert_eq!(code.expect("sipp ends"), 0, "sipp got the 202 and NOTIFYs ending with a 2xx sipfrag:\n{report}");
+    let SippTransfer { agent, target, at_target, code, report, .. } =
+        sipp_transfers_the_agent("refer_notify_uac.xml").await;
+    assert_eq!(code, 0, "sipp got the 202 and NOTIFYs ending with a 2xx sipfrag:\n{report}");
     assert!(hears(&target, at_target, AGENT_TONE).await, "the agent's new call carries audio to the target");
     let _ = target.hangup_call(at_target).await;
     agent.stop().await;
