@@ -200,8 +200,8 @@ impl ClientManager {
                 .map_or(8000, |c| c.sample_rate());
             let pcm = tokio::task::spawn_blocking(move || session_core::load_wav(path).map(|p| p.at_rate(rate)))
                 .await
-                .map_err(|e| {
-                    ClientError::Session(session_core::SessionError::Internal(format!("loading media.play_file: {e}")))
+                .map_err(|_| {
+                    ClientError::Session(session_core::SessionError::Bug("the task loading media.play_file panicked"))
                 })?
                 .map_err(|e| {
                     ClientError::Config(crate::ConfigError {

@@ -66,7 +66,7 @@ fn local_ip_towards(remote: SocketAddr) -> IpAddr {
 
 /// The answer a command expects, or the error for another (which would be a bug).
 fn expect<T>(answer: Answer, pick: impl FnOnce(Answer) -> Option<T>) -> Result<T, SessionError> {
-    pick(answer).ok_or_else(|| SessionError::Internal("the core answered a command with another's answer".into()))
+    pick(answer).ok_or(SessionError::Bug("the core answered a command with another's answer"))
 }
 
 impl SessionCoordinator {
@@ -82,7 +82,7 @@ impl SessionCoordinator {
         } else {
             ResolverConfig::with_name_servers(config.dns_servers.iter().copied())
         };
-        let resolver = Resolver::new(resolver_config).map_err(|e| SessionError::Internal(format!("DNS: {e}")))?;
+        let resolver = Resolver::new(resolver_config).map_err(SessionError::Resolver)?;
         if let (true, Some(uri)) = (config.local_address.ip().is_unspecified(), config.listen_towards.as_deref()) {
             // One interface, the one that reaches the peer: loopback for a peer on loopback,
             // so nothing of ours leaves the machine for a local call.
@@ -105,7 +105,7 @@ impl SessionCoordinator {
         let (transport, transport_rx) = TransportLayer::bind(tc).await.map_err(SessionError::Transport)?;
         let bound = transport
             .local_addr(config.transports[0])
-            .ok_or_else(|| SessionError::Internal("the transport did not report its address".into()))?;
+            .ok_or(SessionError::Bug("the transport did not report the address it listens on"))?;
         let ip = advertised_ip(bound.ip(), config.public_ip);
         let advertised = SocketAddr::new(ip, bound.port());
         if config.media.ip.is_unspecified() && !bound.ip().is_unspecified() && config.public_ip.is_none() {
@@ -452,7 +452,7 @@ impl MediaControl for SessionCoordinator {
             })
         })
         .await
-        .map_err(|e| SessionError::Internal(format!("loading the audio file: {e}")))?
+        .map_err(|_| SessionError::Bug("the task loading the audio file panicked"))?
         .map_err(|e| SessionError::Media(MediaFailure::Audio(e)))?;
         self.set_audio_source(id, AudioSource::File(pcm)).await
     }

@@ -45,8 +45,10 @@ pub enum SessionError {
     Closed,
     /// The dialog layer refused the operation (its error is the [`source`](std::error::Error::source)).
     Signaling(sip_dialog::DialogError),
-    /// Something underneath failed: the layer and its message.
-    Internal(String),
+    /// The DNS resolver could not be set up (no usable name-server configuration).
+    Resolver(sip_resolve::ResolveError),
+    /// An invariant of sipline itself broke (a bug: please report it with the text).
+    Bug(&'static str),
 }
 
 /// What went wrong with a call's media.
@@ -213,7 +215,8 @@ impl SessionError {
             SessionError::Timeout | SessionError::Rejected { .. } => ErrorCategory::Network,
             SessionError::AuthFailed(_) => ErrorCategory::Security,
             SessionError::Media(m) => m.category(),
-            SessionError::Internal(_) => ErrorCategory::Resource,
+            SessionError::Resolver(e) => e.category(),
+            SessionError::Bug(_) => ErrorCategory::Resource,
             SessionError::Signaling(e) => e.category(),
             SessionError::Closed => ErrorCategory::Closed,
         }
@@ -231,6 +234,7 @@ impl SessionError {
             SessionError::Media(MediaFailure::Bind(e)) => e.is_recoverable(),
             SessionError::Media(_) => false,
             SessionError::Signaling(e) => e.is_recoverable(),
+            SessionError::Resolver(e) => e.is_recoverable(),
             _ => false,
         }
     }
@@ -255,7 +259,8 @@ impl fmt::Display for SessionError {
             }
             SessionError::Closed => f.write_str("the session coordinator has shut down"),
             SessionError::Signaling(e) => write!(f, "signaling: {e}"),
-            SessionError::Internal(m) => write!(f, "internal error: {m}"),
+            SessionError::Resolver(e) => write!(f, "DNS resolver: {e}"),
+            SessionError::Bug(what) => write!(f, "internal error (a bug in sipline): {what}"),
         }
     }
 }
@@ -267,6 +272,7 @@ impl std::error::Error for SessionError {
             SessionError::Unreachable(u) => Some(u),
             SessionError::Media(m) => Some(m),
             SessionError::Transport(e) => Some(e),
+            SessionError::Resolver(e) => Some(e),
             _ => None,
         }
     }
@@ -300,6 +306,11 @@ mod tests {
         assert!(wrapped.is_recoverable(), "the random source may come back");
         let source = wrapped.source().expect("the dialog error is the source");
         assert_eq!(source.to_string(), inner.to_string());
+        // A resolver that cannot be set up keeps the resolver's error, typed.
+        let dns = SessionError::Resolver(sip_resolve::ResolveError::Config { reason: "no name server given".into() });
+        assert_eq!(dns.category(), ErrorCategory::Input);
+        assert!(!dns.is_recoverable());
+        assert!(dns.source().is_some_and(|s| s.to_string().contains("no name server")));
         // State problems of the dialog layer read as the session's own.
         assert_eq!(SessionError::from(sip_dialog::DialogError::InviteInProgress).category(), ErrorCategory::State);
     }

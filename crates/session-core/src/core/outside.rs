@@ -79,7 +79,7 @@ impl<W> SessionCore<W> {
         let ids = sip_message::build::new_call_id(None).and_then(|c| Ok((c, sip_message::build::new_tag()?)));
         let (call_id, from_tag) = match ids {
             Ok(ids) => ids,
-            Err(e) => return self.reply(reply, Err(SessionError::Internal(e.to_string()))),
+            Err(e) => return self.reply(reply, Err(sip_dialog::DialogError::Build(e).into())),
         };
         let account = req.from.as_deref().and_then(|f| self.account_for(f));
         let credentials = match &account {

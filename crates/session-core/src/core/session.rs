@@ -217,12 +217,11 @@ pub(crate) fn id_of(key: CallKey) -> SessionId {
 
 /// The error a waiter gets when the call ended before what it waited for.
 pub(crate) fn ended_error(info: &EndInfo) -> SessionError {
+    if let (EndCause::Unreachable, Some(u)) = (info.cause, &info.unreachable) {
+        return SessionError::Unreachable(u.clone());
+    }
     match (info.cause, info.status) {
         (EndCause::AuthFailed, _) => SessionError::AuthFailed(info.reason.clone()),
-        (EndCause::Unreachable, _) => match &info.unreachable {
-            Some(u) => SessionError::Unreachable(u.clone()),
-            None => SessionError::Internal(info.reason.clone()),
-        },
         (_, Some(status)) if status >= 300 => SessionError::Rejected { status, reason: info.reason.clone() },
         (EndCause::Shutdown, _) => SessionError::Closed,
         _ => SessionError::InvalidState { operation: "wait for", state: format!("ended ({info})") },

@@ -63,8 +63,8 @@ pub(crate) struct Subscription<W> {
 }
 
 fn new_ids() -> Result<(String, String), SessionError> {
-    let call_id = sip_message::build::new_call_id(None).map_err(|e| SessionError::Internal(e.to_string()))?;
-    let tag = sip_message::build::new_tag().map_err(|e| SessionError::Internal(e.to_string()))?;
+    let call_id = sip_message::build::new_call_id(None).map_err(sip_dialog::DialogError::Build)?;
+    let tag = sip_message::build::new_tag().map_err(sip_dialog::DialogError::Build)?;
     Ok((call_id, tag))
 }
 
@@ -159,7 +159,7 @@ impl<W> SessionCore<W> {
         }
         let expires = if sub.ending { 0 } else { sub.req.expires };
         let built = match sub.dialog.as_mut() {
-            Some(dialog) => dialog.new_request(Method::Subscribe).map_err(|e| SessionError::Internal(e.to_string())),
+            Some(dialog) => dialog.new_request(Method::Subscribe).map_err(SessionError::from),
             None => {
                 sub.cseq += 1;
                 let mut b = RequestBuilder::new(Method::Subscribe, sub.req.uri.as_str())
