@@ -301,6 +301,11 @@ impl Default for CallConfig {
 pub struct SecurityConfig {
     /// How many calls may exist at once; an INVITE beyond gets 503 with Retry-After.
     pub max_concurrent_calls: usize,
+    /// How many new calls a second one source address may start; an INVITE beyond gets 503
+    /// with Retry-After. Unset: no per-source limit (behind a proxy every call comes from
+    /// one address). Either way, while the agent falls behind, the sources sending more than
+    /// their share are refused first.
+    pub max_calls_per_source: Option<u32>,
     /// User name and password for challenges to requests no account makes.
     pub credentials: Option<Credentials>,
     /// CA certificates (a PEM file) trusted for TLS and WSS besides the system's, e.g. a
@@ -310,7 +315,7 @@ pub struct SecurityConfig {
 
 impl Default for SecurityConfig {
     fn default() -> SecurityConfig {
-        SecurityConfig { max_concurrent_calls: 10_000, credentials: None, ca_file: None }
+        SecurityConfig { max_concurrent_calls: 10_000, max_calls_per_source: None, credentials: None, ca_file: None }
     }
 }
 
@@ -591,6 +596,13 @@ impl ClientConfig {
         if self.calls.max_history == 0 {
             return Err(problem("calls.max_history", "is 0", "keep at least 1 ended call"));
         }
+        if self.security.max_calls_per_source == Some(0) {
+            return Err(problem(
+                "security.max_calls_per_source",
+                "is 0",
+                "leave it out for no limit, or allow at least 1 call a second",
+            ));
+        }
         if self.security.max_concurrent_calls == 0 {
             return Err(problem(
                 "security.max_concurrent_calls",
@@ -678,6 +690,9 @@ impl ClientConfig {
         }
         if let Some(ca) = &self.security.ca_file {
             b = b.trust_ca_file(ca.clone());
+        }
+        if let Some(per_second) = self.security.max_calls_per_source {
+            b = b.max_calls_per_source(per_second);
         }
         b
     }

@@ -67,6 +67,7 @@ fn each_invalid_field_has_its_own_error() {
         ("[calls]", "min_session_expires_secs", "60", "calls.min_session_expires_secs"),
         ("[calls]", "session_expires_secs", "60", "calls.session_expires_secs"),
         ("[security]", "max_concurrent_calls", "0", "security.max_concurrent_calls"),
+        ("[security]", "max_calls_per_source", "0", "security.max_calls_per_source"),
         ("[security.credentials]", "user", "\"\"", "security.credentials.user"),
         ("[security]", "max_concurrent_calls", "1\nca_file = \"/nonexistent/ca.pem\"", "security.ca_file"),
     ];

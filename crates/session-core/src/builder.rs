@@ -70,6 +70,11 @@ pub struct SessionConfig {
     /// How many sessions may exist at once; a new INVITE beyond them gets 503 with
     /// Retry-After, so a flood of INVITEs cannot grow memory without bound.
     pub max_sessions: usize,
+    /// How many new calls a second one source address may start; an INVITE beyond gets 503
+    /// with Retry-After. `None` (the default): no per-source limit, as behind a proxy every
+    /// call comes from one address. Whatever this says, while the agent falls behind the
+    /// sources sending more than their share are refused first.
+    pub max_calls_per_source: Option<u32>,
     /// DNS servers to use instead of the system's.
     pub dns_servers: Vec<SocketAddr>,
     /// CA certificates (PEM) trusted for TLS and WSS besides the system's.
@@ -107,6 +112,7 @@ impl Default for SessionConfig {
             keepalive: Some(Duration::from_secs(100)),
             stun_keepalive: Some(Duration::from_secs(29)),
             max_sessions: 10_000,
+            max_calls_per_source: None,
             dns_servers: Vec::new(),
             trust_ca_file: None,
             wire_tap: None,
@@ -319,6 +325,13 @@ impl SessionManagerBuilder {
     /// How many sessions may exist at once (new INVITEs beyond get 503).
     pub fn max_sessions(mut self, max: usize) -> Self {
         self.config.max_sessions = max;
+        self
+    }
+
+    /// How many new calls a second one source address may start (new INVITEs beyond get
+    /// 503 with Retry-After); see [`SessionConfig::max_calls_per_source`].
+    pub fn max_calls_per_source(mut self, per_second: u32) -> Self {
+        self.config.max_calls_per_source = Some(per_second);
         self
     }
 

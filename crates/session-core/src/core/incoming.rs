@@ -1,8 +1,9 @@
 //! New requests from the transaction layer: what our UAS core answers before a request
 //! reaches a call — the §8.2 screen (`screen.rs`), load shedding, OPTIONS outside dialogs.
 
+use super::admission::Verdict;
 use super::{screen, SessionCore};
-use sip_message::{Method, Request, StatusCode};
+use sip_message::{Method, Peer, Request, Response, StatusCode};
 use sip_transaction::TxId;
 
 /// Retry-After (seconds) of the 503 for a call refused because the agent is full.
@@ -10,32 +11,22 @@ const FULL_RETRY_AFTER: &str = "30";
 /// Retry-After (seconds) of the 503 for a call refused while the agent is falling behind:
 /// short, since the backlog is gone within moments.
 const BEHIND_RETRY_AFTER: &str = "5";
+/// Retry-After (seconds) of the 503 for a call from a source over its rate: the next
+/// window is a second away.
+const SOURCE_RETRY_AFTER: &str = "1";
 
 impl<W> SessionCore<W> {
-    /// A new server transaction for `request` (`cancels`: the INVITE a CANCEL matched).
-    pub(crate) fn incoming_request(&mut self, tx: TxId, request: Request, cancels: Option<TxId>) {
+    /// A new server transaction for `request` from `source` (`cancels`: the INVITE a
+    /// CANCEL matched).
+    pub(crate) fn incoming_request(&mut self, tx: TxId, request: Request, source: Peer, cancels: Option<TxId>) {
         if *request.method() != Method::Ack {
             self.server_txs.insert(tx);
         }
         let in_dialog = request.headers().to().ok().is_some_and(|t| t.tag().is_some());
         let refusal = if in_dialog {
             screen::screen_require(&request)
-        } else if *request.method() == Method::Invite && (self.overloaded || self.is_full()) {
-            // Shed the call rather than grow, or fall further behind (RFC 3261 §21.5.4):
-            // early, before any state is made for it.
-            let retry_after = if self.overloaded { BEHIND_RETRY_AFTER } else { FULL_RETRY_AFTER };
-            if self.overloaded {
-                self.counters.refused_overloaded += 1;
-            } else {
-                self.counters.refused_full += 1;
-            }
-            tracing::debug!(%tx, overloaded = self.overloaded, "new call refused: 503");
-            request.make_response(StatusCode::SERVICE_UNAVAILABLE, None).ok().map(|mut r| {
-                r.push_header("Retry-After", retry_after);
-                r
-            })
-        } else if self.shutdown.is_some() && *request.method() == Method::Invite {
-            request.make_response(StatusCode::SERVICE_UNAVAILABLE, None).ok()
+        } else if *request.method() == Method::Invite {
+            self.admit(tx, &request, source).or_else(|| screen::screen_new(&request))
         } else {
             screen::screen_new(&request)
         };
@@ -49,6 +40,38 @@ impl<W> SessionCore<W> {
         if let Some(other) = self.calls.handle_request(self.now, tx, request, cancels) {
             self.outside_dialog(tx, other);
         }
+    }
+
+    /// The 503 for a new INVITE the agent will not take (RFC 3261 §21.5.4), or `None` to go
+    /// on with it: refused early, before any state is made for it, when the agent is full,
+    /// when its source is over its limit, or when the agent is falling behind and this
+    /// source sends more than its share (`admission.rs`).
+    fn admit(&mut self, tx: TxId, request: &Request, source: Peer) -> Option<Response> {
+        if self.shutdown.is_some() {
+            return request.make_response(StatusCode::SERVICE_UNAVAILABLE, None).ok();
+        }
+        let verdict = self.admission.offer(self.now, source.addr.ip(), self.overloaded);
+        let retry_after = if self.is_full() {
+            self.counters.refused_full += 1;
+            FULL_RETRY_AFTER
+        } else {
+            match verdict {
+                Verdict::Admit => return None,
+                Verdict::Shed => {
+                    self.counters.refused_overloaded += 1;
+                    BEHIND_RETRY_AFTER
+                }
+                Verdict::OverLimit => {
+                    self.counters.refused_source_limit += 1;
+                    SOURCE_RETRY_AFTER
+                }
+            }
+        };
+        tracing::debug!(%tx, source = %source.addr, ?verdict, "new call refused: 503");
+        request.make_response(StatusCode::SERVICE_UNAVAILABLE, None).ok().map(|mut r| {
+            r.push_header("Retry-After", retry_after);
+            r
+        })
     }
 
     /// Has the agent as many sessions as it may hold?

@@ -27,6 +27,7 @@
 
 mod accounts;
 mod address;
+mod admission;
 mod calls;
 mod commands;
 mod dtmf;
@@ -162,6 +163,9 @@ pub struct Counters {
     pub refused_overloaded: u64,
     /// New calls refused with 503 because the agent held `max_sessions` sessions.
     pub refused_full: u64,
+    /// New calls refused with 503 because their source was over
+    /// [`SessionConfig::max_calls_per_source`](crate::SessionConfig::max_calls_per_source).
+    pub refused_source_limit: u64,
 }
 
 /// Who sent a request, so its responses find their way back.
@@ -209,6 +213,8 @@ pub(crate) struct SessionCore<W> {
     pub(crate) ring_deadlines: BTreeSet<(Instant, SessionId)>,
     /// Is the driver falling behind (its receive queue deep)? New calls get 503 then.
     pub(crate) overloaded: bool,
+    /// Per-source counts of new INVITEs: who is shed first, and the per-source limit.
+    pub(crate) admission: admission::Admission,
     pub(crate) counters: Counters,
     pub(crate) next_id: u64,
     pub(crate) shutdown: Option<(Instant, Vec<W>)>,
@@ -227,6 +233,7 @@ impl<W> SessionCore<W> {
         now: Instant,
     ) -> SessionCore<W> {
         let transport = cfg.transports.first().copied().unwrap_or(sip_message::Transport::Udp);
+        let admission = admission::Admission::new(cfg.max_calls_per_source);
         let mut call_config = CallConfig::new(
             format!("sip:sipline@{advertised}"),
             ViaTemplate::new(transport.as_str(), advertised.to_string()),
@@ -258,6 +265,7 @@ impl<W> SessionCore<W> {
             recent_ends: VecDeque::new(),
             ring_deadlines: BTreeSet::new(),
             overloaded: false,
+            admission,
             counters: Counters::default(),
             next_id: 0,
             shutdown: None,

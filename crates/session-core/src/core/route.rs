@@ -342,7 +342,7 @@ impl<W> SessionCore<W> {
     pub(crate) fn transaction_event(&mut self, event: Event) {
         let now = self.now;
         match event {
-            Event::Request { tx, request, cancels, .. } => self.incoming_request(tx, request, cancels),
+            Event::Request { tx, request, source, cancels } => self.incoming_request(tx, request, source, cancels),
             Event::Ack { request, .. } => self.calls.handle_ack(now, request),
             Event::StrayResponse { response, .. } => {
                 if !self.calls.handle_response(now, response) {

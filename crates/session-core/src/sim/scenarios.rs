@@ -105,6 +105,25 @@ fn a_call_nobody_answers_is_turned_away_with_480() {
 }
 
 #[test]
+fn a_source_over_its_call_rate_is_refused_with_503_until_the_next_second() {
+    let mut w = World::new(4, Conditions::perfect());
+    let alice = w.agent("alice", Policy::Ignore);
+    let mut cfg = World::config(SocketAddr::from(([127, 0, 0, 2], 5060)));
+    cfg.max_calls_per_source = Some(2);
+    // Bob turns down every call he takes with 486, so each end tells who refused it.
+    let bob = w.agent_with("bob", Policy::Reject(486), cfg);
+    let to = w.uri(bob, "bob");
+    for at in [ms(0), ms(10), ms(20), secs(3)] {
+        w.at(at, alice, Action::Call { to: to.clone() });
+    }
+    w.run_for(SETTLE);
+    w.assert_settled();
+    let statuses: Vec<_> = w.ends(alice).iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [Some(486), Some(486), Some(503), Some(486)], "the third call of the second is refused");
+    assert_eq!(w.a(bob).core.counters().refused_source_limit, 1);
+}
+
+#[test]
 fn a_rejected_call_reports_the_status() {
     let (mut w, alice, bob) = two_agents(2, Conditions::rough(), Policy::Reject(486));
     w.run_for(SETTLE);
