@@ -306,6 +306,11 @@ pub struct SecurityConfig {
     /// one address). Either way, while the agent falls behind, the sources sending more than
     /// their share are refused first.
     pub max_calls_per_source: Option<u32>,
+    /// Once an account registers, take new requests (calls, OPTIONS, MESSAGE) only from
+    /// the addresses of its registrar or outbound proxy, and drop the rest unanswered: the
+    /// defence against scanners' "ghost calls". Requests inside calls are not filtered.
+    /// On by default; turn it off to take calls straight from other user agents as well.
+    pub only_from_registrar: bool,
     /// User name and password for challenges to requests no account makes.
     pub credentials: Option<Credentials>,
     /// CA certificates (a PEM file) trusted for TLS and WSS besides the system's, e.g. a
@@ -315,7 +320,13 @@ pub struct SecurityConfig {
 
 impl Default for SecurityConfig {
     fn default() -> SecurityConfig {
-        SecurityConfig { max_concurrent_calls: 10_000, max_calls_per_source: None, credentials: None, ca_file: None }
+        SecurityConfig {
+            max_concurrent_calls: 10_000,
+            max_calls_per_source: None,
+            only_from_registrar: true,
+            credentials: None,
+            ca_file: None,
+        }
     }
 }
 
@@ -675,6 +686,7 @@ impl ClientConfig {
                 Duration::from_secs(self.registration.backoff_max_secs),
             )
             .max_sessions(self.security.max_concurrent_calls)
+            .only_from_registrar(self.security.only_from_registrar)
             .enable_sip_client();
         if let Some(ip) = n.public_ip {
             b = b.public_ip(ip);

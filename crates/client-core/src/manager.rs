@@ -322,6 +322,13 @@ impl ClientManager {
         Ok(self.session()?.resource_counts().await)
     }
 
+    /// What the session layer has turned away or dropped since it started: calls refused
+    /// because full, behind or over a source's rate, requests dropped from strangers
+    /// (`security.only_from_registrar`), datagrams that were not SIP.
+    pub async fn counters(&self) -> Result<session_core::Counters, ClientError> {
+        Ok(self.session()?.counters().await)
+    }
+
     /// Decides an incoming call: the application's handler, else auto-answer, else the
     /// call waits for the application.
     async fn decide(self: Arc<Self>, call: IncomingCall) -> session_core::CallDecision {

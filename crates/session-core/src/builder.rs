@@ -75,6 +75,14 @@ pub struct SessionConfig {
     /// call comes from one address. Whatever this says, while the agent falls behind the
     /// sources sending more than their share are refused first.
     pub max_calls_per_source: Option<u32>,
+    /// Once an account registers, new requests outside dialogs (INVITE, OPTIONS, MESSAGE,
+    /// ...) are taken only from the addresses its REGISTERs go to — every resolved address
+    /// of the registrar, or of the outbound proxy — and dropped unanswered from anywhere
+    /// else: scanners then neither ring the phone ("ghost calls") nor learn that a user agent
+    /// is there. Requests inside dialogs are not filtered (a peer may send its BYE straight
+    /// to our Contact). Without an account that registers, every source is accepted. On by
+    /// default.
+    pub only_from_registrar: bool,
     /// DNS servers to use instead of the system's.
     pub dns_servers: Vec<SocketAddr>,
     /// CA certificates (PEM) trusted for TLS and WSS besides the system's.
@@ -113,6 +121,7 @@ impl Default for SessionConfig {
             stun_keepalive: Some(Duration::from_secs(29)),
             max_sessions: 10_000,
             max_calls_per_source: None,
+            only_from_registrar: true,
             dns_servers: Vec::new(),
             trust_ca_file: None,
             wire_tap: None,
@@ -332,6 +341,13 @@ impl SessionManagerBuilder {
     /// 503 with Retry-After); see [`SessionConfig::max_calls_per_source`].
     pub fn max_calls_per_source(mut self, per_second: u32) -> Self {
         self.config.max_calls_per_source = Some(per_second);
+        self
+    }
+
+    /// Whether, while an account is registered, new requests outside dialogs are taken only
+    /// from its registrar or outbound proxy; see [`SessionConfig::only_from_registrar`].
+    pub fn only_from_registrar(mut self, on: bool) -> Self {
+        self.config.only_from_registrar = on;
         self
     }
 

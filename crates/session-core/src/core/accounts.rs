@@ -27,6 +27,9 @@ pub(crate) struct AccountEntry<W> {
     pub(crate) local_failure: Option<crate::error::Unreachable>,
     /// Where its last REGISTER went: the flow of RFC 5626 (`outbound.rs`).
     pub(crate) flow: Option<sip_message::Peer>,
+    /// The addresses its REGISTER may go to (every resolved target of the registrar or
+    /// outbound proxy): the sources new requests are taken from while it is registered.
+    pub(crate) servers: Vec<std::net::IpAddr>,
     /// The STUN keep-alive of that flow, when it is UDP and we are registered over it.
     pub(crate) keepalive: Option<super::outbound::StunKeepAlive>,
     /// The registrar's Flow-Timer (RFC 5626 §10.6): keep-alives at 80–100 % of it.
@@ -109,6 +112,7 @@ impl<W> SessionCore<W> {
             removal: Vec::new(),
             local_failure: None,
             flow: None,
+            servers: Vec::new(),
             keepalive: None,
             flow_timer: None,
             stun_refused: None,

@@ -74,6 +74,24 @@ impl<W> SessionCore<W> {
         })
     }
 
+    /// Is `message` a new request from outside dialogs that must be dropped unanswered: from
+    /// none of the servers our accounts register with, while
+    /// [`only_from_registrar`](crate::SessionConfig::only_from_registrar) holds? Dropped
+    /// before the transaction layer sees it, so it leaves no state behind. ACK and CANCEL
+    /// pass: they belong to transactions that passed this check.
+    pub(crate) fn is_from_stranger(&self, message: &sip_message::Message, source: &Peer) -> bool {
+        let sip_message::Message::Request(request) = message else { return false };
+        if !self.cfg.only_from_registrar || matches!(request.method(), Method::Ack | Method::Cancel) {
+            return false;
+        }
+        if request.headers().to().ok().is_some_and(|t| t.tag().is_some()) {
+            return false;
+        }
+        let ip = source.addr.ip();
+        let mut servers = self.accounts.values().flat_map(|a| a.servers.iter()).peekable();
+        servers.peek().is_some() && !servers.any(|s| *s == ip)
+    }
+
     /// Has the agent as many sessions as it may hold?
     fn is_full(&self) -> bool {
         self.sessions.len() + self.prepared.len() >= self.cfg.max_sessions

@@ -166,6 +166,10 @@ pub struct Counters {
     /// New calls refused with 503 because their source was over
     /// [`SessionConfig::max_calls_per_source`](crate::SessionConfig::max_calls_per_source).
     pub refused_source_limit: u64,
+    /// New requests outside dialogs dropped unanswered because they came from none of the
+    /// servers our accounts register with
+    /// ([`SessionConfig::only_from_registrar`](crate::SessionConfig::only_from_registrar)).
+    pub from_strangers: u64,
 }
 
 /// Who sent a request, so its responses find their way back.
@@ -279,7 +283,14 @@ impl<W> SessionCore<W> {
     pub(crate) fn handle_input(&mut self, now: Instant, input: Input<W>) {
         self.now = now;
         match input {
-            Input::Message { message, source } => self.txs.handle_message(now, message, source),
+            Input::Message { message, source } => {
+                if self.is_from_stranger(&message, &source) {
+                    tracing::debug!(%source.addr, "a new request from none of our registrars: dropped");
+                    self.counters.from_strangers += 1;
+                } else {
+                    self.txs.handle_message(now, message, source)
+                }
+            }
             Input::SendFailed { token, error } => {
                 if token != 0 {
                     let tx = TxId(token);

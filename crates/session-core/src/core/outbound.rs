@@ -58,9 +58,15 @@ fn jittered(base: Duration) -> Duration {
 
 impl<W> SessionCore<W> {
     /// A REGISTER of account `id` went to `peer`.
-    pub(crate) fn registration_sent(&mut self, id: AccountId, peer: Peer) {
+    /// A REGISTER of account `id` went to `peer`, with `others` left to fail over to.
+    pub(crate) fn registration_sent(&mut self, id: AccountId, peer: Peer, others: &[sip_resolve::Target]) {
         if let Some(a) = self.accounts.get_mut(&id) {
             a.flow = Some(peer);
+            for ip in std::iter::once(peer.addr.ip()).chain(others.iter().map(|t| t.addr.ip())) {
+                if !a.servers.contains(&ip) {
+                    a.servers.push(ip);
+                }
+            }
         }
     }
 

@@ -198,7 +198,7 @@ impl<W> SessionCore<W> {
                 tracing::trace!(%tx, to = %first, "request sent");
                 match owner {
                     Owner::Outside(id) => self.outside_sent(id, peer),
-                    Owner::Registrations(id) => self.registration_sent(id, peer),
+                    Owner::Registrations(id) => self.registration_sent(id, peer, &targets),
                     _ => {}
                 }
                 let server_name = server_name(&first);
