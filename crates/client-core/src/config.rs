@@ -122,6 +122,10 @@ pub struct MediaConfig {
     /// Seconds without RTP from a peer that should be sending before
     /// [`ClientEvent::RtpTimeout`](crate::ClientEvent::RtpTimeout); 0: never.
     pub rtp_timeout_secs: u64,
+    /// Hang up a call at its RTP timeout: the far end most likely vanished. The call ends
+    /// with `EndCause::RtpTimeout`. Off by default (a peer that suppresses silence without
+    /// comfort noise would be cut off).
+    pub end_on_rtp_timeout: bool,
 }
 
 impl Default for MediaConfig {
@@ -135,6 +139,7 @@ impl Default for MediaConfig {
             play_file: None,
             srtp: "off".into(),
             rtp_timeout_secs: 30,
+            end_on_rtp_timeout: false,
         }
     }
 }
@@ -685,6 +690,7 @@ impl ClientConfig {
                 Duration::from_secs(self.registration.backoff_base_secs),
                 Duration::from_secs(self.registration.backoff_max_secs),
             )
+            .end_call_on_rtp_timeout(self.media.end_on_rtp_timeout)
             .max_sessions(self.security.max_concurrent_calls)
             .only_from_registrar(self.security.only_from_registrar)
             .enable_sip_client();

@@ -67,6 +67,12 @@ pub struct SessionConfig {
     /// The back-off of a registration that fails (RFC 5626 §4.5): base-time (30 s) and
     /// max-time (1800 s).
     pub registration_backoff: sip_dialog::Backoff,
+    /// Hang up a call whose peer sent no RTP for the RTP timeout while it should have
+    /// ([`MediaConfig::rtp_timeout`](media_core::MediaConfig::rtp_timeout); on hold the peer need not
+    /// send): the end of a call whose far end vanished, long before the session timer.
+    /// The call ends with [`EndCause::RtpTimeout`](crate::EndCause::RtpTimeout). Off by
+    /// default: a peer that suppresses silence without comfort noise would be cut off.
+    pub end_on_rtp_timeout: bool,
     /// How many sessions may exist at once; a new INVITE beyond them gets 503 with
     /// Retry-After, so a flood of INVITEs cannot grow memory without bound.
     pub max_sessions: usize,
@@ -119,6 +125,7 @@ impl Default for SessionConfig {
             registration_backoff: sip_dialog::Backoff::default(),
             keepalive: Some(Duration::from_secs(100)),
             stun_keepalive: Some(Duration::from_secs(29)),
+            end_on_rtp_timeout: false,
             max_sessions: 10_000,
             max_calls_per_source: None,
             only_from_registrar: true,
@@ -223,6 +230,13 @@ impl SessionManagerBuilder {
     /// `None`: never).
     pub fn rtp_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.media.rtp_timeout = timeout;
+        self
+    }
+
+    /// Whether a call whose peer stops sending RTP for the RTP timeout is hung up; see
+    /// [`SessionConfig::end_on_rtp_timeout`].
+    pub fn end_call_on_rtp_timeout(mut self, on: bool) -> Self {
+        self.config.end_on_rtp_timeout = on;
         self
     }
 

@@ -372,3 +372,30 @@ async fn an_update_with_a_new_offer_is_answered_and_moves_the_media() {
     hang_up(&alice, call.id).await;
     sipp_succeeds(uas).await;
 }
+
+/// The far end vanishes mid-call without a BYE: sipp answers and never sends RTP. With
+/// `end_call_on_rtp_timeout`, the stream's RTP timeout (1 s here) hangs the call up — a BYE
+/// that sipp's scenario expects and answers — the end says why, and nothing is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_peer_sends_no_rtp_is_hung_up_at_the_rtp_timeout() {
+    let uas = sipp(SippOptions::uas(Scenario::InviteUasAnswer));
+    let alice = builder()
+        .with_handler(DeferAll)
+        .rtp_timeout(Some(Duration::from_secs(1)))
+        .end_call_on_rtp_timeout(true)
+        .build()
+        .await
+        .expect("agent starts");
+    let mut events = alice.subscribe_events();
+    let call = alice.create_outgoing_call(&alice.local_uri("alice"), &target(&uas), None).await.expect("call");
+    alice.wait_for_answer(call.id, PATIENCE).await.expect("sipp answers");
+    let end = tokio::time::timeout(PATIENCE, alice.wait_for_end(call.id))
+        .await
+        .expect("the silent call was hung up")
+        .expect("ended");
+    assert_eq!(end.cause, EndCause::RtpTimeout, "{end}");
+    let seen = drain(&mut events);
+    assert!(seen.iter().any(|e| matches!(e, SessionEvent::RtpTimeout { id, .. } if *id == call.id)), "{seen:?}");
+    all_released(&alice).await;
+    sipp_succeeds(uas).await;
+}

@@ -169,6 +169,9 @@ pub enum EndCause {
     /// The session timer ran out (RFC 4028): nobody refreshed the session in time — the far
     /// end most likely vanished — so we sent a BYE.
     SessionExpired,
+    /// The peer sent no RTP for the RTP timeout while it should have, so we hung up
+    /// ([`SessionConfig::end_on_rtp_timeout`](crate::SessionConfig::end_on_rtp_timeout)).
+    RtpTimeout,
 }
 
 impl fmt::Display for EndCause {
@@ -190,6 +193,7 @@ impl fmt::Display for EndCause {
             EndCause::Transferred => "transferred",
             EndCause::Replaced => "replaced by another call",
             EndCause::SessionExpired => "session expired",
+            EndCause::RtpTimeout => "no RTP from the peer",
         })
     }
 }

@@ -226,6 +226,10 @@ impl<W> SessionCore<W> {
                 info.reason = phrase;
             }
         }
+        if s.rtp_timed_out && !matches!(reason, EndReason::RemoteBye) {
+            info.cause = EndCause::RtpTimeout;
+            info.reason = "no RTP from the peer".into();
+        }
         if s.transferred {
             info.cause = EndCause::Transferred;
             info.reason = "transferred".into();

@@ -118,6 +118,20 @@ impl<W> SessionCore<W> {
         StatusCode::OK
     }
 
+    /// Hangs up an established call whose peer's RTP stopped: the far end most likely
+    /// vanished (a crash, a network gone), and nothing else would end the call before the
+    /// session timer.
+    fn end_silent_call(&mut self, id: SessionId) {
+        let Some(s) = self.sessions.get_mut(&id) else { return };
+        if !s.state.is_established() {
+            return;
+        }
+        s.rtp_timed_out = true;
+        if let Err(e) = self.terminate(id) {
+            tracing::debug!(session = %id, error = %e, "could not hang up the silent call");
+        }
+    }
+
     /// What a call's stream reported.
     pub(crate) fn media_event(&mut self, id: SessionId, event: MediaEvent) {
         if !self.sessions.contains_key(&id) {
@@ -128,6 +142,9 @@ impl<W> SessionCore<W> {
             MediaEvent::RtpTimeout { silent_for } => {
                 tracing::info!(session = %id, silent_ms = silent_for.as_millis() as u64, "no RTP from the peer");
                 self.emit(SessionEvent::RtpTimeout { id, silent_for });
+                if self.cfg.end_on_rtp_timeout {
+                    self.end_silent_call(id);
+                }
             }
             MediaEvent::RtpResumed => self.emit(SessionEvent::RtpResumed { id }),
             MediaEvent::Latched { remote } => {

@@ -89,6 +89,9 @@ pub(crate) struct Session<W> {
     pub(crate) replaces: Option<SessionId>,
     /// Another call replaced this one: its end says so.
     pub(crate) replaced: bool,
+    /// We hung up because the peer's RTP stopped
+    /// ([`SessionConfig::end_on_rtp_timeout`](crate::SessionConfig::end_on_rtp_timeout)).
+    pub(crate) rtp_timed_out: bool,
     /// Early media of ours (a 183 with our answer) for this incoming call.
     pub(crate) early: Option<super::early::Early<W>>,
 }
@@ -172,6 +175,7 @@ impl<W> Session<W> {
             refer_unsubscribed: false,
             referred_by: None,
             transferred: false,
+            rtp_timed_out: false,
             early: None,
             replaces: None,
             replaced: false,
