@@ -109,3 +109,43 @@ fn register_holds_the_binding_until_interrupted() {
     assert!(t.contains("unregistering (Ctrl-C)") && t.trim_end().ends_with("unregistered"), "{t}");
     assert!(k.registered_contacts("bob").expect("ul.dump").is_empty());
 }
+
+/// What a user shares when asking for help — the `--trace` ladder, the library's logs at
+/// their most verbose, and the `--pcap` capture — carries neither the password nor the
+/// digest response (a hash anyone could test password guesses against offline), while the
+/// Authorization header itself is still shown.
+#[test]
+fn no_password_or_digest_response_in_trace_logs_or_capture() {
+    require_peers();
+    let password = "s3cret-Passw0rd";
+    let k = Kamailio::start(KamailioOptions::new().user("alice", password)).expect("kamailio");
+    let registrar = format!("sip:{}", k.addr(Transport::Udp));
+    let pcap = std::env::temp_dir().join(format!("sipline-secrets-{}.pcap", std::process::id()));
+    let pcap_arg = pcap.display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_sipline"))
+        .args(["register", "--user", "alice", "--password", password, "--registrar", &registrar, "--once"])
+        .args(["--trace", "--pcap", &pcap_arg])
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("run sipline");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let capture = std::fs::read(&pcap).expect("the capture file");
+    std::fs::remove_file(&pcap).ok();
+    let capture = String::from_utf8_lossy(&capture);
+    for (what, shown) in [("the trace and logs", t.as_str()), ("the capture", capture.as_ref())] {
+        assert!(shown.contains("Authorization: Digest"), "{what} shows the Authorization header");
+        assert!(shown.contains("response=\"<redacted>\""), "{what} marks the response as hidden");
+        assert!(!shown.contains(password), "{what} holds the password");
+        let digest = md5_response(shown);
+        assert_eq!(digest, None, "{what} holds a digest response");
+    }
+}
+
+/// The first `response="` followed by 32 hex digits (an MD5 digest response), if any.
+fn md5_response(text: &str) -> Option<&str> {
+    text.match_indices("response=\"").map(|(i, m)| &text[i + m.len()..]).find_map(|rest| {
+        let hex = rest.get(..32)?;
+        (hex.bytes().all(|b| b.is_ascii_hexdigit()) && rest.as_bytes().get(32) == Some(&b'"')).then_some(hex)
+    })
+}

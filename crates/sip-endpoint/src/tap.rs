@@ -1,7 +1,10 @@
 //! [`WireTap`]: a view of every SIP message the endpoint sends and receives, for tools that
-//! show the traffic (`sipline --trace`). It sees the bytes exactly as they cross the
-//! transport, including credentials in Authorization headers, so it exists only when the
-//! application installs one; nothing here logs.
+//! show the traffic (`sipline --trace`, capture files). It sees the bytes as they cross the
+//! transport except the digest responses of Authorization and Proxy-Authorization headers,
+//! which are replaced before the tap is called
+//! ([`redact_credentials`](sip_message::auth::redact_credentials)): a trace or a capture may
+//! be shared, and a digest response lets anyone test password guesses offline. Nothing here
+//! logs.
 
 use sip_message::Peer;
 use std::fmt;
@@ -29,9 +32,10 @@ impl WireTap {
         WireTap(Arc::new(f))
     }
 
-    /// Shows `bytes` sent to or received from `peer` to the tap.
+    /// Shows `bytes` sent to or received from `peer` to the tap, digest responses
+    /// replaced.
     pub fn see(&self, direction: WireDirection, peer: Peer, bytes: &[u8]) {
-        (self.0)(direction, peer, bytes)
+        (self.0)(direction, peer, &sip_message::auth::redact_credentials(bytes))
     }
 }
 

@@ -81,6 +81,7 @@ mod grammar;
 mod hash;
 mod qop;
 mod random;
+mod redact;
 mod select;
 mod server;
 
@@ -94,5 +95,6 @@ pub use client::DigestClient;
 pub use credentials::{Credentials, Ha1, Secret};
 pub use error::{AuthError, ErrorCategory};
 pub use qop::{Qop, QopPreference};
+pub use redact::{redact_credentials, REDACTED};
 pub use select::{select, select_per_realm};
 pub use server::{DigestServer, Verdict, VerifyRequest};
