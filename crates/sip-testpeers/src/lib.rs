@@ -150,6 +150,9 @@ pub const PEER_BINARIES: &[(&str, &str)] = &[
     ("baresip", "baresip"),
     ("tmux", "tmux"),
     ("tshark", "tshark"),
+    ("svmap", "sipvicious"),
+    ("svwar", "sipvicious"),
+    ("svcrack", "sipvicious"),
 ];
 
 /// Finds `binary` on `PATH`, as the shell would.
