@@ -27,7 +27,7 @@ report() {
     local rss gauges
     rss=$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$answerer/status")
     gauges=$(curl -s "http://127.0.0.1:$metrics/metrics" | grep -E '^sipline_(calls|dialogs|transactions)_active ' \
-        | sed 's/^sipline_//; s/_active//' | tr '\n' ' ')
+        | sed 's/^sipline_//; s/_active//' | tr '\n' ' ' || true)
     echo "$1: RSS $rss MiB; ${gauges:-no gauges yet}"
 }
 report "idle"

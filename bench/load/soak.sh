@@ -3,7 +3,8 @@
 # (deploy/kamailio/dispatcher.cfg) to one `sipline answer` (release build), each call held 1 s
 # with RTP from the answerer. sipp and kamailio run on core 0, the answerer on core 1. The
 # answerer's RSS is sampled every 5 s; at the end the script prints the RSS after the first
-# tenth of the run and at its end (the growth between them), sipp's counts, and — once every
+# tenth of the run and at its end (the growth between them) and at each tenth, sipp's counts,
+# and — once every
 # transaction has had time to end (40 s) — the answerer's gauges of live calls, dialogs and
 # server transactions, which must be back to 0. Bounded: CALLS / RATE seconds plus about a
 # minute.
@@ -44,12 +45,16 @@ sleep 4
 ) >"$out/rss" &
 pids+=($!)
 start=$SECONDS
-taskset -c 0 sipp -sf "$root/crates/client-core/tests/peers/customer_uac.xml" 127.0.0.1:"$front" -s bob -i 127.0.0.1 \
+# -default_behaviors without abortunexp: kamailio's two workers may pass a 180 on after its
+# 200, which RFC 3261 lets a caller ignore; sipp would otherwise abort the call (and leave it
+# up at the answerer, its BYE sent outside the route).
+timeout $(( CALLS / RATE + 120 )) taskset -c 0 sipp -sf "$root/crates/client-core/tests/peers/customer_uac.xml" \
+    127.0.0.1:"$front" -s bob -i 127.0.0.1 -default_behaviors all,-abortunexp \
     -p 0 -m "$CALLS" -r "$RATE" -d 1000 -l $(( RATE * 5 )) -buff_size 4194304 -nostdin -trace_stat -stf "$out/sipp.csv" \
     -timeout $(( CALLS / RATE + 60 ))s >/dev/null 2>&1 || true
 run=$(( SECONDS - start ))
 sleep 40
-gauges=$(curl -s "http://127.0.0.1:$metrics/metrics" | grep -E '^sipline_(calls|dialogs|transactions)_active ' || true)
+gauges=$(curl -s -m 10 "http://127.0.0.1:$metrics/metrics" | grep -E '^sipline_(calls|dialogs|transactions)_active ' || true)
 python3 - "$out" "$start" "$run" "$CALLS" "$RATE" <<PY
 import csv, sys
 out, start, run, calls, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
@@ -64,6 +69,8 @@ print(f"soak: {calls} calls offered at {rate}/s through kamailio in {run} s: {g(
       f"{g('FailedCall(C)')} failed, {g('Retransmissions(C)')} retransmissions")
 print(f"answerer RSS after the first tenth {tenth // 1024} MiB, at the end {end // 1024} MiB "
       f"({100.0 * (end - tenth) / tenth:+.1f} %), peak {max(kb for _, kb in samples) // 1024} MiB")
+points = [next((kb for t, kb in during if t >= run * f / 10), end) // 1024 for f in range(1, 11)]
+print("answerer RSS at each tenth of the run (MiB): " + " ".join(map(str, points)))
 PY
 echo "gauges 40 s after the last call:"
 echo "${gauges:-  (none reported)}" | sed 's/^/  /'
