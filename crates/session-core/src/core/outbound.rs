@@ -28,6 +28,9 @@ use sip_transport::{TransportError, TransportErrorKind};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// How many addresses of its registrar (or outbound proxy) an account remembers.
+const MAX_SERVERS: usize = 16;
+
 /// RFC 5389 §7.2.1: a Binding request is sent at most this many times (Rc)...
 const STUN_SENDS: u8 = 7;
 /// ...and after the last one the answer is awaited this many initial waits (Rm).
@@ -57,13 +60,18 @@ fn jittered(base: Duration) -> Duration {
 }
 
 impl<W> SessionCore<W> {
-    /// A REGISTER of account `id` went to `peer`.
-    /// A REGISTER of account `id` went to `peer`, with `others` left to fail over to.
+    /// A REGISTER of account `id` went to `peer`, with `others` left to fail over to: the
+    /// flow, and the addresses new requests are taken from (`is_from_stranger`). At most
+    /// [`MAX_SERVERS`] are kept, the oldest forgotten first, so a registrar whose addresses
+    /// change over months cannot grow the list.
     pub(crate) fn registration_sent(&mut self, id: AccountId, peer: Peer, others: &[sip_resolve::Target]) {
         if let Some(a) = self.accounts.get_mut(&id) {
             a.flow = Some(peer);
             for ip in std::iter::once(peer.addr.ip()).chain(others.iter().map(|t| t.addr.ip())) {
                 if !a.servers.contains(&ip) {
+                    if a.servers.len() == MAX_SERVERS {
+                        a.servers.remove(0);
+                    }
                     a.servers.push(ip);
                 }
             }
