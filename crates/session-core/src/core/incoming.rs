@@ -87,7 +87,8 @@ impl<W> SessionCore<W> {
         if request.headers().to().ok().is_some_and(|t| t.tag().is_some()) {
             return false;
         }
-        let ip = source.addr.ip();
+        // A dual-stack socket reports an IPv4 peer as ::ffff:a.b.c.d.
+        let ip = source.addr.ip().to_canonical();
         let mut servers = self.accounts.values().flat_map(|a| a.servers.iter()).peekable();
         servers.peek().is_some() && !servers.any(|s| *s == ip)
     }

@@ -67,7 +67,8 @@ impl<W> SessionCore<W> {
     pub(crate) fn registration_sent(&mut self, id: AccountId, peer: Peer, others: &[sip_resolve::Target]) {
         if let Some(a) = self.accounts.get_mut(&id) {
             a.flow = Some(peer);
-            for ip in std::iter::once(peer.addr.ip()).chain(others.iter().map(|t| t.addr.ip())) {
+            let ips = std::iter::once(peer.addr.ip()).chain(others.iter().map(|t| t.addr.ip()));
+            for ip in ips.map(|ip| ip.to_canonical()) {
                 if !a.servers.contains(&ip) {
                     if a.servers.len() == MAX_SERVERS {
                         a.servers.remove(0);
