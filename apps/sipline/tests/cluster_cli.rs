@@ -6,8 +6,10 @@
 //! the killed instance is started again on its port and the pings bring it back into the
 //! rotation. The times kamailio took to notice each change are printed (RELIABILITY.md).
 
+mod common;
+
+use common::Program;
 use sip_testpeers::{require_peers, Scenario, Sipp, SippOptions};
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -27,40 +29,25 @@ fn free_port() -> u16 {
 
 /// One `sipline answer`, counting the calls it is offered.
 struct Instance {
-    child: Child,
+    program: Program,
     calls: Arc<AtomicUsize>,
 }
 
 impl Instance {
     fn start(port: u16) -> Instance {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sipline"))
-            .args(["answer", "--listen", &format!("127.0.0.1:{port}"), "--count", "1000000"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sipline answer");
         let calls = Arc::new(AtomicUsize::new(0));
-        let (counter, stdout) = (calls.clone(), child.stdout.take().expect("stdout"));
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("incoming call from") {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                }
+        let counter = calls.clone();
+        let args = ["answer", "--listen", &format!("127.0.0.1:{port}"), "--count", "1000000"];
+        let program = Program::start(&args, move |line| {
+            if line.contains("incoming call from") {
+                counter.fetch_add(1, Ordering::SeqCst);
             }
         });
-        Instance { child, calls }
+        Instance { program, calls }
     }
 
     fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -160,7 +147,7 @@ fn calls_spread_over_two_instances_survive_one_dying_and_it_is_taken_back() {
     require_peers();
     let (p1, p2) = (free_port(), free_port());
     let mut one = Instance::start(p1);
-    let two = Instance::start(p2);
+    let mut two = Instance::start(p2);
     let mut dispatcher = Dispatcher::start(&[p1, p2]);
     dispatcher.wait_until("both instances answer the pings", |d| d.active(p1) && d.active(p2));
 
@@ -174,8 +161,8 @@ fn calls_spread_over_two_instances_survive_one_dying_and_it_is_taken_back() {
     // Instance one dies in the middle of a run.
     let mut sipp = customers(&dispatcher, 60, 10.0);
     std::thread::sleep(Duration::from_secs(2));
-    let _ = one.child.kill();
-    let _ = one.child.wait();
+    let _ = one.program.0.kill();
+    let _ = one.program.0.wait();
     let before = two.calls();
     let noticed = dispatcher.wait_until("the dead instance is taken out", |d| !d.active(p1));
     let _ = sipp.wait(PATIENCE * 2).expect("sipp ends");
@@ -190,6 +177,7 @@ fn calls_spread_over_two_instances_survive_one_dying_and_it_is_taken_back() {
         dispatcher.log()
     );
     assert!(two.calls() > before, "the survivor took the calls after the kill");
+    assert!(two.program.running(), "the survivor is still up");
     let (completed, lost) = (stats.successful_calls, stats.failed_calls);
 
     // Back on its port: the pings bring it back, and it takes calls again.

@@ -5,50 +5,27 @@
 //! first (session-core's `core/admission.rs`) — and complete at least 95 of the 100 calls.
 //! Before per-source shedding, 10 of 200 such calls completed (issue 13).
 
+mod common;
+
+use common::Program;
 use sip_testpeers::{Scenario, Sipp, SippOptions, SippStats};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// sipp's call of the call-rate ladder: a 503 is ACKed and counted apart (as a receive
 /// time-out) from real failures.
 const CALLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/load/uac_calls.xml");
 
-/// `sipline answer` on a free port of 127.0.0.1, its output read and thrown away.
-struct Answerer(Child);
-
-impl Answerer {
-    fn start() -> (Answerer, SocketAddr) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sipline"))
-            .args(["answer", "--listen", "127.0.0.1:0", "--count", "1000000"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sipline answer");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let addr = loop {
-            let line = lines.next().and_then(Result::ok).expect("sipline answer says where it listens");
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().expect("an address").parse().expect("a socket address");
-            }
-        };
-        // A line per call follows; nobody reads them, so drain the pipe.
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-        (Answerer(child), addr)
-    }
-
-    fn still_running(&mut self) -> bool {
-        self.0.try_wait().expect("wait").is_none()
-    }
-}
-
-impl Drop for Answerer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// `sipline answer` on a free port of 127.0.0.1, and the address it listens on.
+fn answerer() -> (Program, SocketAddr) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let program = Program::start(&["answer", "--listen", "127.0.0.1:0", "--count", "1000000"], move |line| {
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
+        }
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(20)).expect("sipline answer says where it listens");
+    (program, addr.parse().expect("a socket address"))
 }
 
 fn caller(target: SocketAddr, from: &str, calls: u64, rate: f64) -> Sipp {
@@ -69,13 +46,13 @@ fn refused(stats: &SippStats) -> u64 {
 
 #[test]
 fn a_flood_from_one_source_does_not_starve_the_calls_of_another() {
-    let (mut answerer, target) = Answerer::start();
+    let (mut answerer, target) = answerer();
     let mut flood = caller(target, "127.0.0.2", 60_000, 2000.0);
     std::thread::sleep(Duration::from_secs(2));
     let mut legit = caller(target, "127.0.0.3", 100, 10.0);
     legit.wait(Duration::from_secs(120)).expect("the 100 calls end");
     let _ = flood.terminate();
-    assert!(answerer.still_running(), "sipline answer survived the flood");
+    assert!(answerer.running(), "sipline answer survived the flood");
 
     let (flood_stats, legit_stats) = (flood.stats().expect("flood stats"), legit.stats().expect("stats"));
     eprintln!(

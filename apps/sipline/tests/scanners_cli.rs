@@ -9,10 +9,12 @@
 //!   nothing at all (`security.only_from_registrar`): `svmap` does not find it, `svwar` and
 //!   `svcrack` get nothing, and its registration is untouched.
 
+mod common;
+
+use common::Program;
 use sip_testpeers::{require_peers, Kamailio, KamailioOptions, Transport};
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A free UDP port on the scanner's address.
@@ -34,40 +36,11 @@ fn scan(tool: &str, port: u16, args: &[&str]) -> String {
     text
 }
 
-/// A `sipline` process, its output drained.
-struct Program(Child);
-
-impl Program {
-    fn start(args: &[&str]) -> Program {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sipline"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sipline");
-        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-        Program(child)
-    }
-
-    fn running(&mut self) -> bool {
-        self.0.try_wait().expect("wait").is_none()
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn an_answering_bot_gives_scanners_no_user_to_enumerate_and_no_password_to_guess() {
     require_peers();
     let port = UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("a free port").port();
-    let mut bot = Program::start(&["answer", "--listen", &format!("127.0.0.1:{port}"), "--count", "1000000"]);
+    let mut bot = Program::start(&["answer", "--listen", &format!("127.0.0.1:{port}"), "--count", "1000000"], |_| {});
     let found = scan("svmap", port, &[]);
     assert!(found.contains(&format!("127.0.0.1:{port}")), "a public answering service is found:\n{found}");
     for method in ["REGISTER", "OPTIONS", "INVITE"] {
@@ -86,7 +59,8 @@ fn a_registered_agent_is_invisible_to_scanners() {
     require_peers();
     let k = Kamailio::start(KamailioOptions::new().user("agent1", "pw1")).expect("kamailio");
     let registrar = format!("sip:{}", k.addr(Transport::Udp));
-    let mut agent = Program::start(&["register", "--user", "agent1", "--password", "pw1", "--registrar", &registrar]);
+    let mut agent =
+        Program::start(&["register", "--user", "agent1", "--password", "pw1", "--registrar", &registrar], |_| {});
     let deadline = Instant::now() + Duration::from_secs(20);
     let contact = loop {
         if let Some(c) = k.registered_contacts("agent1").expect("ul.dump").first() {

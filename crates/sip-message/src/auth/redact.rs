@@ -16,12 +16,13 @@ pub const REDACTED: &str = "\"<redacted>\"";
 /// Proxy-Authorization headers (continuation lines included) replaced by [`REDACTED`].
 /// Borrows when there is nothing to hide. The body is left alone.
 pub fn redact_credentials(message: &[u8]) -> Cow<'_, [u8]> {
-    let head_end = find(message, b"\r\n\r\n").map_or(message.len(), |i| i + 2);
+    // The head as the parser finds it (bare LF line ends tolerated); no head end: all of it.
+    let head_end = crate::parse::head::find_head_end(message, 0).unwrap_or(message.len());
     let mut spans = Vec::new();
     let mut in_auth = false;
     let mut start = 0;
     while start < head_end {
-        let end = find(&message[start..head_end], b"\n").map_or(head_end, |i| start + i + 1);
+        let end = crate::scan::find_byte(b'\n', &message[start..head_end]).map_or(head_end, |i| start + i + 1);
         let line = &message[start..end];
         let continuation = matches!(line.first(), Some(b' ' | b'\t'));
         in_auth = if continuation { in_auth } else { is_auth_header(line) };
@@ -104,10 +105,6 @@ fn value_end(line: &[u8], at: usize) -> usize {
         return line.len();
     }
     line[at..].iter().position(|b| matches!(b, b',' | b' ' | b'\t' | b'\r' | b'\n')).map_or(line.len(), |n| at + n)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]

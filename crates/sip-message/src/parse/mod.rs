@@ -4,7 +4,7 @@
 //! was handed in. Both are bounded by [`Limits`].
 
 mod framer;
-mod head;
+pub(crate) mod head;
 mod limits;
 
 pub use framer::{Frame, StreamFramer};
