@@ -27,6 +27,8 @@ pub(crate) struct Inner {
     pub(crate) udp_backlog: std::sync::atomic::AtomicUsize,
     /// Datagrams and WebSocket messages dropped because they were not SIP.
     pub(crate) unparsable: std::sync::atomic::AtomicU64,
+    /// Who sent what was dropped, since the driver last asked.
+    noise: Mutex<crate::noise::NoiseTally>,
     /// The last UDP send to each recent destination, for its ICMP error.
     pub(crate) udp_recent: Mutex<crate::icmp::RecentSends>,
 }
@@ -51,6 +53,7 @@ impl Inner {
             udp_v6,
             udp_backlog: std::sync::atomic::AtomicUsize::new(0),
             unparsable: std::sync::atomic::AtomicU64::new(0),
+            noise: Mutex::new(crate::noise::NoiseTally::default()),
             udp_recent: Mutex::new(crate::icmp::RecentSends::default()),
             tls_client,
             tls_server,
@@ -63,6 +66,18 @@ impl Inner {
     /// way that matters (every update is one insert or remove), so poisoning is ignored.
     pub(crate) fn flows(&self) -> MutexGuard<'_, FlowTable> {
         self.flows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A datagram or message from `source` was dropped as not SIP.
+    pub(crate) fn drop_unparsable(&self, source: std::net::IpAddr) {
+        self.unparsable.fetch_add(1, Ordering::Relaxed);
+        self.noise().add(source);
+    }
+
+    /// The tally of who sent what was dropped (a panic while it was held leaves at worst a
+    /// count off by one, so poisoning is ignored).
+    pub(crate) fn noise(&self) -> MutexGuard<'_, crate::noise::NoiseTally> {
+        self.noise.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn new_flow_id(&self) -> FlowId {

@@ -108,6 +108,12 @@ impl TransportLayer {
         self.inner.unparsable.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Who sent what was dropped as not SIP since the last call, by source address: for an
+    /// admission control that sheds the sources sending the most, garbage included.
+    pub fn take_noise(&self) -> crate::Noise {
+        self.inner.noise().take()
+    }
+
     /// The first bound address of `transport` (with the real port when 0 was asked for).
     pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
         self.inner.local.iter().find(|(t, _)| *t == transport).map(|(_, a)| *a)

@@ -64,6 +64,7 @@ pub(crate) async fn recv_loop(inner: Arc<Inner>, socket: Arc<UdpSocket>) {
                 }
             } else {
                 tracing::trace!(%source, "dropping a STUN request or indication");
+                inner.noise().add(from.ip());
             }
             continue;
         }
@@ -74,7 +75,7 @@ pub(crate) async fn recv_loop(inner: Arc<Inner>, socket: Arc<UdpSocket>) {
                 }
             }
             Err(e) => {
-                inner.unparsable.fetch_add(1, Ordering::Relaxed);
+                inner.drop_unparsable(from.ip());
                 tracing::debug!(%source, error = %e, "dropping an unparsable datagram");
             }
         }

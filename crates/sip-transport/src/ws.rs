@@ -113,7 +113,7 @@ pub(crate) async fn run_ws<S>(
                         }
                     }
                     Err(e) => {
-                        inner.unparsable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        inner.drop_unparsable(peer.addr.ip());
                         tracing::debug!(%peer, error = %e, "dropping an unparsable WebSocket message")
                     }
                 }

@@ -1,9 +1,11 @@
-//! Who gets a new call when not every one can. It owns the count of new INVITEs from each
-//! source address over the last one to two seconds, the per-source rate limit of the
-//! configuration, and the rule for shedding while the agent falls behind: the sources that
-//! send more than their share are refused first, so one noisy source (a flood, a scanner, a
-//! runaway dialer) cannot starve the others. With a single source — the usual case behind a
-//! proxy — shedding is what it always was: every new call refused until the agent catches up.
+//! Who gets a new call when not every one can. It owns the load each source address put on
+//! the agent over the last one to two seconds — new INVITEs, and the noise around them: other
+//! requests outside dialogs, requests from strangers, and the garbage the transport dropped —
+//! the per-source rate limit of the configuration, and the rule for shedding while the agent
+//! falls behind: the sources that send more than their share are refused first, so one noisy
+//! source (a flood, a scanner, a runaway dialer, a garbage cannon) cannot starve the others.
+//! With a single source — the usual case behind a proxy — shedding is what it always was:
+//! every new call refused until the agent catches up.
 //!
 //! Sans-IO: it is told `now` and never reads a clock. It must not look at calls, dialogs or
 //! messages: it sees an address and answers with a [`Verdict`]; the caller sends the 503.
@@ -29,49 +31,59 @@ pub(crate) enum Verdict {
     OverLimit,
 }
 
-/// New INVITEs per source in the current and the previous window.
+/// The load of each source in the current and the previous window.
 #[derive(Debug)]
 pub(crate) struct Admission {
     /// New calls a second one source may start; `None`: no limit.
     per_source_rate: Option<u32>,
-    /// When the current window began (`None` before the first INVITE).
+    /// When the current window began (`None` before the first input).
     started: Option<Instant>,
     current: Window,
     previous: Window,
 }
 
+/// What one source sent in a window.
+#[derive(Debug, Default, Clone, Copy)]
+struct Load {
+    /// New INVITEs: what the per-source rate limit counts.
+    calls: u32,
+    /// Everything counted, INVITEs and noise: what the share is measured in.
+    all: u32,
+}
+
 #[derive(Debug, Default)]
 struct Window {
-    by_source: HashMap<IpAddr, u32>,
-    /// INVITEs from the sources past [`MAX_SOURCES`], counted as one.
-    others: u32,
-    total: u32,
+    by_source: HashMap<IpAddr, Load>,
+    /// The load of the sources past [`MAX_SOURCES`], and of noise the transport could not
+    /// attribute, counted as one source.
+    others: Load,
+    total: u64,
 }
 
 impl Window {
-    fn count(&mut self, source: IpAddr) -> u32 {
-        self.total += 1;
-        let n = if let Some(n) = self.by_source.get_mut(&source) {
-            n
-        } else if self.by_source.len() < MAX_SOURCES {
-            self.by_source.entry(source).or_insert(0)
-        } else {
-            &mut self.others
+    fn count(&mut self, source: Option<IpAddr>, calls: u32, all: u32) -> Load {
+        self.total += u64::from(all);
+        let load = match source {
+            Some(s) if self.by_source.contains_key(&s) || self.by_source.len() < MAX_SOURCES => {
+                self.by_source.entry(s).or_default()
+            }
+            _ => &mut self.others,
         };
-        *n += 1;
-        *n
+        load.calls = load.calls.saturating_add(calls);
+        load.all = load.all.saturating_add(all);
+        *load
     }
 
-    fn of(&self, source: IpAddr) -> u32 {
+    fn of(&self, source: IpAddr) -> Load {
         match self.by_source.get(&source) {
-            Some(n) => *n,
+            Some(load) => *load,
             None if self.by_source.len() >= MAX_SOURCES => self.others,
-            None => 0,
+            None => Load::default(),
         }
     }
 
     fn sources(&self) -> usize {
-        self.by_source.len() + usize::from(self.others > 0)
+        self.by_source.len() + usize::from(self.others.all > 0)
     }
 }
 
@@ -83,25 +95,34 @@ impl Admission {
     /// A new INVITE from `source` at `now`; `behind`: the agent is falling behind and must
     /// shed some of them.
     pub(crate) fn offer(&mut self, now: Instant, source: IpAddr, behind: bool) -> Verdict {
+        let source = source.to_canonical();
         self.roll(now);
-        let in_window = self.current.count(source);
-        if self.per_source_rate.is_some_and(|limit| in_window > limit) {
+        let in_window = self.current.count(Some(source), 1, 1);
+        if self.per_source_rate.is_some_and(|limit| in_window.calls > limit) {
             return Verdict::OverLimit;
         }
         if !behind {
             return Verdict::Admit;
         }
         // Spare a source that sends less than the average of all sources over the last one
-        // to two seconds: rate · sources < total. A lone source is never under its own
+        // to two seconds: load · sources < total. A lone source is never under its own
         // average, so with one source every new call is shed, as before.
-        let rate = u64::from(in_window + self.previous.of(source));
-        let total = u64::from(self.current.total + self.previous.total);
+        let load = u64::from(in_window.all) + u64::from(self.previous.of(source).all);
+        let total = self.current.total + self.previous.total;
         let sources = self.current.sources().max(self.previous.sources()).max(1) as u64;
-        if rate * sources < total {
+        if load * sources < total {
             Verdict::Admit
         } else {
             Verdict::Shed
         }
+    }
+
+    /// `count` messages from `source` (`None`: from sources the transport did not name) that
+    /// are not new calls but cost the agent all the same: garbage, strangers' requests,
+    /// requests outside dialogs. They weigh in the share of their source.
+    pub(crate) fn noise(&mut self, now: Instant, source: Option<IpAddr>, count: u32) {
+        self.roll(now);
+        self.current.count(source.map(|s| s.to_canonical()), 0, count);
     }
 
     /// Starts a new window when the current one is over; after a quiet window the previous
@@ -201,7 +222,7 @@ mod tests {
             a.offer(t, forged, false);
         }
         assert_eq!(a.current.by_source.len(), MAX_SOURCES, "memory is bounded");
-        assert_eq!(a.current.others, 2 * 1001, "the rest count together");
+        assert_eq!(a.current.others.calls, 2 * 1001, "the rest count together");
         // Behind them, the known quiet source is spared and the lump of the rest is shed.
         assert_eq!(a.offer(t, known, true), Verdict::Admit);
         assert_eq!(a.offer(t, IpAddr::from([192, 0, 2, 1]), true), Verdict::Shed);
@@ -217,5 +238,41 @@ mod tests {
         a.offer(t + 3 * WINDOW, ip(3), false);
         assert_eq!(a.previous.total, 0, "a window more than one ago is dropped");
         assert_eq!(a.current.total, 1);
+    }
+
+    #[test]
+    fn behind_a_garbage_flood_the_calls_of_a_quiet_source_are_admitted() {
+        let mut a = Admission::new(None);
+        let t0 = Instant::now();
+        let mut admitted = 0;
+        // 3 s of garbage from .4 at 50 000/s, taken from the transport every 10 ms, and a
+        // call from .3 every 100 ms, all while behind.
+        for ms in (0..3_000u64).step_by(10) {
+            let now = t0 + Duration::from_millis(ms);
+            a.noise(now, Some(ip(4)), 500);
+            if ms % 100 == 0 {
+                admitted += u32::from(a.offer(now, ip(3), true) == Verdict::Admit);
+            }
+        }
+        assert_eq!(admitted, 30, "every call is admitted: the garbage's source is the load");
+    }
+
+    #[test]
+    fn noise_does_not_count_against_the_per_source_rate() {
+        let mut a = Admission::new(Some(2));
+        let t = Instant::now();
+        a.noise(t, Some(ip(2)), 1000);
+        assert_eq!(a.offer(t, ip(2), false), Verdict::Admit);
+        assert_eq!(a.offer(t, ip(2), false), Verdict::Admit);
+        assert_eq!(a.offer(t, ip(2), false), Verdict::OverLimit);
+    }
+
+    #[test]
+    fn unattributed_noise_counts_as_one_more_source() {
+        let mut a = Admission::new(None);
+        let t = Instant::now();
+        a.noise(t, None, 10_000);
+        assert_eq!(a.current.sources(), 1);
+        assert_eq!(a.offer(t, ip(3), true), Verdict::Admit, "the quiet caller is under the average");
     }
 }

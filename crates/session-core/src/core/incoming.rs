@@ -28,6 +28,8 @@ impl<W> SessionCore<W> {
         } else if *request.method() == Method::Invite {
             self.admit(tx, &request, source).or_else(|| screen::screen_new(&request))
         } else {
+            // Not a call, but load all the same: a scanner's OPTIONS weigh in its share.
+            self.admission.noise(self.now, Some(source.addr.ip()), 1);
             screen::screen_new(&request)
         };
         if let Some(response) = refusal {

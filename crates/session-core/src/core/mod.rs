@@ -90,6 +90,9 @@ pub(crate) enum Input<W> {
     FlowClosed { peer: Peer, reason: String },
     /// A STUN response came from `source` (the answer to a UDP keep-alive).
     Stun { bytes: Bytes, source: Peer },
+    /// What the transport dropped as not SIP since the last time, by source: the load a
+    /// garbage flood puts on the agent, weighed when calls are shed (`admission.rs`).
+    Noise(sip_transport::Noise),
 }
 
 /// What the driver must do to a call's RTP stream.
@@ -287,6 +290,7 @@ impl<W> SessionCore<W> {
                 if self.is_from_stranger(&message, &source) {
                     tracing::debug!(%source.addr, "a new request from none of our registrars: dropped");
                     self.counters.from_strangers += 1;
+                    self.admission.noise(now, Some(source.addr.ip()), 1);
                 } else {
                     self.txs.handle_message(now, message, source)
                 }
@@ -304,6 +308,14 @@ impl<W> SessionCore<W> {
             Input::Media { id, event } => self.media_event(id, event),
             Input::FlowClosed { peer, reason } => self.flow_closed(peer, &reason),
             Input::Stun { bytes, source } => self.stun_received(source, &bytes),
+            Input::Noise(noise) => {
+                for (source, count) in noise.by_source {
+                    self.admission.noise(now, Some(source), count);
+                }
+                if noise.unattributed > 0 {
+                    self.admission.noise(now, None, noise.unattributed);
+                }
+            }
         }
         self.pump();
     }

@@ -260,6 +260,7 @@ impl Driver {
                     late = if late { lag > ON_TIME } else { lag > LATE };
                 }
             }
+            self.take_noise();
             let queued = self.transport_rx.len() > BEHIND_AT || self.transport.udp_backlog() > KERNEL_BEHIND_AT;
             self.core.set_overloaded(late || queued);
             if self.carry_out(&mut media, &done_tx) {
@@ -272,10 +273,22 @@ impl Driver {
         self.transport.shutdown();
     }
 
+    /// Hands the core what the transport dropped since the last time, by source, so that
+    /// the sources of garbage weigh in when calls are shed.
+    fn take_noise(&mut self) {
+        let noise = self.transport.take_noise();
+        if !noise.is_empty() {
+            self.core.handle_input(Instant::now(), Input::Noise(noise));
+        }
+    }
+
     fn transport_event(&mut self, event: TransportEvent) {
         let now = Instant::now();
         match event {
             TransportEvent::Message { message, source } => {
+                // The garbage read before this message is counted before it is judged: after
+                // a stall, a new call must not look like the only load there is.
+                self.take_noise();
                 if let Some(tap) = &self.tap {
                     tap.see(WireDirection::Received, source, &message.to_bytes());
                 }
