@@ -291,3 +291,54 @@ async fn one_pacer_sends_every_streams_frames_at_the_frame_pace() {
     }
     wait_for("the pacer drops closed streams", || pacer.is_empty()).await;
 }
+
+/// RTP and RTCP whose lengths lie — more CSRCs, padding or extension words than the datagram
+/// holds, an RTCP packet running past the datagram, a compound packet that does not add up —
+/// are dropped and counted, and nothing of them is played out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtp_and_rtcp_with_lying_lengths_are_dropped_and_counted() {
+    let session = MediaSession::bind(&config(None, range(50))).await.unwrap();
+    let probe = tokio::net::UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    session.start(&Negotiated {
+        remote_rtp: Some(probe.local_addr().unwrap()),
+        codec: Codec::PCMU,
+        telephone_event: None,
+        direction: Direction::RecvOnly,
+        remote_direction: Direction::SendOnly,
+        remote_ptime_ms: None,
+        srtp: None,
+    });
+    let header = |first: u8| {
+        let mut h = vec![first, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0xAB, 0xCD];
+        h.extend_from_slice(&[0x80; 8]);
+        h
+    };
+    // 15 CSRCs announced, 2 words there.
+    let csrcs = header(0x80 | 15);
+    // Padding of 200 bytes announced in a 168-byte packet.
+    let mut padding = header(0xA0);
+    padding.resize(168, 0x80);
+    *padding.last_mut().unwrap() = 200;
+    // An extension of 1,000 words announced, 1 there.
+    let mut extension = header(0x90);
+    extension.truncate(12);
+    extension.extend_from_slice(&[0xBE, 0xDE, 0x03, 0xE8, 0, 0, 0, 0]);
+    for lie in [&csrcs, &padding, &extension] {
+        probe.send_to(lie, session.local_addr()).await.unwrap();
+    }
+    // A sender report that claims 100 words; a receiver report followed by three stray
+    // bytes.
+    let long_sr = [0x80, 200, 0, 100, 0, 0, 0xAB, 0xCD, 0, 0, 0, 0];
+    let ragged = [0x80, 201, 0, 1, 0, 0, 0xAB, 0xCD, 0x81, 202, 0];
+    for lie in [&long_sr[..], &ragged[..]] {
+        probe.send_to(lie, session.rtcp_addr()).await.unwrap();
+    }
+    wait_for("the lies to be judged", || {
+        let s = session.stats();
+        s.packets_invalid == 3 && s.rtcp_invalid == 2
+    })
+    .await;
+    let s = session.stats();
+    assert_eq!((s.packets_received, s.octets_received, s.remote_ssrc), (0, 0, None), "{s:?}");
+    assert!(session.recent_audio().iter().all(|x| *x == 0), "nothing was played out");
+}

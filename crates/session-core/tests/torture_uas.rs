@@ -124,3 +124,52 @@ async fn garbage_and_stray_responses_are_dropped_and_counted() {
     assert_eq!(status, 200);
     all_released(&agent).await;
 }
+
+/// Requests that lie about their size or go past the parser's bounds — two Content-Lengths
+/// that disagree, a Content-Length beyond the datagram, a header line over 8 KB, more than 256
+/// header lines — are dropped and counted before any transaction is made: a datagram that
+/// cannot be framed has no trustworthy Via to answer to (RFC 3261 §18.3 lets a UDP receiver
+/// discard it). Nothing is answered to them: the first answer the socket gets is the one to
+/// the OPTIONS sent after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_that_lie_about_their_size_are_dropped_and_counted() {
+    let agent = agent(DeferAll, None).await;
+    let target = agent.local_sip_addr();
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let me = socket.local_addr().expect("addr");
+    let head = |n: u32| {
+        format!(
+            "OPTIONS sip:agent@{target} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-lie-{n}\r\nMax-Forwards: 70\r\n\
+             From: <sip:t@{me}>;tag=lie{n}\r\nTo: <sip:agent@{target}>\r\nCall-ID: lie-{n}\r\nCSeq: 1 OPTIONS\r\n"
+        )
+    };
+    let conflicting = format!("{}Content-Length: 2\r\nl: 5\r\n\r\nhello", head(1));
+    let beyond = format!("{}Content-Length: 900\r\n\r\nshort", head(2));
+    let huge_header = format!("{}Subject: {}\r\nContent-Length: 0\r\n\r\n", head(3), "x".repeat(9000));
+    let many_headers = format!(
+        "{}{}Content-Length: 0\r\n\r\n",
+        head(4),
+        (0..300).map(|i| format!("X-H{i}: v\r\n")).collect::<String>()
+    );
+    let before = agent.counters().await.unparsable;
+    for lie in [&conflicting, &beyond, &huge_header, &many_headers] {
+        socket.send_to(lie.as_bytes(), target).expect("send");
+    }
+    eventually("the four lies counted", || async { (agent.counters().await.unparsable >= before + 4).then_some(()) })
+        .await;
+    let honest = format!("{}Content-Length: 0\r\n\r\n", head(5));
+    let answer = tokio::task::spawn_blocking(move || {
+        socket.send_to(honest.as_bytes(), target).expect("send");
+        let mut buf = [0u8; 8192];
+        let n = socket.recv(&mut buf).expect("an answer");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .expect("the exchange");
+    assert!(answer.starts_with("SIP/2.0 200"), "{answer}");
+    assert!(answer.contains("Call-ID: lie-5"), "the first answer is the honest request's: {answer}");
+    let c = agent.counters().await;
+    assert_eq!(c.unparsable, before + 4, "{c:?}");
+    all_released(&agent).await;
+}
