@@ -110,6 +110,42 @@ fn register_holds_the_binding_until_interrupted() {
     assert!(k.registered_contacts("bob").expect("ul.dump").is_empty());
 }
 
+/// `--no-md5`: against kamailio's usual MD5 challenge the registration fails, naming the
+/// reason, and no credentials are sent at all; against kamailio challenging with SHA-256
+/// (RFC 8760) the same account registers.
+#[test]
+fn register_with_no_md5_refuses_an_md5_registrar_and_registers_with_sha256() {
+    require_peers();
+    let register = |k: &Kamailio| {
+        let registrar = format!("sip:{}", k.addr(Transport::Udp));
+        sipline(&["register", "--user", "alice", "--password", "secret", "--registrar", &registrar, "--once"])
+    };
+    let register_strict = |k: &Kamailio| {
+        let registrar = format!("sip:{}", k.addr(Transport::Udp));
+        let args = ["register", "--user", "alice", "--password", "secret", "--registrar", &registrar, "--once"];
+        sipline(&[&args[..], &["--no-md5", "--trace"]].concat())
+    };
+
+    let md5 = Kamailio::start(KamailioOptions::new().user("alice", "secret")).expect("kamailio");
+    let out = register_strict(&md5);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("offers only digest algorithm `MD5`, which this account refuses"), "{t}");
+    assert!(t.contains("WWW-Authenticate: Digest"), "the challenge came: {t}");
+    assert!(!t.contains("Authorization: Digest"), "no credentials were sent: {t}");
+    assert!(md5.registered_contacts("alice").expect("ul.dump").is_empty());
+    // Without the flag the same account registers with MD5: the refusal is the flag's.
+    let out = register(&md5);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let sha = Kamailio::start(KamailioOptions::new().user("alice", "secret").digest_sha256(true)).expect("kamailio");
+    let out = register_strict(&sha);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}\n--- kamailio:\n{}", sha.log());
+    assert!(t.contains("algorithm=SHA-256"), "the answer is SHA-256: {t}");
+    assert!(t.contains("registered (expires in"), "{t}");
+}
+
 /// What a user shares when asking for help — the `--trace` ladder, the library's logs at
 /// their most verbose, and the `--pcap` capture — carries neither the password nor the
 /// digest response (a hash anyone could test password guesses against offline), while the

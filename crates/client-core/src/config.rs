@@ -171,6 +171,11 @@ pub struct AccountConfig {
     /// Register when the client starts.
     #[serde(default = "yes")]
     pub register: bool,
+    /// Never answer a digest challenge with MD5 (only SHA-256 or SHA-512/256, RFC 8760): a
+    /// registrar that offers nothing stronger fails the registration, saying so. See also
+    /// [`SecurityConfig::refuse_md5`], which does this for every account.
+    #[serde(default)]
+    pub refuse_md5: bool,
 }
 
 impl std::fmt::Debug for AccountConfig {
@@ -185,6 +190,7 @@ impl std::fmt::Debug for AccountConfig {
             .field("outbound_proxy", &self.outbound_proxy)
             .field("display_name", &self.display_name)
             .field("register", &self.register)
+            .field("refuse_md5", &self.refuse_md5)
             .finish()
     }
 }
@@ -209,6 +215,7 @@ impl AccountConfig {
             outbound_proxy: None,
             display_name: None,
             register: true,
+            refuse_md5: false,
         }
     }
 
@@ -229,6 +236,7 @@ impl AccountConfig {
             expires: self.expires,
             outbound_proxy: self.outbound_proxy.clone(),
             display_name: self.display_name.clone(),
+            refuse_md5: self.refuse_md5,
         }
     }
 }
@@ -318,6 +326,11 @@ pub struct SecurityConfig {
     pub only_from_registrar: bool,
     /// User name and password for challenges to requests no account makes.
     pub credentials: Option<Credentials>,
+    /// Never answer a digest challenge with MD5, for any account or the credentials above:
+    /// a server offering nothing stronger (SHA-256, SHA-512/256) gets no answer, and the
+    /// password is never hashed with MD5, whose responses an eavesdropper can brute-force
+    /// offline. Off by default, since most servers offer MD5 only.
+    pub refuse_md5: bool,
     /// CA certificates (a PEM file) trusted for TLS and WSS besides the system's, e.g. a
     /// private PBX's CA. Certificates and host names are always checked.
     pub ca_file: Option<std::path::PathBuf>,
@@ -330,6 +343,7 @@ impl Default for SecurityConfig {
             max_calls_per_source: None,
             only_from_registrar: true,
             credentials: None,
+            refuse_md5: false,
             ca_file: None,
         }
     }
@@ -693,6 +707,7 @@ impl ClientConfig {
             .end_call_on_rtp_timeout(self.media.end_on_rtp_timeout)
             .max_sessions(self.security.max_concurrent_calls)
             .only_from_registrar(self.security.only_from_registrar)
+            .refuse_md5(self.security.refuse_md5)
             .enable_sip_client();
         if let Some(ip) = n.public_ip {
             b = b.public_ip(ip);

@@ -102,7 +102,8 @@ impl ClientManager {
     pub async fn register(&self, account: AccountConfig) -> Result<RegistrationId, ClientError> {
         let session = self.session()?;
         let retry = self.config.registration.retry.clone();
-        let session_account = account.to_session();
+        let mut session_account = account.to_session();
+        session_account.refuse_md5 |= self.config.security.refuse_md5;
         let outcome = retry_with_backoff("register", retry, || {
             let (session, a) = (session.clone(), session_account.clone());
             async move { session.register(a).await.map_err(ClientError::from) }

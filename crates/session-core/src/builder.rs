@@ -33,6 +33,9 @@ pub struct SessionConfig {
     pub from_uri: Option<String>,
     /// User name and password for challenges to requests made without an account.
     pub credentials: Option<(String, String)>,
+    /// Never answer a challenge with MD5 using `credentials` (an account has its own
+    /// [`Account::refuse_md5`](crate::Account::refuse_md5)).
+    pub refuse_md5: bool,
     /// The SIP client side (register, OPTIONS, raw requests) is enabled.
     pub sip_client: bool,
     /// T1 and T2 of RFC 3261 §17 (500 ms, 4 s).
@@ -114,6 +117,7 @@ impl Default for SessionConfig {
             user_agent: format!("sipline/{}", env!("CARGO_PKG_VERSION")),
             from_uri: None,
             credentials: None,
+            refuse_md5: false,
             sip_client: false,
             timers: (Duration::from_millis(500), Duration::from_secs(4)),
             no_answer_timeout: Some(Duration::from_secs(180)),
@@ -275,6 +279,13 @@ impl SessionManagerBuilder {
     /// Credentials for challenges to requests that no account makes.
     pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.config.credentials = Some((user.into(), password.into()));
+        self
+    }
+
+    /// Never answer a challenge with MD5 using the [`credentials`](Self::credentials); see
+    /// [`SessionConfig::refuse_md5`].
+    pub fn refuse_md5(mut self, on: bool) -> Self {
+        self.config.refuse_md5 = on;
         self
     }
 

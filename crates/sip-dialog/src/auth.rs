@@ -4,7 +4,7 @@
 //! Credentials and computed responses are never logged; [`AuthFailure`] names a realm at
 //! most.
 
-use sip_message::auth::{select_per_realm, AuthError, Challenge, Credentials, DigestClient};
+use sip_message::auth::{select_per_realm_for, AuthError, Challenge, Credentials, DigestClient};
 use sip_message::{Response, StandardHeader, StatusCode};
 use std::fmt;
 
@@ -115,7 +115,8 @@ impl Authenticator {
         } else {
             (StandardHeader::Authorization, h.www_authenticate().filter_map(Result::ok).collect())
         };
-        let chosen = select_per_realm(&parsed, self.client.qop_preference()).map_err(AuthFailure::Unsupported)?;
+        let chosen =
+            select_per_realm_for(&parsed, self.client.qop_preference(), creds).map_err(AuthFailure::Unsupported)?;
         if let Some(refused) = chosen.iter().find(|c| !c.stale && self.fresh.contains(&c.realm)) {
             return Err(AuthFailure::WrongCredentials { realm: refused.realm.clone() });
         }

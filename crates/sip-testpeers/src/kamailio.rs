@@ -127,6 +127,8 @@ pub struct KamailioOptions {
     /// A Flow-Timer (RFC 5626 §4.4.1, seconds) in every 2xx to a REGISTER: how often
     /// clients must keep their flow alive. None by default.
     pub flow_timer: Option<u32>,
+    /// Challenge with `algorithm=SHA-256` (RFC 8760) instead of kamailio's default, MD5.
+    pub digest_sha256: bool,
 }
 
 impl Default for KamailioOptions {
@@ -140,6 +142,7 @@ impl Default for KamailioOptions {
             min_expires: 60,
             domains: Vec::new(),
             flow_timer: None,
+            digest_sha256: false,
         }
     }
 }
@@ -161,6 +164,12 @@ impl KamailioOptions {
     /// Sets [`flow_timer`](Self::flow_timer).
     pub fn flow_timer(mut self, seconds: u32) -> Self {
         self.flow_timer = Some(seconds);
+        self
+    }
+
+    /// Sets [`digest_sha256`](Self::digest_sha256).
+    pub fn digest_sha256(mut self, yes: bool) -> Self {
+        self.digest_sha256 = yes;
         self
     }
 
@@ -636,6 +645,9 @@ fn render(
     let mut defines = format!("#!define LOG_LEVEL {}\n", options.log_level);
     if options.challenge_requests {
         defines.push_str("#!define WITH_REQUEST_AUTH\n");
+    }
+    if options.digest_sha256 {
+        defines.push_str("#!define WITH_SHA256\n");
     }
     if let Some(seconds) = options.flow_timer {
         defines.push_str(&format!("#!define FLOW_TIMER_HEADER \"Flow-Timer: {seconds}\\r\\n\"\n"));

@@ -54,6 +54,10 @@ pub struct ClientArgs {
     /// The registrar, e.g. sip:example.com or sip:127.0.0.1:5060.
     #[arg(long, requires = "user")]
     pub registrar: Option<String>,
+    /// Never answer a digest challenge with MD5 (only SHA-256 or SHA-512/256): a server
+    /// offering nothing stronger fails the registration or request, saying so.
+    #[arg(long = "no-md5")]
+    pub no_md5: bool,
     /// Print every SIP message sent and received, as a ladder.
     #[arg(long)]
     pub trace: bool,
@@ -126,6 +130,7 @@ impl ClientArgs {
         if !self.dns_server.is_empty() {
             n.dns_servers = self.dns_server.clone();
         }
+        config.security.refuse_md5 |= self.no_md5;
         config.validate().map_err(|e| Failure::Usage(e.to_string()))?;
         Ok(config)
     }

@@ -22,6 +22,10 @@ pub struct Args {
     /// Register, print the outcome, unregister and exit: 0 on success, 1 on failure.
     #[arg(long)]
     once: bool,
+    /// Never answer the registrar's challenge with MD5 (only SHA-256 or SHA-512/256): a
+    /// registrar offering nothing stronger fails the registration, saying so.
+    #[arg(long = "no-md5")]
+    no_md5: bool,
     /// The expiry to ask for, in seconds.
     #[arg(long, default_value_t = 3600)]
     expires: u32,
@@ -95,6 +99,7 @@ async fn register(args: Args) -> Result<ExitCode, Failure> {
         pcap: args.pcap.clone(),
         listen: args.listen,
         dns_server: args.dns_server.clone(),
+        no_md5: args.no_md5,
         ..ClientArgs::default()
     };
     let mut config = shared.config(Some(&args.registrar))?;

@@ -508,6 +508,12 @@ pub struct Account {
     pub outbound_proxy: Option<String>,
     /// The display name of the From header.
     pub display_name: Option<String>,
+    /// Never answer a digest challenge with MD5 (only SHA-256 or SHA-512/256, RFC 8760): a
+    /// server, or a forged challenge, that offers nothing stronger gets no answer (the
+    /// registration or call fails, saying so), and the password is never hashed with MD5
+    /// where an eavesdropper could brute-force it. Off by default, since
+    /// most servers offer MD5 only.
+    pub refuse_md5: bool,
 }
 
 impl Account {
@@ -521,6 +527,7 @@ impl Account {
             expires: 3600,
             outbound_proxy: None,
             display_name: None,
+            refuse_md5: false,
         }
     }
 

@@ -46,8 +46,10 @@ pub(crate) struct CallAccount {
 }
 
 impl<W> SessionCore<W> {
+    /// The credentials of requests no account makes.
     pub(crate) fn default_credentials(&self) -> Option<Credentials> {
-        self.cfg.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone()))
+        let credentials = self.cfg.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone()));
+        credentials.map(|c| if self.cfg.refuse_md5 { c.without_md5() } else { c })
     }
 
     /// The account whose address of record `from` is (same user and host).
@@ -96,6 +98,7 @@ impl<W> SessionCore<W> {
         config.reg_id = self.cfg.outbound.then_some(1);
         config.route = account.outbound_proxy.iter().cloned().collect();
         let credentials = account.password.as_ref().map(|p| Credentials::new(account.user.clone(), p.clone()));
+        let credentials = credentials.map(|c| if account.refuse_md5 { c.without_md5() } else { c });
         config.credentials = credentials.clone();
         let mut reg = Registration::new(config, Box::new(rand::rngs::StdRng::from_entropy()))
             .map_err(|e| SessionError::InvalidInput(e.to_string()))?;

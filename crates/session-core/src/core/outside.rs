@@ -9,7 +9,6 @@ use super::{Answer, Owner, SessionCore};
 use crate::api::{FailedTarget, SipResponse};
 use crate::error::{SessionError, Unreachable, UnreachableCause};
 use sip_dialog::{set_credentials, AuthFailure, Authenticator, TxFailure};
-use sip_message::auth::Credentials;
 use sip_message::{Method, Peer, Request, RequestBuilder, Response, StatusCode};
 use std::time::{Duration, Instant};
 
@@ -84,7 +83,7 @@ impl<W> SessionCore<W> {
         let account = req.from.as_deref().and_then(|f| self.account_for(f));
         let credentials = match &account {
             Some(a) => a.credentials.clone(),
-            None => self.cfg.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone())),
+            None => self.default_credentials(),
         };
         let o = Outside {
             method: req.method,

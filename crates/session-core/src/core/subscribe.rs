@@ -14,7 +14,6 @@ use super::{Answer, Owner, SessionCore};
 use crate::api::{Notification, SessionEvent, SubscriptionId};
 use crate::error::SessionError;
 use sip_dialog::{set_credentials, AuthFailure, Authenticator, Dialog};
-use sip_message::auth::Credentials;
 use sip_message::header::typed::SubscriptionState;
 use sip_message::{Method, Request, RequestBuilder, Response, StandardHeader, StatusCode};
 use sip_transaction::TxId;
@@ -99,7 +98,7 @@ impl<W> SessionCore<W> {
         let account = req.from.as_deref().and_then(|f| self.account_for(f));
         let credentials = match &account {
             Some(a) => a.credentials.clone(),
-            None => self.cfg.credentials.as_ref().map(|(u, p)| Credentials::new(u.clone(), p.clone())),
+            None => self.default_credentials(),
         };
         let ours = format!("sip:sipline@{}", self.advertised);
         let from = req.from.clone().or_else(|| self.cfg.from_uri.clone()).unwrap_or(ours);

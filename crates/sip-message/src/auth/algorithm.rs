@@ -77,6 +77,12 @@ impl Algorithm {
         self.hash_fn().is_some()
     }
 
+    /// Whether this is MD5 or MD5-sess, which an account may refuse
+    /// ([`Credentials::without_md5`](super::Credentials::without_md5)).
+    pub fn is_md5(&self) -> bool {
+        matches!(self.hash_fn(), Some(HashFn::Md5))
+    }
+
     /// Whether this is a `-sess` variant, whose HA1 also covers the nonce and
     /// cnonce (RFC 7616 §3.4.2).
     pub fn is_session(&self) -> bool {

@@ -128,6 +128,9 @@ impl DigestClient {
         if !challenge.algorithm.is_supported() {
             return Err(AuthError::UnsupportedAlgorithm { token: challenge.algorithm.as_str().to_owned() });
         }
+        if !credentials.accepts(&challenge.algorithm) {
+            return Err(AuthError::AlgorithmRefused { token: challenge.algorithm.as_str().to_owned() });
+        }
         self.preference.choose(&challenge.qop)?;
         let state = match self.realms.get(&challenge.realm) {
             Some(old) if old.challenge.nonce == challenge.nonce => {
@@ -156,6 +159,9 @@ impl DigestClient {
         let Some(state) = self.realms.get_mut(realm) else {
             return Ok(None);
         };
+        if !credentials.accepts(&state.challenge.algorithm) {
+            return Err(AuthError::AlgorithmRefused { token: state.challenge.algorithm.as_str().to_owned() });
+        }
         let nc = next_nc(state.nc)?;
         let candidate = RealmState { nc, ..state.clone() };
         let auth = build(&candidate, self.preference, credentials, method, uri, body)?;
@@ -355,5 +361,24 @@ mod tests {
         c.qop = vec![Qop::Auth, Qop::AuthInt];
         let a = client.respond(&c, &creds(), "INVITE", "sip:x", b"v=0").unwrap();
         assert_eq!(a.qop, Some(Qop::AuthInt));
+    }
+
+    #[test]
+    fn credentials_without_md5_never_answer_md5() {
+        let mut client = DigestClient::new();
+        let strict = creds().without_md5();
+        let md5 = challenge("n");
+        assert_eq!(md5.algorithm, Algorithm::Md5);
+        assert_eq!(
+            client.respond(&md5, &strict, "INVITE", "sip:x", b"").unwrap_err(),
+            AuthError::AlgorithmRefused { token: "MD5".into() }
+        );
+        assert!(!client.is_cached("biloxi.com"), "nothing is remembered of a refused challenge");
+        // Nor is a realm cached with other credentials pre-authorized with these.
+        client.respond(&md5, &creds(), "INVITE", "sip:x", b"").unwrap();
+        assert!(matches!(
+            client.authorize("biloxi.com", &strict, "INVITE", "sip:x", b""),
+            Err(AuthError::AlgorithmRefused { .. })
+        ));
     }
 }

@@ -14,12 +14,31 @@ use super::hash::{is_hex_of_len, HashFn};
 pub struct Credentials {
     username: String,
     password: String,
+    /// Whether these credentials may answer an MD5 challenge.
+    md5: bool,
 }
 
 impl Credentials {
-    /// Credentials for `username` with `password`.
+    /// Credentials for `username` with `password`, answering any algorithm this module
+    /// implements (the strongest a server offers is chosen).
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
-        Credentials { username: username.into(), password: password.into() }
+        Credentials { username: username.into(), password: password.into(), md5: true }
+    }
+
+    /// These credentials never answer with MD5 or MD5-sess: a server that offers nothing
+    /// stronger gets no answer, and the choice fails with
+    /// [`AuthError::AlgorithmRefused`]. An MD5 digest response seen on the wire can be
+    /// brute-forced for the password offline at billions of guesses a second; an account
+    /// whose server speaks SHA-256 (RFC 8760) should not let a forged challenge downgrade it.
+    pub fn without_md5(mut self) -> Self {
+        self.md5 = false;
+        self
+    }
+
+    /// Whether these credentials may answer a challenge of `algorithm` (an unsupported one
+    /// is for [`Algorithm::is_supported`] to refuse).
+    pub fn accepts(&self, algorithm: &Algorithm) -> bool {
+        self.md5 || !algorithm.is_md5()
     }
 
     /// The username.
@@ -34,7 +53,11 @@ impl Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials").field("username", &self.username).field("password", &"<redacted>").finish()
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("md5", &self.md5)
+            .finish()
     }
 }
 

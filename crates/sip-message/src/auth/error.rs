@@ -51,6 +51,12 @@ pub enum AuthError {
         /// The algorithm token as written in the input.
         token: String,
     },
+    /// The only algorithm offered that this module implements is one the credentials refuse
+    /// ([`Credentials::without_md5`](super::Credentials::without_md5)); `token` names it.
+    AlgorithmRefused {
+        /// The algorithm token as written in the input.
+        token: String,
+    },
     /// The challenge offers qop values but none of `auth` / `auth-int`.
     UnsupportedQop,
     /// An empty list of challenges was given to choose from.
@@ -84,7 +90,7 @@ impl AuthError {
             AuthError::UnsupportedScheme | AuthError::UnsupportedAlgorithm { .. } | AuthError::UnsupportedQop => {
                 ErrorCategory::Input
             }
-            AuthError::Mismatch { .. } => ErrorCategory::Security,
+            AuthError::Mismatch { .. } | AuthError::AlgorithmRefused { .. } => ErrorCategory::Security,
             AuthError::NoChallenge | AuthError::NonceCountExhausted | AuthError::InvalidHa1 => ErrorCategory::Input,
             AuthError::Random => ErrorCategory::Resource,
         }
@@ -112,6 +118,9 @@ impl fmt::Display for AuthError {
             AuthError::UnsupportedScheme => f.write_str("auth scheme is not Digest"),
             AuthError::UnsupportedAlgorithm { token } => {
                 write!(f, "unsupported digest algorithm `{token}`")
+            }
+            AuthError::AlgorithmRefused { token } => {
+                write!(f, "the server offers only digest algorithm `{token}`, which this account refuses")
             }
             AuthError::UnsupportedQop => f.write_str("challenge offers no supported qop (auth or auth-int)"),
             AuthError::NoChallenge => f.write_str("no digest challenge to answer"),

@@ -96,5 +96,5 @@ pub use credentials::{Credentials, Ha1, Secret};
 pub use error::{AuthError, ErrorCategory};
 pub use qop::{Qop, QopPreference};
 pub use redact::{redact_credentials, REDACTED};
-pub use select::{select, select_per_realm};
+pub use select::{select, select_per_realm, select_per_realm_for};
 pub use server::{DigestServer, Verdict, VerifyRequest};
