@@ -20,6 +20,10 @@
 //!   [`answer`](Pjsua::answer), [`hangup`](Pjsua::hangup), [`hold`](Pjsua::hold),
 //!   [`resume`](Pjsua::resume), [`rtp_stats`](Pjsua::rtp_stats), and media-state events
 //!   (active, local hold, remote hold).
+//! - [`LossyWire`]: not a peer but a bad network path — two network namespaces joined by a
+//!   user-space relay between TUN devices (`peers/lossy_wire.py`) that loses, duplicates
+//!   and reorders packets at given rates, for SIP and RTP alike (the kernel here has no
+//!   netem). [`SippOptions::in_netns`] runs sipp at one end.
 //!
 //! Both phones register with a registrar (a [`Kamailio`]) or run without one (reached at
 //! their own address), answer manually or automatically ([`AnswerMode`]), and report what
@@ -122,6 +126,7 @@ mod pjsua;
 mod ports;
 mod process;
 mod sipp;
+mod wire;
 
 use std::path::PathBuf;
 
@@ -137,6 +142,7 @@ pub use pjsua::{
     PJSUA2_VENV_ENV,
 };
 pub use sipp::{Scenario, Sipp, SippOptions, SippStats, SippTransport};
+pub use wire::{DirectionStats, End, LossyWire, WireOptions};
 
 /// The binaries of the peers this crate starts, with the Debian package of each.
 ///

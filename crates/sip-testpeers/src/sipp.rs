@@ -188,6 +188,9 @@ pub struct SippOptions {
     pub args: Vec<String>,
     /// How long [`Sipp::start`] waits for a UAS to bind its port. 10 s by default.
     pub startup_timeout: Duration,
+    /// Run sipp inside this network namespace (`ip netns exec`), one the test made itself
+    /// (a [`LossyWire`](crate::LossyWire) end): its addresses there need not be loopback.
+    pub netns: Option<String>,
 }
 
 impl SippOptions {
@@ -207,6 +210,7 @@ impl SippOptions {
             service: None,
             args: Vec::new(),
             startup_timeout: Duration::from_secs(10),
+            netns: None,
         }
     }
 
@@ -290,6 +294,12 @@ impl SippOptions {
         Ok(self)
     }
 
+    /// Sets [`netns`](Self::netns).
+    pub fn in_netns(mut self, name: impl Into<String>) -> Self {
+        self.netns = Some(name.into());
+        self
+    }
+
     /// Appends a command-line argument.
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.args.push(arg.into());
@@ -297,11 +307,13 @@ impl SippOptions {
     }
 
     fn validate(&self) -> Result<(), PeerError> {
-        if !self.local_ip.is_loopback() {
+        // Inside a namespace of the test's own, every address is the test's.
+        let own = self.netns.is_some();
+        if !own && !self.local_ip.is_loopback() {
             return Err(PeerError::Config(format!("sipp must bind a loopback address, not {}", self.local_ip)));
         }
         if let Some(remote) = self.remote {
-            if !remote.ip().is_loopback() {
+            if !own && !remote.ip().is_loopback() {
                 return Err(PeerError::Config(format!("sipp may only send to loopback, not {remote}")));
             }
             if remote.is_ipv6() != self.local_ip.is_ipv6() {
@@ -450,7 +462,14 @@ impl Sipp {
         let stats = root.join("stats.csv");
         let screen = root.join("screen.log");
 
-        let mut command = Command::new(&binary);
+        let mut command = match &options.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&binary);
+                c
+            }
+            None => Command::new(&binary),
+        };
         if let Some(remote) = options.remote {
             command.arg(remote.to_string());
         }
