@@ -202,3 +202,180 @@ async fn the_registrars_flow_timer_sets_the_keep_alive() {
     assert!(matches!(seen.last(), Some(RegistrationState::Registered { .. })), "{seen:?}");
     client.stop().await;
 }
+
+/// A TLS flow reset mid-registration: kamailio restarts, the agent's TLS connection closes,
+/// and the agent registers again over a new TLS connection (a new handshake, the
+/// certificate checked again) once kamailio is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_flow_reset_is_noticed_and_the_agent_registers_again_over_a_new_tls_flow() {
+    require_peers();
+    let mut k = tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().user("agent5", "pw5")))
+        .await
+        .expect("join")
+        .expect("kamailio");
+    let registrar = format!("sips:{}", k.addr(Transport::Tls));
+    let ca = k.ca_cert_path().to_path_buf();
+    let mut config = client_core::ClientConfig::default();
+    config.security.ca_file = Some(ca);
+    let client = ClientBuilder::from_config(config)
+        .local_address("127.0.0.1:0".parse().expect("addr"))
+        .with_registration(|r| r.backoff_base_secs = 1)
+        .account(AccountConfig::new("agent5", Some("pw5".into()), registrar))
+        .build()
+        .await
+        .expect("config");
+    let mut events = client.subscribe_events();
+    client.start().await.expect("start");
+    registered(&mut events).await;
+    let before = k.kamcmd(&["ul.dump"]).expect("ul.dump");
+    assert!(before.contains("Socket: tls:"), "the binding came over TLS: {before}");
+
+    let k = tokio::task::spawn_blocking(move || k.restart(Duration::from_secs(1)).map(|_| k))
+        .await
+        .expect("join")
+        .expect("kamailio restarts");
+    let seen = registered(&mut events).await;
+    assert!(
+        seen.iter().any(|s| matches!(s, RegistrationState::Refreshing { .. } | RegistrationState::RetryWait { .. })),
+        "a new REGISTER went when the TLS flow closed: {seen:?}"
+    );
+    let after = tokio::task::spawn_blocking(move || k.kamcmd(&["ul.dump"]).map(|c| (c, k)))
+        .await
+        .expect("join")
+        .expect("kamcmd")
+        .0;
+    assert!(
+        after.contains("agent5") && after.contains("Socket: tls:"),
+        "the restarted kamailio holds a TLS binding: {after}"
+    );
+    client.stop().await;
+}
+
+/// The next event `pick` accepts, skipping others.
+async fn next_event<T>(
+    events: &mut client_core::broadcast::Receiver<ClientEvent>,
+    what: &str,
+    mut pick: impl FnMut(&ClientEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            match events.recv().await {
+                Ok(e) => {
+                    if let Some(v) = pick(&e) {
+                        return v;
+                    }
+                }
+                Err(client_core::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("{what}: events closed: {e}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: not within {PATIENCE:?}"))
+}
+
+/// A TCP flow reset in the middle of a call. The caller registered over TCP, the callee
+/// over UDP, and they talk through kamailio, which reaches the caller back over the caller's
+/// connection (its Contact aliased to it). kamailio restarts under the call: the caller's
+/// connection closes, the caller registers again over a new one (RFC 5626) and refreshes the
+/// call's target with a re-INVITE over it, so that kamailio aliases the new connection. The
+/// audio never stops (media does not cross the proxy), and when the callee hangs up, its BYE
+/// reaches the caller — without the refresh it would go to the dead connection and be lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tcp_flow_reset_mid_call_is_recovered_and_the_far_end_can_still_hang_up() {
+    require_peers();
+    let mut k = tokio::task::spawn_blocking(|| {
+        Kamailio::start(KamailioOptions::new().user("caller6", "pw6").user("callee7", "pw7"))
+    })
+    .await
+    .expect("join")
+    .expect("kamailio");
+    let (tcp, udp) = (k.addr(Transport::Tcp), k.addr(Transport::Udp));
+    let caller = ClientBuilder::new()
+        .local_address("127.0.0.1:0".parse().expect("addr"))
+        .with_network(|n| n.transports = vec!["tcp".into()])
+        .with_registration(|r| r.backoff_base_secs = 1)
+        .tone(Some(440.0))
+        .account(AccountConfig::new("caller6", Some("pw6".into()), format!("sip:{tcp};transport=tcp")))
+        .build()
+        .await
+        .expect("config");
+    let callee = ClientBuilder::new()
+        .local_address("127.0.0.1:0".parse().expect("addr"))
+        .auto_answer(true)
+        .tone(Some(1000.0))
+        .account(AccountConfig::new("callee7", Some("pw7".into()), format!("sip:{udp}")))
+        .build()
+        .await
+        .expect("config");
+    let (mut caller_events, mut callee_events) = (caller.subscribe_events(), callee.subscribe_events());
+    caller.start().await.expect("caller registers");
+    callee.start().await.expect("callee registers");
+
+    let call = caller
+        .make_call(&format!("sip:caller6@{}", tcp.ip()), &format!("sip:callee7@{tcp};transport=tcp"))
+        .await
+        .expect("call");
+    caller.wait_for_answer(call, PATIENCE).await.expect("answered");
+    let callee_call = next_event(&mut callee_events, "the incoming call", |e| match e {
+        ClientEvent::IncomingCall { call } => Some(call.id),
+        _ => None,
+    })
+    .await;
+    let heard_before = caller.get_rtp_statistics(call).await.expect("stats").packets_received;
+
+    let k = tokio::task::spawn_blocking(move || k.restart(Duration::from_secs(1)).map(|_| k))
+        .await
+        .expect("join")
+        .expect("kamailio restarts");
+    next_event(&mut caller_events, "the caller registers again", |e| {
+        matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Refreshing { .. }, .. })
+            .then_some(())
+    })
+    .await;
+    next_event(&mut caller_events, "the caller registered", |e| {
+        matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Registered { .. }, .. })
+            .then_some(())
+    })
+    .await;
+    // The audio went on: the caller hears more of the callee's tone than before the reset.
+    let mut heard_after = heard_before;
+    for _ in 0..50 {
+        heard_after = caller.get_rtp_statistics(call).await.expect("stats").packets_received;
+        if heard_after > heard_before + 25 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(heard_after > heard_before + 25, "audio flowed after the reset: {heard_before} then {heard_after}");
+    // The target refresh crossed kamailio: its transaction layer, empty after the restart
+    // (REGISTERs are answered statelessly), relayed the 2xx of the caller's re-INVITE.
+    let k = tokio::task::spawn_blocking(move || {
+        for _ in 0..100 {
+            let stats = k.kamcmd(&["tm.stats"]).expect("kamcmd tm.stats");
+            let relayed_2xx = stats
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("2xx:"))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .unwrap_or(0);
+            if relayed_2xx >= 1 {
+                return k;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("kamailio relayed no re-INVITE after its restart: {}", k.kamcmd(&["tm.stats"]).unwrap_or_default());
+    })
+    .await
+    .expect("the caller's re-INVITE crossed kamailio");
+
+    callee.hangup_call(callee_call).await.expect("the callee hangs up");
+    let ended = next_event(&mut caller_events, "the caller's call ends", |e| match e {
+        ClientEvent::CallEnded { call: info } if info.id == call => Some(info.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(ended.end.as_ref().map(|e| e.cause), Some(client_core::EndCause::RemoteHangup), "{ended:?}");
+    drop(k);
+    caller.stop().await;
+    callee.stop().await;
+}

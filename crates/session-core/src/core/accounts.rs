@@ -191,7 +191,10 @@ impl<W> SessionCore<W> {
             _ => None,
         };
         match &state {
-            RegistrationState::Registered { .. } => self.start_keepalive(id),
+            RegistrationState::Registered { .. } => {
+                self.start_keepalive(id);
+                self.refresh_calls_owed();
+            }
             // Refreshing keeps the flow; every other state has none to keep alive.
             RegistrationState::Refreshing { .. } => {}
             _ => {

@@ -20,7 +20,7 @@
 //! [`Input::Stun`](super::Input::Stun); this module must not touch sockets.
 
 use super::{Output, SessionCore};
-use crate::api::AccountId;
+use crate::api::{AccountId, SessionId, SessionState};
 use sip_message::{Peer, Response};
 use sip_transaction::TxId;
 use sip_transport::stun::{self, BindingResponse, TransactionId};
@@ -98,8 +98,53 @@ impl<W> SessionCore<W> {
         let mut ids: Vec<AccountId> =
             self.accounts.iter().filter(|(_, a)| a.flow.as_ref().is_some_and(same)).map(|(id, _)| *id).collect();
         ids.sort();
+        // The calls whose requests went over the connection: the peer reaches them through
+        // it (a proxy's alias of it in their Contact, RFC 5626 §5.3), so each owes a target
+        // refresh over a new connection — after the account registers again when the
+        // connection was its flow (the path is back then), else at once.
+        let calls = self.calls_over(&peer);
+        for id in &calls {
+            if let Some(s) = self.sessions.get_mut(id) {
+                s.refresh_pending = true;
+            }
+        }
+        if ids.is_empty() {
+            for id in calls {
+                self.refresh_if_pending(id);
+            }
+        }
         for id in ids {
             self.flow_failed(id, reason);
+        }
+    }
+
+    /// The calls up whose dialog's first hop — the first Route, else the remote target —
+    /// is `peer`'s address (a host name that cannot be compared counts as a match: a needless
+    /// refresh costs one re-INVITE, a missed one the call).
+    fn calls_over(&self, peer: &Peer) -> Vec<SessionId> {
+        let mut ids: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| matches!(s.state, SessionState::Active | SessionState::OnHold))
+            .filter(|(_, s)| {
+                let Some(dialog) = self.calls.dialog(s.key()) else { return false };
+                let hop = dialog.route_set().first().map_or(dialog.remote_target(), |r| r.as_str());
+                hop_is(hop, peer)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// An account registered (again): the calls that owe a target refresh since a flow
+    /// failed send it now, over the new flow.
+    pub(crate) fn refresh_calls_owed(&mut self) {
+        let mut owed: Vec<SessionId> =
+            self.sessions.iter().filter(|(_, s)| s.refresh_pending).map(|(id, _)| *id).collect();
+        owed.sort();
+        for id in owed {
+            self.refresh_if_pending(id);
         }
     }
 
@@ -261,5 +306,19 @@ impl<W> SessionCore<W> {
                 a.keepalive = None;
             }
         }
+    }
+}
+
+/// Does the URI of a Route (`<sip:...;lr>`) or a remote target name `peer`'s address?
+fn hop_is(hop: &str, peer: &Peer) -> bool {
+    let uri = match (hop.find('<'), hop.rfind('>')) {
+        (Some(start), Some(end)) if start < end => &hop[start + 1..end],
+        _ => hop,
+    };
+    let Ok(sip_message::Uri::Sip(sip)) = sip_message::Uri::parse(uri) else { return false };
+    let host = sip.host_str().trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_canonical() == peer.addr.ip().to_canonical() && sip.port_or_default() == peer.addr.port(),
+        Err(_) => true,
     }
 }
