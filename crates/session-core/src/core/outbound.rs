@@ -322,3 +322,23 @@ fn hop_is(hop: &str, peer: &Peer) -> bool {
         Err(_) => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sip_message::Transport;
+
+    #[test]
+    fn a_hop_matches_the_address_of_the_flow_it_went_over() {
+        let peer = Peer::new(Transport::Tcp, "127.0.0.1:5070".parse().expect("addr"));
+        assert!(hop_is("<sip:127.0.0.1:5070;transport=tcp;lr>", &peer));
+        assert!(hop_is("sip:bob@127.0.0.1:5070;transport=tcp", &peer));
+        assert!(!hop_is("<sip:127.0.0.1:5071;transport=tcp;lr>", &peer));
+        assert!(!hop_is("<sip:127.0.0.2:5070;lr>", &peer));
+        assert!(!hop_is("<sip:127.0.0.1;lr>", &peer), "no port is 5060");
+        assert!(hop_is("<sip:proxy.example.com;lr>", &peer), "a name cannot be ruled out");
+        assert!(!hop_is("not a uri", &peer));
+        let v6 = Peer::new(Transport::Tcp, "[::1]:5070".parse().expect("addr"));
+        assert!(hop_is("<sip:[::1]:5070;transport=tcp;lr>", &v6));
+    }
+}
