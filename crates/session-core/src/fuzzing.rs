@@ -20,42 +20,12 @@ use std::time::{Duration, Instant};
 /// Feeds `data` to a fresh user agent and returns how many calls it accepted; panics only
 /// on a bug.
 pub fn feed(data: &[u8]) -> usize {
-    let local: SocketAddr = ([127, 0, 0, 1], 5060).into();
-    let peer = Peer::new(Transport::Udp, ([127, 0, 0, 2], 5060).into());
-    let mut cfg = SessionConfig {
-        local_address: local,
-        transports: vec![Transport::Udp],
-        sip_client: true,
-        ..Default::default()
-    };
-    cfg.media.ip = local.ip();
-    cfg.max_sessions = 8;
-    let rng = Box::new(rand::rngs::SmallRng::seed_from_u64(1));
-    let mut now = Instant::now();
-    let mut core: SessionCore<u64> = SessionCore::new(cfg, local, "urn:uuid:fuzz".into(), rng, now);
-    let mut port = 20000u16;
-    let mut accepted = 0;
+    let mut agent = Agent::new();
     for chunk in data.split(|b| *b == 0) {
-        now += Duration::from_millis(u64::from(chunk.first().copied().unwrap_or(0)) * 10);
-        core.handle_timeout(now);
-        drain(&mut core, now, &mut port, &mut accepted);
-        if let Ok(message) = sip_message::parse_message(bytes::Bytes::copy_from_slice(chunk)) {
-            core.handle_input(now, Input::Message { message, source: peer });
-            drain(&mut core, now, &mut port, &mut accepted);
-        }
+        agent.wait(Duration::from_millis(u64::from(chunk.first().copied().unwrap_or(0)) * 10));
+        agent.deliver(chunk);
     }
-    core.handle_input(now, Input::Command { command: Command::Shutdown, reply: 0 });
-    drain(&mut core, now, &mut port, &mut accepted);
-    // Every timer runs out: transactions, dialogs, the shutdown's grace.
-    for _ in 0..10_000 {
-        let Some(at) = core.poll_timeout() else { break };
-        now = now.max(at);
-        core.handle_timeout(now);
-        drain(&mut core, now, &mut port, &mut accepted);
-    }
-    let left = core.counts();
-    assert_eq!((left.sessions, left.calls, left.server_transactions), (0, 0, 0), "left behind: {left:?}");
-    accepted
+    agent.finish()
 }
 
 /// Feeds a fresh user agent a *sequence* of well-formed SIP messages that `data` describes,
@@ -68,43 +38,115 @@ pub fn feed(data: &[u8]) -> usize {
 /// same invariants as [`feed`]: no panic, and nothing left once shut down. Returns how many
 /// calls were accepted and how many sessions were up when the sequence ended.
 pub fn feed_sequence(data: &[u8]) -> (usize, usize) {
-    let local: SocketAddr = ([127, 0, 0, 1], 5060).into();
-    let peer = Peer::new(Transport::Udp, ([127, 0, 0, 2], 5060).into());
-    let mut cfg = SessionConfig {
-        local_address: local,
-        transports: vec![Transport::Udp],
-        sip_client: true,
-        ..Default::default()
-    };
-    cfg.media.ip = local.ip();
-    cfg.max_sessions = 8;
-    let rng = Box::new(rand::rngs::SmallRng::seed_from_u64(1));
-    let mut now = Instant::now();
-    let mut core: SessionCore<u64> = SessionCore::new(cfg, local, "urn:uuid:fuzz".into(), rng, now);
-    let (mut port, mut accepted) = (20000u16, 0);
-    let mut seen = Seen::default();
-    for record in data.chunks_exact(6) {
-        now += Duration::from_millis(u64::from(record[0]) * 20);
-        core.handle_timeout(now);
-        drain_seeing(&mut core, now, &mut port, &mut accepted, &mut seen);
-        let text = message(record, &seen);
-        if let Ok(message) = sip_message::parse_message(bytes::Bytes::from(text.into_bytes())) {
-            core.handle_input(now, Input::Message { message, source: peer });
-            drain_seeing(&mut core, now, &mut port, &mut accepted, &mut seen);
+    let mut agent = Agent::new();
+    // Past a few dozen messages a sequence finds little new, and long inputs cost the fuzzer
+    // most of its executions.
+    for record in data.chunks_exact(6).take(MAX_RECORDS) {
+        agent.wait(Duration::from_millis(u64::from(record[0]) * 20));
+        let text = message(record, &agent.seen);
+        agent.deliver(text.as_bytes());
+    }
+    let up = agent.core.counts().sessions;
+    (agent.finish(), up)
+}
+
+/// The most messages of one sequence.
+const MAX_RECORDS: usize = 48;
+
+/// One user agent under test, with the driver and the application played around it.
+struct Agent {
+    core: SessionCore<u64>,
+    now: Instant,
+    /// The last media port handed out.
+    port: u16,
+    /// Calls accepted so far.
+    accepted: usize,
+    seen: Seen,
+}
+
+impl Agent {
+    fn new() -> Agent {
+        let local: SocketAddr = ([127, 0, 0, 1], 5060).into();
+        let mut cfg = SessionConfig {
+            local_address: local,
+            transports: vec![Transport::Udp],
+            sip_client: true,
+            ..Default::default()
+        };
+        cfg.media.ip = local.ip();
+        cfg.max_sessions = 8;
+        let rng = Box::new(rand::rngs::SmallRng::seed_from_u64(1));
+        let now = Instant::now();
+        let core = SessionCore::new(cfg, local, "urn:uuid:fuzz".into(), rng, now);
+        Agent { core, now, port: 20000, accepted: 0, seen: Seen::default() }
+    }
+
+    /// Time passes; whatever timers are due fire.
+    fn wait(&mut self, d: Duration) {
+        self.now += d;
+        self.core.handle_timeout(self.now);
+        self.drain();
+    }
+
+    /// A datagram from the peer: what does not parse is what the transport would drop.
+    fn deliver(&mut self, datagram: &[u8]) {
+        let peer = Peer::new(Transport::Udp, ([127, 0, 0, 2], 5060).into());
+        if let Ok(message) = sip_message::parse_message(bytes::Bytes::copy_from_slice(datagram)) {
+            self.core.handle_input(self.now, Input::Message { message, source: peer });
+            self.drain();
         }
     }
-    let up = core.counts().sessions;
-    core.handle_input(now, Input::Command { command: Command::Shutdown, reply: 0 });
-    drain_seeing(&mut core, now, &mut port, &mut accepted, &mut seen);
-    for _ in 0..10_000 {
-        let Some(at) = core.poll_timeout() else { break };
-        now = now.max(at);
-        core.handle_timeout(now);
-        drain_seeing(&mut core, now, &mut port, &mut accepted, &mut seen);
+
+    /// Shuts the agent down, lets every timer run out (transactions, dialogs, the
+    /// shutdown's grace) and checks that nothing is left; returns the calls accepted.
+    fn finish(mut self) -> usize {
+        self.core.handle_input(self.now, Input::Command { command: Command::Shutdown, reply: 0 });
+        self.drain();
+        for _ in 0..10_000 {
+            let Some(at) = self.core.poll_timeout() else { break };
+            self.now = self.now.max(at);
+            self.core.handle_timeout(self.now);
+            self.drain();
+        }
+        let left = self.core.counts();
+        assert_eq!((left.sessions, left.calls, left.server_transactions), (0, 0, 0), "left behind: {left:?}");
+        self.accepted
     }
-    let left = core.counts();
-    assert_eq!((left.sessions, left.calls, left.server_transactions), (0, 0, 0), "left behind: {left:?}");
-    (accepted, up)
+
+    /// Plays the driver and an application that accepts every call: every port bind
+    /// succeeds, every lookup fails. What is transmitted teaches `seen` our tags and our last
+    /// request.
+    fn drain(&mut self) {
+        let mut follow = Vec::new();
+        loop {
+            while let Some(out) = self.core.poll_output() {
+                match out {
+                    Output::Transmit { bytes, .. } => self.seen.sent(&bytes),
+                    Output::BindMedia { id } => {
+                        self.port = self.port.wrapping_add(2).max(20000);
+                        follow.push(Input::MediaBound { id, result: Ok(([127, 0, 0, 1], self.port).into()) });
+                    }
+                    Output::Resolve { query, .. } => {
+                        follow.push(Input::Resolved { query, result: Err(crate::error::UnreachableCause::Timeout) })
+                    }
+                    Output::Handler(HandlerEvent::Incoming(call)) => {
+                        self.accepted += 1;
+                        follow.push(Input::Command {
+                            command: Command::Decide { id: call.id, decision: CallDecision::Accept(None) },
+                            reply: 0,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            if follow.is_empty() {
+                return;
+            }
+            for input in follow.drain(..) {
+                self.core.handle_input(self.now, input);
+            }
+        }
+    }
 }
 
 /// What the sequence harness learned from what the user agent sent.
@@ -116,6 +158,20 @@ struct Seen {
     last_request: Option<String>,
 }
 
+impl Seen {
+    fn sent(&mut self, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        if text.starts_with("SIP/2.0 ") {
+            if let (Some(call), Some(tag)) = (header(&text, "Call-ID"), header(&text, "To").and_then(tag_of)) {
+                // At most a few calls: the sequences use three Call-IDs.
+                self.our_tags.insert(call.to_owned(), tag.to_owned());
+            }
+        } else {
+            self.last_request = Some(text);
+        }
+    }
+}
+
 /// The value of the first header `name` (no compact form: the user agent writes full
 /// names) in `text`.
 fn header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
@@ -124,36 +180,6 @@ fn header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 
 fn tag_of(value: &str) -> Option<&str> {
     value.split(";tag=").nth(1).map(|t| t.split([';', '>']).next().unwrap_or(t))
-}
-
-/// [`drain`], also learning our tags and our last request from what is transmitted.
-fn drain_seeing(core: &mut SessionCore<u64>, now: Instant, port: &mut u16, accepted: &mut usize, seen: &mut Seen) {
-    let mut follow = Vec::new();
-    loop {
-        while let Some(out) = core.poll_output() {
-            match out {
-                Output::Transmit { bytes, .. } => {
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    if text.starts_with("SIP/2.0 ") {
-                        if let (Some(call), Some(tag)) =
-                            (header(&text, "Call-ID"), header(&text, "To").and_then(tag_of))
-                        {
-                            seen.our_tags.insert(call.to_owned(), tag.to_owned());
-                        }
-                    } else {
-                        seen.last_request = Some(text);
-                    }
-                }
-                other => follow.extend(play(other, port, accepted)),
-            }
-        }
-        if follow.is_empty() {
-            return;
-        }
-        for input in follow.drain(..) {
-            core.handle_input(now, input);
-        }
-    }
 }
 
 /// The SDP offer of the sequences.
@@ -236,44 +262,6 @@ fn message(r: &[u8], seen: &Seen) -> String {
          Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
-}
-
-/// Plays the driver and an application that accepts every call.
-fn drain(core: &mut SessionCore<u64>, now: Instant, port: &mut u16, accepted: &mut usize) {
-    let mut follow = Vec::new();
-    loop {
-        while let Some(out) = core.poll_output() {
-            follow.extend(play(out, port, accepted));
-        }
-        if follow.is_empty() {
-            return;
-        }
-        for input in follow.drain(..) {
-            core.handle_input(now, input);
-        }
-    }
-}
-
-/// What the driver or the application answers to one output: every port bind succeeds,
-/// every lookup fails, every call is accepted.
-fn play(out: Output<u64>, port: &mut u16, accepted: &mut usize) -> Option<Input<u64>> {
-    match out {
-        Output::BindMedia { id } => {
-            *port = port.wrapping_add(2).max(20000);
-            Some(Input::MediaBound { id, result: Ok(([127, 0, 0, 1], *port).into()) })
-        }
-        Output::Resolve { query, .. } => {
-            Some(Input::Resolved { query, result: Err(crate::error::UnreachableCause::Timeout) })
-        }
-        Output::Handler(HandlerEvent::Incoming(call)) => {
-            *accepted += 1;
-            Some(Input::Command {
-                command: Command::Decide { id: call.id, decision: CallDecision::Accept(None) },
-                reply: 0,
-            })
-        }
-        _ => None,
-    }
 }
 
 #[cfg(test)]
