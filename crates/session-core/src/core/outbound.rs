@@ -311,11 +311,8 @@ impl<W> SessionCore<W> {
 
 /// Does the URI of a Route (`<sip:...;lr>`) or a remote target name `peer`'s address?
 fn hop_is(hop: &str, peer: &Peer) -> bool {
-    let uri = match (hop.find('<'), hop.rfind('>')) {
-        (Some(start), Some(end)) if start < end => &hop[start + 1..end],
-        _ => hop,
-    };
-    let Ok(sip_message::Uri::Sip(sip)) = sip_message::Uri::parse(uri) else { return false };
+    let Ok(address) = sip_message::NameAddr::parse(hop) else { return false };
+    let sip_message::Uri::Sip(sip) = address.uri() else { return false };
     let host = sip.host_str().trim_start_matches('[').trim_end_matches(']');
     match host.parse::<std::net::IpAddr>() {
         Ok(ip) => ip.to_canonical() == peer.addr.ip().to_canonical() && sip.port_or_default() == peer.addr.port(),
