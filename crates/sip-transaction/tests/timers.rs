@@ -424,3 +424,20 @@ fn a_cancelled_invite_without_a_final_response_ends_64_t1_after_the_cancel() {
     assert_eq!(h.event_time(|e| *e == Event::Timeout { tx: invite }), Some(MS(37_000)));
     assert!(h.layer.is_empty());
 }
+
+#[test]
+fn the_tables_give_back_the_room_of_a_peak_once_it_has_passed() {
+    let mut h = Harness::new();
+    let from = peer(Transport::Udp, 5070);
+    for _ in 0..20_000 {
+        let req = request(Method::Options, "UDP");
+        h.deliver(Message::Request(req.clone()), from);
+        let tx = h.last_request_tx();
+        h.respond(tx, response_to(&req, StatusCode::OK));
+    }
+    assert_eq!(h.layer.len(), 20_000, "each request is a transaction until timer J");
+    assert!(h.layer.capacity() >= 20_000);
+    h.run_to_end();
+    assert!(h.layer.is_empty());
+    assert!(h.layer.capacity() <= 2048, "the room of the peak went back: {}", h.layer.capacity());
+}

@@ -34,7 +34,8 @@ use std::time::Instant;
 pub struct Calls {
     cfg: CallConfig,
     rng: Box<dyn RandomSource + Send>,
-    calls: HashMap<CallKey, Call>,
+    /// Boxed: a call is a few kilobytes, and a table of them inline doubles (and copies) it all.
+    calls: HashMap<CallKey, Box<Call>>,
     table: DialogTable<CallKey>,
     /// The dialog ids each call has in the table.
     registered: HashMap<CallKey, Vec<DialogId>>,
@@ -96,7 +97,7 @@ impl Calls {
 
     /// Where `call` is; `None` once it is over.
     pub fn state(&self, call: CallKey) -> Option<CallState> {
-        self.calls.get(&call).map(Call::state)
+        self.calls.get(&call).map(|c| c.state())
     }
 
     /// The dialog of `call`: ours once answered (UAC), or the one our answer makes (UAS).
@@ -198,7 +199,7 @@ impl Calls {
         }
         let call = Call::outgoing(key, invite, credentials)?;
         self.table.insert_owner(call.call_id.clone(), call.local_tag.clone(), key);
-        self.calls.insert(key, call);
+        self.calls.insert(key, Box::new(call));
         self.with_call(now, key, |c, ctx| {
             c.send_initial(ctx);
             Ok(())
@@ -278,7 +279,7 @@ impl Calls {
             Ok(call) => {
                 self.table.insert_owner(call.call_id.clone(), call.local_tag.clone(), key);
                 self.answering.entry(call.call_id.clone()).or_default().push(key);
-                self.calls.insert(key, call);
+                self.calls.insert(key, Box::new(call));
                 self.out.push(Output::Event(CallEvent {
                     call: key,
                     kind: super::event::CallEventKind::Incoming { invite },
