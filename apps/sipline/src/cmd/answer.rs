@@ -7,7 +7,7 @@
 use super::client::{self, ClientArgs, Failure};
 use super::media::{self, MediaArgs};
 use client_core::{AudioSource, CallId, CallState, ClientEvent, ClientManager};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -72,6 +72,8 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
     let mut completed = 0u32;
     let mut nth = 0u32;
     let mut answered = HashSet::new();
+    // Calls reported when events were lost (see `Lagged` below), so their end is not reported twice.
+    let mut finished_early = VecDeque::new();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let status = loop {
@@ -117,16 +119,31 @@ async fn answer(args: Args) -> Result<ExitCode, Failure> {
                     });
                 }
                 Ok(ClientEvent::CallEnded { call }) => {
-                    let was_answered = answered.remove(&call.id);
-                    if let (true, Some(rtp)) = (was_answered, call.final_rtp()) {
-                        println!("{}", media::stats_line(call.id, rtp));
-                    }
-                    if was_answered && call.end.as_ref().is_some_and(client::ended_normally) {
-                        completed += 1;
+                    // `answered_at` too: the state change may have been among events lost to lag.
+                    let reported = finished_early.contains(&call.id);
+                    if answered.remove(&call.id) || (call.answered_at.is_some() && !reported) {
+                        completed += report_end(&call);
                     }
                 }
                 Ok(_) => {}
-                Err(client_core::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(client_core::broadcast::error::RecvError::Lagged(n)) => {
+                    println!("({n} events not shown)");
+                    // An end lost with them leaves its call here: finish it from its record.
+                    answered.retain(|id| match client.get_call(*id) {
+                        Some(call) if call.end.is_some() => {
+                            completed += report_end(&call);
+                            // Its CallEnded may still be queued: at most a channel's worth
+                            // of events is, so remembering that many ids is enough.
+                            if finished_early.len() == client_core::EVENT_CAPACITY {
+                                finished_early.pop_front();
+                            }
+                            finished_early.push_back(call.id);
+                            false
+                        }
+                        Some(_) => true,
+                        None => false,
+                    });
+                }
                 Err(client_core::broadcast::error::RecvError::Closed) => break ExitCode::from(1),
             },
             _ = &mut ctrl_c => {
@@ -185,4 +202,13 @@ impl EarlyMedia {
             println!("{id} cannot answer: {e}");
         }
     }
+}
+
+/// Prints the statistics line of an answered call that ended; 1 if it ended normally (it
+/// counts toward `--count`), else 0.
+fn report_end(call: &client_core::CallInfo) -> u32 {
+    if let Some(rtp) = call.final_rtp() {
+        println!("{}", media::stats_line(call.id, rtp));
+    }
+    u32::from(call.end.as_ref().is_some_and(client::ended_normally))
 }
