@@ -11,6 +11,8 @@
 #
 #   bench/load/soak.sh                     CALLS=100000 RATE=1000
 #   CALLS=20000 RATE=500 bench/load/soak.sh
+#   HEAPTRACK=/tmp/soak CALLS=100000 RATE=250 bench/load/soak.sh   # heap profile of the answerer:
+#       heaptrack_print -f /tmp/soak.zst --print-peaks 1 --print-leaks 1
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -21,6 +23,8 @@ cargo build -q --release -p sipline
 out=$(mktemp -d)
 pids=()
 cleanup() {
+    # Ctrl-C first: the program stops cleanly (and a profiler writes its data out).
+    [ -n "${answerer:-}" ] && kill -INT "$answerer" 2>/dev/null && sleep 2
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     rm -rf "$out"
 }
@@ -28,9 +32,15 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 sip=$(free_port); front=$(free_port); metrics=$(free_port)
 
-taskset -c 1 target/release/sipline answer --listen 127.0.0.1:"$sip" --count 100000000 --metrics 127.0.0.1:"$metrics" \
+profiler=()
+[ -n "${HEAPTRACK:-}" ] && profiler=(heaptrack -o "$HEAPTRACK")
+taskset -c 1 "${profiler[@]}" target/release/sipline answer --listen 127.0.0.1:"$sip" --count 100000000 --metrics 127.0.0.1:"$metrics" \
     >/dev/null 2>&1 &
-answerer=$!; pids+=("$answerer")
+pids+=($!)
+sleep 1
+# The program itself, also when a profiler started it as its child.
+answerer=$(pgrep -n -f "^target/release/sipline answer --listen 127.0.0.1:$sip ")
+pids+=("$answerer")
 echo "1 sip:127.0.0.1:$sip" >"$out/dispatcher.list"
 taskset -c 0 kamailio -f deploy/kamailio/dispatcher.cfg -DD -E -m 256 -M 16 -Y "$out" -A "LISTEN=udp:127.0.0.1:$front" \
     -A "DS_LIST=\"$out/dispatcher.list\"" -A "CTL_SOCKET=\"unix:$out/ctl\"" >"$out/kamailio.log" 2>&1 &
