@@ -176,6 +176,12 @@ pub struct AccountConfig {
     /// [`SecurityConfig::refuse_md5`], which does this for every account.
     #[serde(default)]
     pub refuse_md5: bool,
+    /// Ask the registrar for a GRUU (RFC 5627) and use it as the Contact of this account's
+    /// calls, so a call survives the failure of both ends' connections to the proxy. Needs a
+    /// proxy that routes requests to a GRUU by its location service; see
+    /// [`Account::gruu`](session_core::Account::gruu).
+    #[serde(default)]
+    pub gruu: bool,
 }
 
 impl std::fmt::Debug for AccountConfig {
@@ -191,6 +197,7 @@ impl std::fmt::Debug for AccountConfig {
             .field("display_name", &self.display_name)
             .field("register", &self.register)
             .field("refuse_md5", &self.refuse_md5)
+            .field("gruu", &self.gruu)
             .finish()
     }
 }
@@ -216,6 +223,7 @@ impl AccountConfig {
             display_name: None,
             register: true,
             refuse_md5: false,
+            gruu: false,
         }
     }
 
@@ -237,6 +245,7 @@ impl AccountConfig {
             outbound_proxy: self.outbound_proxy.clone(),
             display_name: self.display_name.clone(),
             refuse_md5: self.refuse_md5,
+            gruu: self.gruu,
         }
     }
 }

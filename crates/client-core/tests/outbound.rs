@@ -9,6 +9,8 @@ use sip_testpeers::{require_peers, Kamailio, KamailioOptions, Transport};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(30);
+/// A domain kamailio takes as its own, for addresses of record (and so GRUUs) in it.
+const DOMAIN: &str = "sipline.test";
 
 /// The next registration state the agent reports.
 async fn next_state(events: &mut client_core::broadcast::Receiver<ClientEvent>) -> RegistrationState {
@@ -367,6 +369,98 @@ async fn a_tcp_flow_reset_mid_call_is_recovered_and_the_far_end_can_still_hang_u
     })
     .await
     .expect("the caller's re-INVITE crossed kamailio");
+
+    callee.hangup_call(callee_call).await.expect("the callee hangs up");
+    let ended = next_event(&mut caller_events, "the caller's call ends", |e| match e {
+        ClientEvent::CallEnded { call: info } if info.id == call => Some(info.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(ended.end.as_ref().map(|e| e.cause), Some(client_core::EndCause::RemoteHangup), "{ended:?}");
+    drop(k);
+    caller.stop().await;
+    callee.stop().await;
+}
+
+/// Both ends' flows reset in the middle of a call: caller and callee registered over TCP,
+/// each asking for a GRUU (RFC 5627) and using it as its Contact. kamailio restarts under
+/// the call, so both connections close at once and each end's alias of the other is dead.
+/// Both register again over new connections, and neither needs a target refresh: the
+/// callee's BYE, addressed to the caller's GRUU, reaches the caller by kamailio's location
+/// service over the caller's new connection. Without GRUUs each end's requests would go to
+/// the other's dead connection and be lost (the test fails so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_gruus_a_call_outlives_the_reset_of_both_ends_flows() {
+    require_peers();
+    let mut k = tokio::task::spawn_blocking(|| {
+        Kamailio::start(KamailioOptions::new().gruu(true).domain(DOMAIN).user("caller8", "pw8").user("callee9", "pw9"))
+    })
+    .await
+    .expect("join")
+    .expect("kamailio");
+    let tcp = k.addr(Transport::Tcp);
+    let agent = |user: &str, password: &str, tone: f32| {
+        let mut account = AccountConfig::new(user, Some(password.into()), format!("sip:{tcp};transport=tcp"));
+        // The GRUU is in the domain of the address of record, which the proxy calls its own.
+        account.domain = Some(DOMAIN.into());
+        account.gruu = true;
+        ClientBuilder::new()
+            .local_address("127.0.0.1:0".parse().expect("addr"))
+            .with_network(|n| n.transports = vec!["tcp".into()])
+            .with_registration(|r| r.backoff_base_secs = 1)
+            .tone(Some(tone))
+            .account(account)
+    };
+    let caller = agent("caller8", "pw8", 440.0).build().await.expect("config");
+    let callee = agent("callee9", "pw9", 1000.0).auto_answer(true).build().await.expect("config");
+    let (mut caller_events, mut callee_events) = (caller.subscribe_events(), callee.subscribe_events());
+    caller.start().await.expect("caller registers");
+    callee.start().await.expect("callee registers");
+
+    let call = caller
+        .make_call(&format!("sip:caller8@{DOMAIN}"), &format!("sip:callee9@{tcp};transport=tcp"))
+        .await
+        .expect("call");
+    caller.wait_for_answer(call, PATIENCE).await.expect("answered");
+    let callee_call = next_event(&mut callee_events, "the incoming call", |e| match e {
+        ClientEvent::IncomingCall { call } => Some(call.id),
+        _ => None,
+    })
+    .await;
+    // Each end's Contact in the call is the GRUU kamailio granted it.
+    let gruu_of = |user: &str| format!("sip:{user}@{DOMAIN};gr=urn:uuid:");
+    let answer = caller.get_call(call).expect("the call");
+    assert!(answer.remote_header("Contact").is_some_and(|c| c.contains(&gruu_of("callee9"))), "{answer:?}");
+    let offer = callee.get_call(callee_call).expect("the call");
+    assert!(offer.remote_header("Contact").is_some_and(|c| c.contains(&gruu_of("caller8"))), "{offer:?}");
+    let heard_before = caller.get_rtp_statistics(call).await.expect("stats").packets_received;
+
+    let k = tokio::task::spawn_blocking(move || k.restart(Duration::from_secs(1)).map(|_| k))
+        .await
+        .expect("join")
+        .expect("kamailio restarts");
+    for (who, events) in [("caller", &mut caller_events), ("callee", &mut callee_events)] {
+        // (Past the first registration's events, still queued for the caller.)
+        next_event(events, &format!("the {who} notices the reset"), |e| {
+            matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Refreshing { .. }, .. })
+                .then_some(())
+        })
+        .await;
+        next_event(events, &format!("the {who} registers again"), |e| {
+            matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Registered { .. }, .. })
+                .then_some(())
+        })
+        .await;
+    }
+    let mut heard_after = heard_before;
+    for _ in 0..50 {
+        heard_after = caller.get_rtp_statistics(call).await.expect("stats").packets_received;
+        if heard_after > heard_before + 25 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(heard_after > heard_before + 25, "audio flowed after the reset: {heard_before} then {heard_after}");
 
     callee.hangup_call(callee_call).await.expect("the callee hangs up");
     let ended = next_event(&mut caller_events, "the caller's call ends", |e| match e {

@@ -446,3 +446,40 @@ fn several_accounts_in_one_table() {
     assert!(t.iter().all(|(_, r)| r.state().is_registered()));
     assert_eq!(t.poll_timeout(), Some(now + S(60)));
 }
+
+#[test]
+fn a_gruu_is_asked_for_kept_from_the_latest_2xx_and_dropped_with_the_binding() {
+    let mut cfg = account("secret");
+    cfg.credentials = None;
+    cfg.instance_id = Some("urn:uuid:00000000-0000-1000-8000-000A95A0E128".into());
+    cfg.reg_id = Some(1);
+    cfg.gruu = true;
+    let mut r = Reg::new(cfg);
+    let first = r.register();
+    assert_eq!(first.headers().get(H::Supported).unwrap().as_str(), "outbound, path, gruu");
+    let granted = |req: &Request, gruu: Option<&str>| {
+        let mut resp = req.make_response(StatusCode::OK, Some("reg")).unwrap();
+        let gruu = gruu.map(|g| format!(";pub-gruu=\"{g}\"")).unwrap_or_default();
+        resp.push_header(
+            H::Contact,
+            format!("<sip:alice@192.0.2.4:5060>;+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"{gruu};expires=600"),
+        );
+        resp
+    };
+    let gruu = "sip:alice@example.com;gr=urn:uuid:00000000-0000-1000-8000-000A95A0E128";
+    r.answer(granted(&first, Some(gruu)));
+    assert_eq!(r.reg.gruu(), Some(gruu));
+    // A refresh whose 2xx grants none (the registrar stopped): none is used any more.
+    let refresh = r.run_until(S(301)).pop().expect("a refresh").1;
+    r.answer(granted(&refresh, None));
+    assert_eq!(r.reg.gruu(), None);
+    // Without the option no GRUU is asked for, nor taken.
+    let mut plain = account("secret");
+    plain.credentials = None;
+    plain.instance_id = Some("urn:uuid:00000000-0000-1000-8000-000A95A0E128".into());
+    let mut p = Reg::new(plain);
+    let req = p.register();
+    assert!(!req.headers().contains(H::Supported));
+    p.answer(granted(&req, Some(gruu)));
+    assert_eq!(p.reg.gruu(), None);
+}

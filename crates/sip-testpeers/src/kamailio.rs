@@ -129,6 +129,10 @@ pub struct KamailioOptions {
     pub flow_timer: Option<u32>,
     /// Challenge with `algorithm=SHA-256` (RFC 8760) instead of kamailio's default, MD5.
     pub digest_sha256: bool,
+    /// Grant GRUUs (RFC 5627) to REGISTERs that ask (`Supported: gruu`, `+sip.instance`),
+    /// and route requests addressed to one — in a dialog too — by the location service.
+    /// Off by default, as in this proxy's configuration before.
+    pub gruu: bool,
 }
 
 impl Default for KamailioOptions {
@@ -143,6 +147,7 @@ impl Default for KamailioOptions {
             domains: Vec::new(),
             flow_timer: None,
             digest_sha256: false,
+            gruu: false,
         }
     }
 }
@@ -170,6 +175,12 @@ impl KamailioOptions {
     /// Sets [`digest_sha256`](Self::digest_sha256).
     pub fn digest_sha256(mut self, yes: bool) -> Self {
         self.digest_sha256 = yes;
+        self
+    }
+
+    /// Sets [`gruu`](Self::gruu).
+    pub fn gruu(mut self, yes: bool) -> Self {
+        self.gruu = yes;
         self
     }
 
@@ -645,6 +656,9 @@ fn render(
     let mut defines = format!("#!define LOG_LEVEL {}\n", options.log_level);
     if options.challenge_requests {
         defines.push_str("#!define WITH_REQUEST_AUTH\n");
+    }
+    if options.gruu {
+        defines.push_str("#!define WITH_GRUU\n");
     }
     if options.digest_sha256 {
         defines.push_str("#!define WITH_SHA256\n");

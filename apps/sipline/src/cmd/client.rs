@@ -58,6 +58,10 @@ pub struct ClientArgs {
     /// offering nothing stronger fails the registration or request, saying so.
     #[arg(long = "no-md5")]
     pub no_md5: bool,
+    /// Ask the registrar for a GRUU (RFC 5627) and make it the Contact of the account's
+    /// calls, so that a call outlives the connections it was set up over.
+    #[arg(long, requires = "user")]
+    pub gruu: bool,
     /// Print every SIP message sent and received, as a ladder.
     #[arg(long)]
     pub trace: bool,
@@ -104,7 +108,9 @@ impl ClientArgs {
     /// it itself, so that a failure can end the command).
     pub fn account(&self) -> Option<AccountConfig> {
         let (user, registrar) = (self.user.clone()?, self.registrar.clone()?);
-        Some(AccountConfig::new(user, self.password.clone(), registrar))
+        let mut account = AccountConfig::new(user, self.password.clone(), registrar);
+        account.gruu = self.gruu;
+        Some(account)
     }
 
     /// The configuration: the file's (or the defaults), then the flags. `towards` is the

@@ -514,6 +514,16 @@ pub struct Account {
     /// where an eavesdropper could brute-force it. Off by default, since
     /// most servers offer MD5 only.
     pub refuse_md5: bool,
+    /// Ask the registrar for a GRUU (RFC 5627) and, once it grants one, put it in the
+    /// Contact of this account's calls instead of our address. The far end's requests in a
+    /// call then reach us through the registrar by its binding of the moment, so a call
+    /// outlives the connection it was set up over even when both ends' connections failed
+    /// (RFC 5626 recovers the registration, the GRUU the dialog). The proxy must route
+    /// requests addressed to a GRUU by its location service (kamailio: `gruu_enabled` and a
+    /// `lookup` of in-dialog requests to itself, as `crates/sip-testpeers/peers/kamailio.cfg`
+    /// does under `WITH_GRUU`). Off by default: a proxy that grants GRUUs but routes
+    /// in-dialog requests only by Record-Route and the Contact loses them.
+    pub gruu: bool,
 }
 
 impl Account {
@@ -528,6 +538,7 @@ impl Account {
             outbound_proxy: None,
             display_name: None,
             refuse_md5: false,
+            gruu: false,
         }
     }
 

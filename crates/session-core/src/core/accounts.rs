@@ -43,6 +43,8 @@ pub(crate) struct CallAccount {
     pub(crate) display_name: Option<String>,
     pub(crate) outbound_proxy: Option<String>,
     pub(crate) credentials: Option<Credentials>,
+    /// The GRUU its registrar granted (RFC 5627), for our Contact.
+    pub(crate) gruu: Option<String>,
 }
 
 impl<W> SessionCore<W> {
@@ -55,7 +57,7 @@ impl<W> SessionCore<W> {
     /// The account whose address of record `from` is (same user and host).
     pub(crate) fn account_for(&self, from: &str) -> Option<CallAccount> {
         let Ok(Uri::Sip(wanted)) = Uri::parse(from) else { return None };
-        self.accounts.values().find_map(|a| match Uri::parse(&a.aor) {
+        self.accounts.iter().find_map(|(id, a)| match Uri::parse(&a.aor) {
             Ok(Uri::Sip(aor))
                 if aor.user() == wanted.user() && aor.host_str().eq_ignore_ascii_case(wanted.host_str()) =>
             {
@@ -63,9 +65,24 @@ impl<W> SessionCore<W> {
                     display_name: a.account.display_name.clone(),
                     outbound_proxy: a.account.outbound_proxy.clone(),
                     credentials: a.credentials.clone(),
+                    gruu: self.regs.get(id).and_then(|r| r.gruu()).map(str::to_owned),
                 })
             }
             _ => None,
+        })
+    }
+
+    /// The GRUU of the account a request for `request_uri` came for: the account whose
+    /// registered Contact has that user (the registrar rewrote the request to it), if its
+    /// registrar granted one.
+    pub(crate) fn gruu_for(&self, request_uri: &str) -> Option<String> {
+        let Ok(Uri::Sip(target)) = Uri::parse(request_uri) else { return None };
+        let user = target.user()?;
+        self.accounts.iter().find_map(|(id, a)| {
+            if a.account.user != user {
+                return None;
+            }
+            self.regs.get(id).and_then(|r| r.gruu()).map(str::to_owned)
         })
     }
 
@@ -96,6 +113,7 @@ impl<W> SessionCore<W> {
         config.instance_id = Some(self.instance.clone());
         // RFC 5626 §4.2: one flow per account, so one reg-id.
         config.reg_id = self.cfg.outbound.then_some(1);
+        config.gruu = account.gruu;
         config.route = account.outbound_proxy.iter().cloned().collect();
         let credentials = account.password.as_ref().map(|p| Credentials::new(account.user.clone(), p.clone()));
         let credentials = credentials.map(|c| if account.refuse_md5 { c.without_md5() } else { c });

@@ -392,6 +392,12 @@ impl<W> SessionCore<W> {
             Some(Ok(old)) => Some(old),
             None => None,
         };
+        // RFC 5627 §4.2: the GRUU of the account the call came for is our Contact in it.
+        if let Some(gruu) = self.gruu_for(invite.uri_str()) {
+            if let Err(e) = self.calls.set_local_contact(key, &format!("<{gruu}>")) {
+                tracing::debug!(session = %id, error = %e, "the GRUU is not our Contact");
+            }
+        }
         let h = invite.headers();
         // §13.3.1: the caller's Expires bounds how long it waits; ours bounds the rest.
         let expires = h.expires().ok().flatten().map(|s| std::time::Duration::from_secs(u64::from(s)));
@@ -673,7 +679,11 @@ impl<W> SessionCore<W> {
         let Some(p) = self.prepared.remove(&id) else { return Err(SessionError::NotFound(id.to_string())) };
         let account = self.account_for(&p.from);
         let user = user_of(&p.from).unwrap_or_else(|| "sipline".to_owned());
-        let contact = format!("sip:{user}@{}", self.advertised);
+        // RFC 5627 §4.2: the account's GRUU, when its registrar granted one.
+        let contact = match account.as_ref().and_then(|a| a.gruu.clone()) {
+            Some(gruu) => format!("<{gruu}>"),
+            None => format!("sip:{user}@{}", self.advertised),
+        };
         let transport = self.cfg.transports.first().copied().unwrap_or(sip_message::Transport::Udp);
         let mut builder = RequestBuilder::new(Method::Invite, p.to.clone())
             .from(account.as_ref().and_then(|a| a.display_name.as_deref()), p.from.clone())

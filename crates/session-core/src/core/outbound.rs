@@ -128,6 +128,11 @@ impl<W> SessionCore<W> {
             .filter(|(_, s)| matches!(s.state, SessionState::Active | SessionState::OnHold))
             .filter(|(_, s)| {
                 let Some(dialog) = self.calls.dialog(s.key()) else { return false };
+                // Our Contact is a GRUU (RFC 5627): the far end's requests reach us through
+                // the registrar by our new binding, so nothing needs refreshing.
+                if is_gruu(dialog.local_contact()) {
+                    return false;
+                }
                 let hop = dialog.route_set().first().map_or(dialog.remote_target(), |r| r.as_str());
                 hop_is(hop, peer)
             })
@@ -310,6 +315,12 @@ impl<W> SessionCore<W> {
 }
 
 /// Does the URI of a Route (`<sip:...;lr>`) or a remote target name `peer`'s address?
+/// Is `contact` (a Contact value) a GRUU: a SIP URI with the `gr` parameter (RFC 5627 §3)?
+fn is_gruu(contact: &str) -> bool {
+    let Ok(address) = sip_message::NameAddr::parse(contact) else { return false };
+    matches!(address.uri(), sip_message::Uri::Sip(sip) if sip.params().contains("gr"))
+}
+
 fn hop_is(hop: &str, peer: &Peer) -> bool {
     let Ok(address) = sip_message::NameAddr::parse(hop) else { return false };
     let sip_message::Uri::Sip(sip) = address.uri() else { return false };
@@ -324,6 +335,14 @@ fn hop_is(hop: &str, peer: &Peer) -> bool {
 mod tests {
     use super::*;
     use sip_message::Transport;
+
+    #[test]
+    fn a_gruu_is_a_sip_uri_with_gr() {
+        assert!(is_gruu("<sip:alice@example.com;gr=urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>"));
+        assert!(is_gruu("<sip:tgruu.7hs==jd7vnzga5w7fajsc7-ajd6fabz0f8g5@example.com;gr>"));
+        assert!(!is_gruu("<sip:alice@192.0.2.4:5060;transport=tcp>"));
+        assert!(!is_gruu("<sip:alice@example.com>;gr"));
+    }
 
     #[test]
     fn a_hop_matches_the_address_of_the_flow_it_went_over() {

@@ -135,8 +135,12 @@ impl Dialog {
         &self.local_contact
     }
 
-    /// Our address moved from `old` to `new` (host and port as they appear in our Contact):
-    /// the Contact of the next target refresh says so, and requests carry `via`'s sent-by.
+    /// Our Contact from now on: a URI, or a full `name-addr` value.
+    pub(crate) fn set_local_contact(&mut self, contact: &str) -> Result<(), crate::DialogError> {
+        self.local_contact = crate::dialog::create::contact_value(contact)?;
+        Ok(())
+    }
+
     /// Our address moved from `old` to `new` (host and port as written): the local Contact
     /// names the new one, and requests from now on carry `via`. The peer learns the new
     /// target from the next target refresh request.

@@ -5,7 +5,7 @@ use super::call::{Call, Ctx, Phase};
 use super::config::CallConfig;
 use super::event::{CallEvent, CallKey, CallState};
 use crate::body::Body;
-use crate::dialog::{Dialog, DialogId, DialogTable, RequestRoute};
+use crate::dialog::{Dialog, DialogId, DialogTable, RequestRoute, Role};
 use crate::error::DialogError;
 use crate::output::{Outbox, Output};
 use crate::random::RandomSource;
@@ -434,6 +434,21 @@ impl Calls {
             return Err(DialogError::Unsupported("progress takes a 1xx status"));
         }
         self.with_call(now, call, |c, ctx| c.answer_invite(ctx, status, body))
+    }
+
+    /// Our Contact in `call`, an INVITE we received and have not answered yet, is `contact`
+    /// instead of the configured one: the GRUU of the account the call came for (RFC 5627
+    /// §4.2), so that the peer's requests in the dialog reach us through the registrar
+    /// whichever connection we are on then.
+    pub fn set_local_contact(&mut self, call: CallKey, contact: &str) -> Result<(), DialogError> {
+        let c = self.calls.get_mut(&call).ok_or(DialogError::NotFound)?;
+        if c.role != Role::Uas || c.phase != Phase::Incoming {
+            return Err(DialogError::InvalidState("the Contact of a call is ours to choose before we answer it"));
+        }
+        match c.dialog.as_mut() {
+            Some(d) => d.set_local_contact(contact),
+            None => Err(DialogError::InvalidState("no dialog")),
+        }
     }
 
     /// Answers the INVITE of `call` with 200 and `body` (the SDP answer or offer). The 2xx is

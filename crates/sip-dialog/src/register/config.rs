@@ -21,6 +21,9 @@ pub struct AccountConfig {
     pub instance_id: Option<String>,
     /// The `reg-id` of this flow (RFC 5626 §4.2).
     pub reg_id: Option<u32>,
+    /// Ask for a GRUU (RFC 5627): `Supported: gruu` with the `+sip.instance` of
+    /// [`Self::instance_id`]; the `pub-gruu` granted is [`Registration::gruu`](super::Registration::gruu).
+    pub gruu: bool,
     /// The expiry to ask for, in seconds (3600 by default); a 423 raises it.
     pub expires: u32,
     /// The credentials to answer 401/407 with.
@@ -52,6 +55,7 @@ impl AccountConfig {
             contact: contact.into(),
             instance_id: None,
             reg_id: None,
+            gruu: false,
             expires: 3600,
             credentials: None,
             via,

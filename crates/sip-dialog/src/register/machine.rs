@@ -3,7 +3,7 @@
 //! honouring 423 Min-Expires (§10.2.8), and retried with back-off after failures.
 
 use super::config::AccountConfig;
-use super::refresh::{granted_expiry, refresh_after};
+use super::refresh::{granted_expiry, granted_gruu, refresh_after};
 use super::state::{RegistrationEvent, RegistrationState};
 use crate::auth::{set_credentials, Authenticator};
 use crate::error::DialogError;
@@ -53,6 +53,8 @@ pub struct Registration {
     /// A change of Contact asked for while a REGISTER was in flight.
     move_after: bool,
     failures: u32,
+    /// The public GRUU of our binding (RFC 5627), from the last 2xx.
+    gruu: Option<String>,
     binding_until: Option<Instant>,
     timer: Option<Instant>,
     out: Outbox<RegistrationEvent>,
@@ -88,11 +90,19 @@ impl Registration {
             stale_contacts: Vec::new(),
             move_after: false,
             failures: 0,
+            gruu: None,
             binding_until: None,
             timer: None,
             out: Outbox::default(),
             cfg: config,
         })
+    }
+
+    /// The public GRUU (RFC 5627) the registrar granted with the last 2xx, when
+    /// [`AccountConfig::gruu`] asked for one: the URI to put in the Contact of dialogs of
+    /// this account, which reaches us through the registrar whatever our flow is.
+    pub fn gruu(&self) -> Option<&str> {
+        self.gruu.as_deref()
     }
 
     /// The configuration.
@@ -288,6 +298,7 @@ impl Registration {
         if removed {
             self.timer = None;
             self.binding_until = None;
+            self.gruu = None;
             self.set_state(RegistrationState::Unregistered);
             return;
         }
@@ -297,6 +308,13 @@ impl Registration {
             self.on_failure(now, response.status(), None);
             return;
         }
+        // RFC 5627 §4.2: the GRUU of the most recent 2xx is the one to use (none if the
+        // registrar stopped granting one).
+        self.gruu = if self.cfg.gruu {
+            granted_gruu(response, &self.cfg.contact, self.cfg.instance_id.as_deref())
+        } else {
+            None
+        };
         let granted = Duration::from_secs(granted.into());
         let expires_at = now + granted;
         let refresh_at = now + refresh_after(granted);
@@ -377,8 +395,12 @@ impl Registration {
             .cseq(seq)
             .contact(c.contact_value(remove))
             .header(H::Expires, if remove { "0".to_owned() } else { self.expires.to_string() });
-        if c.reg_id.is_some() {
-            b = b.header(H::Supported, "outbound, path");
+        let gruu = c.gruu && c.instance_id.is_some();
+        match (c.reg_id.is_some(), gruu) {
+            (true, true) => b = b.header(H::Supported, "outbound, path, gruu"),
+            (true, false) => b = b.header(H::Supported, "outbound, path"),
+            (false, true) => b = b.header(H::Supported, "gruu"),
+            (false, false) => {}
         }
         for stale in &self.stale_contacts {
             let uri = stale.trim();

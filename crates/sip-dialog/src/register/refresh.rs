@@ -30,28 +30,55 @@ fn our_uri(contact: &str) -> Option<Uri<'_>> {
     }
 }
 
-/// The expiry the registrar granted our binding, in seconds: the `expires` parameter of the
-/// Contact in the 2xx that is ours (the same URI, or the same `+sip.instance` — RFC 5626
-/// registrars key on the instance), else the response's Expires, else what we asked for
-/// (§10.2.4).
-pub(crate) fn granted_expiry(response: &Response, contact: &str, instance: Option<&str>, requested: u32) -> u32 {
+/// Our binding among the Contacts of a registrar's 2xx: the same URI, or the same
+/// `+sip.instance` (RFC 5626 registrars key on the instance).
+fn our_binding<'r>(response: &'r Response, contact: &str, instance: Option<&str>) -> Option<Contact<'r>> {
     let ours = our_uri(contact);
     let instance = instance.map(|i| i.trim_start_matches('<').trim_end_matches('>'));
-    let mine = response.headers().contacts().filter_map(Result::ok).find(|c| {
+    response.headers().contacts().filter_map(Result::ok).find(|c| {
         let Contact::Address(a) = c else { return false };
         let same_uri = ours.as_ref().is_some_and(|u| u.equivalent(a.uri()));
         let same_instance = instance.is_some_and(|i| {
             c.sip_instance().is_some_and(|theirs| theirs.trim_start_matches('<').trim_end_matches('>') == i)
         });
         same_uri || same_instance
-    });
+    })
+}
+
+/// The expiry the registrar granted our binding, in seconds: the `expires` parameter of
+/// our Contact in the 2xx, else the response's Expires, else what we asked for (§10.2.4).
+pub(crate) fn granted_expiry(response: &Response, contact: &str, instance: Option<&str>, requested: u32) -> u32 {
+    let mine = our_binding(response, contact, instance);
     mine.and_then(|c| c.expires()).or_else(|| response.headers().expires().ok().flatten()).unwrap_or(requested)
+}
+
+/// The public GRUU the registrar assigned our binding (RFC 5627 §5.3), if it is a `sip:` or
+/// `sips:` URI.
+pub(crate) fn granted_gruu(response: &Response, contact: &str, instance: Option<&str>) -> Option<String> {
+    let gruu = our_binding(response, contact, instance)?.pub_gruu()?.into_owned();
+    matches!(Uri::parse(&gruu), Ok(Uri::Sip(_))).then_some(gruu)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use sip_message::{Method, RequestBuilder, StandardHeader as H, StatusCode};
+
+    #[test]
+    fn the_pub_gruu_of_our_binding_only() {
+        let theirs = ok(
+            &[
+                "<sip:bob@192.0.2.9>;pub-gruu=\"sip:bob@example.com;gr=urn:uuid:2\";expires=300",
+                "<sip:alice@203.0.113.7:40000>;+sip.instance=\"<urn:uuid:1>\";pub-gruu=\"sip:alice@example.com;gr=urn:uuid:1\";expires=300",
+            ],
+            None,
+        );
+        let gruu = granted_gruu(&theirs, "sip:alice@192.0.2.4", Some("urn:uuid:1"));
+        assert_eq!(gruu.as_deref(), Some("sip:alice@example.com;gr=urn:uuid:1"));
+        assert_eq!(granted_gruu(&theirs, "sip:carol@192.0.2.4", Some("urn:uuid:3")), None);
+        let not_sip = ok(&["<sip:alice@192.0.2.4>;pub-gruu=\"http://example.com/\""], None);
+        assert_eq!(granted_gruu(&not_sip, "sip:alice@192.0.2.4", None), None);
+    }
 
     #[test]
     fn refresh_rule() {

@@ -111,4 +111,16 @@ impl<'a> Contact<'a> {
     pub fn reg_id(&self) -> Option<u32> {
         self.params().value("reg-id").and_then(crate::scan::parse_u32)
     }
+
+    /// The `pub-gruu` a registrar assigned this binding (RFC 5627 §5.3), unquoted: a URI
+    /// that reaches this instance for as long as it is registered.
+    pub fn pub_gruu(&self) -> Option<Cow<'a, str>> {
+        self.params().value("pub-gruu").map(unquote).filter(|g| !g.is_empty())
+    }
+
+    /// The `temp-gruu` (RFC 5627 §5.3), unquoted: an anonymous GRUU, valid until the
+    /// registration's Call-ID changes.
+    pub fn temp_gruu(&self) -> Option<Cow<'a, str>> {
+        self.params().value("temp-gruu").map(unquote).filter(|g| !g.is_empty())
+    }
 }

@@ -104,6 +104,16 @@ fn addresses() {
     assert_eq!(contacts[0].sip_instance().as_deref(), Some("<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>"));
     assert_eq!(contacts[0].reg_id(), Some(1));
     assert_eq!(contacts[1].address().unwrap().uri().as_str(), "sip:b@h");
+    assert_eq!(contacts[0].pub_gruu(), None);
+    // RFC 5627 §5.3: the registrar's 2xx names the GRUUs of the binding, quoted.
+    let gruus = headers(&[(
+        "Contact",
+        "<sip:a@10.0.0.1>;pub-gruu=\"sip:a@example.com;gr=urn:uuid:f81d4fae\";temp-gruu=\"sip:tgruu.7hs==jd7vnzga5w7fajsc7-ajd6fabz0f8g5@example.com;gr\";expires=300",
+    )]);
+    let c = gruus.contacts().next().unwrap().unwrap();
+    assert_eq!(c.pub_gruu().as_deref(), Some("sip:a@example.com;gr=urn:uuid:f81d4fae"));
+    assert_eq!(c.temp_gruu().as_deref(), Some("sip:tgruu.7hs==jd7vnzga5w7fajsc7-ajd6fabz0f8g5@example.com;gr"));
+    assert_eq!(c.expires(), Some(300));
     assert_eq!(headers(&[("m", " * ")]).contacts().next().unwrap().unwrap(), Contact::Star);
     let routes: Vec<_> = h.routes().map(|r| r.unwrap().uri().as_str().to_owned()).collect();
     assert_eq!(routes, ["sip:p1.example.com;lr", "sip:p2.example.com;lr"]);
