@@ -132,6 +132,63 @@ async fn a_silent_registrar_is_noticed_by_the_keep_alive_and_the_agent_registers
     client.stop().await;
 }
 
+/// A flow reset in the middle of a registration: the refresh REGISTER is on its way over the
+/// connection (kamailio frozen, so it stays unanswered) when kamailio dies and the kernel
+/// closes the connection. The REGISTER fails at once as a transport error (503), not after
+/// timer F as a timeout (408), and the agent registers again over a new connection once
+/// kamailio is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_reset_mid_registration_fails_the_register_at_once_and_it_is_sent_again() {
+    require_peers();
+    let mut k =
+        tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().min_expires(4).user("agent10", "pw10")))
+            .await
+            .expect("join")
+            .expect("kamailio");
+    let registrar = format!("sip:{};transport=tcp", k.addr(Transport::Tcp));
+    let account = AccountConfig::new("agent10", Some("pw10".into()), registrar);
+    let client = ClientBuilder::new()
+        .local_address("127.0.0.1:0".parse().expect("addr"))
+        .with_network(|n| n.transports = vec!["tcp".into()])
+        .with_registration(|r| r.backoff_base_secs = 1)
+        .account(account)
+        .build()
+        .await
+        .expect("config");
+    let mut events = client.subscribe_events();
+    client.start().await.expect("start");
+    registered(&mut events).await;
+
+    signal_group(&k, "-STOP");
+    let id = client.get_all_registrations().first().expect("the account's registration").id;
+    let refresh = {
+        let client = client.clone();
+        tokio::spawn(async move { client.refresh_registration(id).await })
+    };
+    let state = next_state(&mut events).await;
+    assert!(matches!(state, RegistrationState::Refreshing { .. }), "the refresh went: {state:?}");
+    signal_group(&k, "-KILL");
+    let state = next_state(&mut events).await;
+    assert!(
+        matches!(state, RegistrationState::RetryWait { last_status, .. } if last_status.as_u16() == 503),
+        "the REGISTER failed with its connection: {state:?}"
+    );
+    assert!(refresh.await.expect("join").is_err(), "the refresh reports its failure");
+    let k = tokio::task::spawn_blocking(move || k.restart(Duration::ZERO).map(|_| k))
+        .await
+        .expect("join")
+        .expect("kamailio starts again");
+    let seen = registered(&mut events).await;
+    assert!(matches!(seen.last(), Some(RegistrationState::Registered { .. })), "{seen:?}");
+    let contacts = tokio::task::spawn_blocking(move || k.registered_contacts("agent10").map(|c| (c, k)))
+        .await
+        .expect("join")
+        .expect("kamcmd")
+        .0;
+    assert!(!contacts.is_empty(), "the restarted kamailio holds the new binding");
+    client.stop().await;
+}
+
 /// A UDP registration is kept alive with STUN (RFC 5626 §4.4.2): kamailio answers the
 /// Binding requests, and nothing changes while it does. Frozen, it answers none: after the
 /// seven sends of RFC 5389 and the last wait (39.5 T1; T1 is 100 ms here) the flow is given
