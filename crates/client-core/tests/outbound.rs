@@ -333,6 +333,46 @@ async fn next_event<T>(
     .unwrap_or_else(|_| panic!("{what}: not within {PATIENCE:?}"))
 }
 
+/// Waits for an agent to notice a flow reset (its registration refreshing) and then to be
+/// registered again; events of an earlier registration still queued are passed over.
+async fn registers_again(events: &mut client_core::broadcast::Receiver<ClientEvent>, who: &str) {
+    next_event(events, &format!("the {who} notices the reset"), |e| {
+        matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Refreshing { .. }, .. })
+            .then_some(())
+    })
+    .await;
+    next_event(events, &format!("the {who} registers again"), |e| {
+        matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Registered { .. }, .. })
+            .then_some(())
+    })
+    .await;
+}
+
+/// Asserts the caller goes on hearing the callee: more than 25 packets (half a second)
+/// beyond the `before` it had heard, within five seconds.
+async fn audio_goes_on(caller: &client_core::ClientManager, call: client_core::CallId, before: u64) {
+    let mut after = before;
+    for _ in 0..50 {
+        after = caller.get_rtp_statistics(call).await.expect("stats").packets_received;
+        if after > before + 25 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("audio flowed after the reset: {before} then {after}");
+}
+
+/// Waits for `call` to end at the agent whose `events` these are and asserts the far end
+/// hung it up.
+async fn ended_by_the_far_end(events: &mut client_core::broadcast::Receiver<ClientEvent>, call: client_core::CallId) {
+    let ended = next_event(events, "the caller's call ends", |e| match e {
+        ClientEvent::CallEnded { call: info } if info.id == call => Some(info.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(ended.end.as_ref().map(|e| e.cause), Some(client_core::EndCause::RemoteHangup), "{ended:?}");
+}
+
 /// A TCP flow reset in the middle of a call. The caller registered over TCP, the callee
 /// over UDP, and they talk through kamailio, which reaches the caller back over the caller's
 /// connection (its Contact aliased to it). kamailio restarts under the call: the caller's
@@ -387,26 +427,9 @@ async fn a_tcp_flow_reset_mid_call_is_recovered_and_the_far_end_can_still_hang_u
         .await
         .expect("join")
         .expect("kamailio restarts");
-    next_event(&mut caller_events, "the caller registers again", |e| {
-        matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Refreshing { .. }, .. })
-            .then_some(())
-    })
-    .await;
-    next_event(&mut caller_events, "the caller registered", |e| {
-        matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Registered { .. }, .. })
-            .then_some(())
-    })
-    .await;
+    registers_again(&mut caller_events, "caller").await;
     // The audio went on: the caller hears more of the callee's tone than before the reset.
-    let mut heard_after = heard_before;
-    for _ in 0..50 {
-        heard_after = caller.get_rtp_statistics(call).await.expect("stats").packets_received;
-        if heard_after > heard_before + 25 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(heard_after > heard_before + 25, "audio flowed after the reset: {heard_before} then {heard_after}");
+    audio_goes_on(&caller, call, heard_before).await;
     // The target refresh crossed kamailio: its transaction layer, empty after the restart
     // (REGISTERs are answered statelessly), relayed the 2xx of the caller's re-INVITE.
     let k = tokio::task::spawn_blocking(move || {
@@ -428,12 +451,7 @@ async fn a_tcp_flow_reset_mid_call_is_recovered_and_the_far_end_can_still_hang_u
     .expect("the caller's re-INVITE crossed kamailio");
 
     callee.hangup_call(callee_call).await.expect("the callee hangs up");
-    let ended = next_event(&mut caller_events, "the caller's call ends", |e| match e {
-        ClientEvent::CallEnded { call: info } if info.id == call => Some(info.clone()),
-        _ => None,
-    })
-    .await;
-    assert_eq!(ended.end.as_ref().map(|e| e.cause), Some(client_core::EndCause::RemoteHangup), "{ended:?}");
+    ended_by_the_far_end(&mut caller_events, call).await;
     drop(k);
     caller.stop().await;
     callee.stop().await;
@@ -496,36 +514,12 @@ async fn with_gruus_a_call_outlives_the_reset_of_both_ends_flows() {
         .await
         .expect("join")
         .expect("kamailio restarts");
-    for (who, events) in [("caller", &mut caller_events), ("callee", &mut callee_events)] {
-        // (Past the first registration's events, still queued for the caller.)
-        next_event(events, &format!("the {who} notices the reset"), |e| {
-            matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Refreshing { .. }, .. })
-                .then_some(())
-        })
-        .await;
-        next_event(events, &format!("the {who} registers again"), |e| {
-            matches!(e, ClientEvent::RegistrationStateChanged { state: RegistrationState::Registered { .. }, .. })
-                .then_some(())
-        })
-        .await;
-    }
-    let mut heard_after = heard_before;
-    for _ in 0..50 {
-        heard_after = caller.get_rtp_statistics(call).await.expect("stats").packets_received;
-        if heard_after > heard_before + 25 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(heard_after > heard_before + 25, "audio flowed after the reset: {heard_before} then {heard_after}");
+    registers_again(&mut caller_events, "caller").await;
+    registers_again(&mut callee_events, "callee").await;
+    audio_goes_on(&caller, call, heard_before).await;
 
     callee.hangup_call(callee_call).await.expect("the callee hangs up");
-    let ended = next_event(&mut caller_events, "the caller's call ends", |e| match e {
-        ClientEvent::CallEnded { call: info } if info.id == call => Some(info.clone()),
-        _ => None,
-    })
-    .await;
-    assert_eq!(ended.end.as_ref().map(|e| e.cause), Some(client_core::EndCause::RemoteHangup), "{ended:?}");
+    ended_by_the_far_end(&mut caller_events, call).await;
     drop(k);
     caller.stop().await;
     callee.stop().await;
