@@ -24,6 +24,7 @@ fn negotiated(remote: &str, codec: Codec, direction: Direction, srtp: Option<Srt
         remote_direction: direction.answer_to(direction),
         remote_ptime_ms: None,
         srtp,
+        rtcp_mux: false,
     }
 }
 

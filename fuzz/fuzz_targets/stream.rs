@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
             remote_direction: Direction::SendRecv,
             remote_ptime_ms: None,
             srtp: None,
+            rtcp_mux: false,
         },
         now,
     );

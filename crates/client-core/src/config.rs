@@ -126,6 +126,9 @@ pub struct MediaConfig {
     /// with `EndCause::RtpTimeout`. Off by default (a peer that suppresses silence without
     /// comfort noise would be cut off).
     pub end_on_rtp_timeout: bool,
+    /// Offer and accept RTCP on the RTP port (`a=rtcp-mux`, RFC 5761). On by default; the
+    /// RTCP port is bound all the same for peers that do not multiplex.
+    pub rtcp_mux: bool,
 }
 
 impl Default for MediaConfig {
@@ -140,6 +143,7 @@ impl Default for MediaConfig {
             srtp: "off".into(),
             rtp_timeout_secs: 30,
             end_on_rtp_timeout: false,
+            rtcp_mux: true,
         }
     }
 }
@@ -714,6 +718,7 @@ impl ClientConfig {
                 Duration::from_secs(self.registration.backoff_max_secs),
             )
             .end_call_on_rtp_timeout(self.media.end_on_rtp_timeout)
+            .rtcp_mux(self.media.rtcp_mux)
             .max_sessions(self.security.max_concurrent_calls)
             .only_from_registrar(self.security.only_from_registrar)
             .refuse_md5(self.security.refuse_md5)

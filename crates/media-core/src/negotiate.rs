@@ -38,12 +38,15 @@ pub struct LocalMedia {
     pub srtp: SrtpPolicy,
     /// Our SRTP keys, one per suite we accept, best first (unused when `srtp` is off).
     pub keys: Vec<SdesCrypto>,
+    /// Offer RTCP on the RTP port (`a=rtcp-mux`, RFC 5761), and accept it when offered. The
+    /// RTCP port stays bound all the same, for a peer that does not multiplex.
+    pub rtcp_mux: bool,
 }
 
 impl LocalMedia {
     /// Plain RTP media at `rtp_addr` with `codecs`, wanting `direction`.
     pub fn new(rtp_addr: SocketAddr, codecs: Vec<Codec>, direction: Direction) -> LocalMedia {
-        LocalMedia { rtp_addr, codecs, direction, srtp: SrtpPolicy::Off, keys: Vec::new() }
+        LocalMedia { rtp_addr, codecs, direction, srtp: SrtpPolicy::Off, keys: Vec::new(), rtcp_mux: true }
     }
 
     /// The same with SRTP per `policy`, with a fresh key for each suite (none when off).
@@ -84,6 +87,8 @@ pub struct Negotiated {
     pub remote_ptime_ms: Option<u32>,
     /// The SRTP keys both ways, when the exchange agreed on SRTP; `None`: plain RTP.
     pub srtp: Option<SrtpKeys>,
+    /// RTCP goes to and from the RTP ports (RFC 5761): both sides said `a=rtcp-mux`.
+    pub rtcp_mux: bool,
 }
 
 impl Negotiated {
@@ -195,7 +200,7 @@ impl SdpSession {
         let proto = if local.srtp == SrtpPolicy::Required { PROTO_SECURE } else { PROTO };
         let keys = if local.crypto_on() { local.keys.clone() } else { Vec::new() };
         let codecs = with_event_clocks(&local.codecs);
-        let media = local_audio(local, &codecs, local.direction, proto, &keys);
+        let media = local_audio(local, &codecs, local.direction, proto, &keys, local.rtcp_mux);
         self.finish(local, vec![media])
     }
 
@@ -265,6 +270,8 @@ impl SdpSession {
         let remote_direction = offer.media_direction(offered_media);
         let direction = local.direction.answer_to(remote_direction);
         let remote_rtp = remote_address(offer, offered_media)?;
+        // RFC 5761 §5.1.1: the answer multiplexes only when the offer asked to.
+        let rtcp_mux = local.rtcp_mux && asks_rtcp_mux(offered_media);
 
         let mut answer_codecs = vec![codec];
         if let Some(pt) = telephone_event {
@@ -278,7 +285,7 @@ impl SdpSession {
             .enumerate()
             .map(|(i, m)| {
                 if i == index {
-                    local_audio(local, &answer_codecs, direction, &offered_media.proto, &our_key)
+                    local_audio(local, &answer_codecs, direction, &offered_media.proto, &our_key, rtcp_mux)
                 } else {
                     // RFC 3264 §6: a rejected stream keeps its media type, proto and formats.
                     MediaDescription::new(m.media.clone(), 0, m.proto.clone(), m.formats.clone())
@@ -294,6 +301,7 @@ impl SdpSession {
             remote_direction,
             remote_ptime_ms: ptime(offered_media),
             srtp,
+            rtcp_mux,
         };
         Ok((answer, negotiated))
     }
@@ -372,6 +380,7 @@ impl SdpSession {
             remote_direction,
             remote_ptime_ms: ptime(theirs),
             srtp,
+            rtcp_mux: asks_rtcp_mux(ours) && asks_rtcp_mux(theirs),
         })
     }
 
@@ -407,13 +416,14 @@ impl SdpSession {
 }
 
 /// Our audio section: the codecs with rtpmaps, fmtp for telephone-event, ptime, direction,
-/// and our SRTP keys.
+/// our SRTP keys, and `a=rtcp-mux` when we multiplex.
 fn local_audio(
     local: &LocalMedia,
     codecs: &[Codec],
     direction: Direction,
     proto: &str,
     keys: &[SdesCrypto],
+    rtcp_mux: bool,
 ) -> MediaDescription {
     let formats = codecs.iter().map(|c| c.payload_type.to_string()).collect();
     let mut m = MediaDescription::new("audio", local.rtp_addr.port(), proto, formats);
@@ -432,7 +442,15 @@ fn local_audio(
     }
     m.attributes.push(Attribute::new("ptime", PTIME_MS.to_string()));
     m.attributes.push(direction.to_attribute());
+    if rtcp_mux {
+        m.attributes.push(Attribute::flag("rtcp-mux"));
+    }
     m
+}
+
+/// Does the section say `a=rtcp-mux` (RFC 5761 §5.1.1)?
+fn asks_rtcp_mux(m: &MediaDescription) -> bool {
+    m.attribute("rtcp-mux").is_some()
 }
 
 /// The codecs to offer: with telephone-event on, one telephone-event for each clock rate

@@ -64,6 +64,8 @@ pub struct MediaConfig {
     pub srtp: crate::srtp::SrtpPolicy,
     /// Sees every RTP datagram sent and received (a capture file); none by default.
     pub tap: Option<crate::MediaTap>,
+    /// Offer and accept RTCP on the RTP port (`a=rtcp-mux`, RFC 5761); on by default.
+    pub rtcp_mux: bool,
 }
 
 impl MediaConfig {
@@ -81,6 +83,7 @@ impl MediaConfig {
             rtp_timeout: stream.rtp_timeout,
             srtp: crate::srtp::SrtpPolicy::Off,
             tap: None,
+            rtcp_mux: true,
         }
     }
 }
@@ -224,6 +227,7 @@ pub struct MediaSession {
     local_addr: SocketAddr,
     rtcp_addr: SocketAddr,
     codecs: Vec<Codec>,
+    rtcp_mux: bool,
 }
 
 impl fmt::Debug for MediaSession {
@@ -312,6 +316,7 @@ impl MediaSession {
             local_addr,
             rtcp_addr,
             codecs: config.codecs.clone(),
+            rtcp_mux: config.rtcp_mux,
         })
     }
 
@@ -327,7 +332,7 @@ impl MediaSession {
 
     /// What to put into an offer or answer for this stream, with the given direction.
     pub fn local_media(&self, direction: Direction) -> LocalMedia {
-        LocalMedia::new(self.local_addr, self.codecs.clone(), direction)
+        LocalMedia { rtcp_mux: self.rtcp_mux, ..LocalMedia::new(self.local_addr, self.codecs.clone(), direction) }
     }
 
     /// Sends the stream's events (DTMF received, RTP timeout) to `sink` from now on; events
@@ -452,7 +457,8 @@ impl MediaSession {
             let state = &mut *guard;
             if let Some(to) = state.stream.goodbye(Instant::now(), &mut state.datagram) {
                 if let Some(s) = lock(&self.shared.sockets).as_ref() {
-                    let _ = s.rtcp.try_send_to(&state.datagram, to);
+                    let socket = if state.stream.rtcp_muxed() { &s.rtp } else { &s.rtcp };
+                    let _ = socket.try_send_to(&state.datagram, to);
                 }
             }
             state.stream.clear_sinks();
@@ -566,8 +572,10 @@ impl Shared {
         if let Some(to) = state.stream.poll_frame(now, &mut state.datagram) {
             self.send(Port::Rtp, &state.datagram, to);
         }
+        // RFC 5761: multiplexed RTCP leaves from the RTP port, where the peer expects it.
+        let rtcp_port = if state.stream.rtcp_muxed() { Port::Rtp } else { Port::Rtcp };
         while let Some(to) = state.stream.poll_rtcp(now, &mut state.datagram) {
-            self.send(Port::Rtcp, &state.datagram, to);
+            self.send(rtcp_port, &state.datagram, to);
         }
         self.deliver_events(&mut state.stream);
     }

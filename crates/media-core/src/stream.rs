@@ -719,6 +719,22 @@ impl Stream {
         }
     }
 
+    /// Does RTCP share the RTP port (RFC 5761, both sides said `a=rtcp-mux`)? The driver
+    /// then sends what [`Self::poll_rtcp`] writes from the RTP socket.
+    pub fn rtcp_muxed(&self) -> bool {
+        self.negotiated.as_ref().is_some_and(|n| n.rtcp_mux)
+    }
+
+    /// Where RTCP goes for a peer whose RTP goes to `remote`: the same address when
+    /// multiplexed, else the next port.
+    fn rtcp_destination(&self, remote: SocketAddr) -> SocketAddr {
+        if self.rtcp_muxed() {
+            remote
+        } else {
+            rtcp_address(remote)
+        }
+    }
+
     /// When the next RTCP report is due, once the stream has started.
     pub fn rtcp_deadline(&self) -> Option<Instant> {
         self.next_rtcp
@@ -738,7 +754,7 @@ impl Stream {
         self.write_report(now, ntp, false, out);
         self.protect_rtcp(out)?;
         self.stats.rtcp_sent += 1;
-        Some(rtcp_address(remote))
+        Some(self.rtcp_destination(remote))
     }
 
     /// Protects a compound when SRTP is on; `None` when it must not be sent.
@@ -759,7 +775,7 @@ impl Stream {
         self.write_report(now, ntp, true, out);
         self.protect_rtcp(out)?;
         self.stats.rtcp_sent += 1;
-        Some(rtcp_address(remote))
+        Some(self.rtcp_destination(remote))
     }
 
     fn write_report(&mut self, now: Instant, ntp: u64, bye: bool, out: &mut Vec<u8>) {
@@ -858,6 +874,7 @@ mod tests {
             direction: Direction::SendRecv,
             remote_direction: Direction::SendRecv,
             remote_ptime_ms: None,
+            rtcp_mux: false,
             srtp: None,
         }
     }

@@ -322,3 +322,32 @@ fn an_opus_answer_uses_the_48_khz_events() {
     assert_eq!((n.codec.name, n.telephone_event), ("opus", Some(102)));
     assert!(answer.to_string().contains("a=rtpmap:102 telephone-event/48000"), "{answer}");
 }
+
+#[test]
+fn rtcp_mux_is_offered_and_agreed_only_when_both_sides_say_so() {
+    // Both multiplex (our default): offered, answered, agreed on both sides.
+    let (mut a, am) = alice();
+    let (mut b, bm) = bob();
+    let offer = a.offer(&am);
+    assert!(offer.to_string().contains("a=sendrecv\r\na=rtcp-mux\r\n"), "{offer}");
+    let (answer, at_bob) = b.answer(&offer, &bm).unwrap();
+    assert!(answer.to_string().contains("a=rtcp-mux\r\n"), "{answer}");
+    assert!(at_bob.rtcp_mux);
+    assert!(a.accept_answer(&offer, &answer).unwrap().rtcp_mux);
+
+    // RFC 5761 §5.1.1: an offer without it is answered without it.
+    let plain = offer_text("m=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n");
+    let (answer, at_bob) = b.answer(&plain, &bm).unwrap();
+    assert!(!at_bob.rtcp_mux && !answer.to_string().contains("rtcp-mux"), "{answer}");
+
+    // An answer without it: separate ports.
+    let (mut b2, bm2) = bob();
+    let no_mux = LocalMedia { rtcp_mux: false, ..bm2 };
+    let (answer, at_bob) = b2.answer(&offer, &no_mux).unwrap();
+    assert!(!at_bob.rtcp_mux && !answer.to_string().contains("rtcp-mux"), "{answer}");
+    assert!(!a.accept_answer(&offer, &answer).unwrap().rtcp_mux);
+
+    // Switched off here, it is not offered.
+    let (mut a3, am3) = alice();
+    assert!(!a3.offer(&LocalMedia { rtcp_mux: false, ..am3 }).to_string().contains("rtcp-mux"));
+}

@@ -214,6 +214,7 @@ async fn only_negotiated_payload_types_are_accepted() {
         remote_direction: Direction::SendOnly,
         remote_ptime_ms: None,
         srtp: None,
+        rtcp_mux: false,
     });
     // G.729 (payload type 18) was not negotiated; garbage is not RTP.
     let g729 = RtpPacket::new(18, 2, 2, 0xABCD, bytes::Bytes::from_static(&[0; 20])).to_bytes();
@@ -307,6 +308,7 @@ async fn rtp_and_rtcp_with_lying_lengths_are_dropped_and_counted() {
         remote_direction: Direction::SendOnly,
         remote_ptime_ms: None,
         srtp: None,
+        rtcp_mux: false,
     });
     let header = |first: u8| {
         let mut h = vec![first, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0xAB, 0xCD];
@@ -341,4 +343,47 @@ async fn rtp_and_rtcp_with_lying_lengths_are_dropped_and_counted() {
     let s = session.stats();
     assert_eq!((s.packets_received, s.octets_received, s.remote_ssrc), (0, 0, None), "{s:?}");
     assert!(session.recent_audio().iter().all(|x| *x == 0), "nothing was played out");
+}
+
+/// RTCP multiplexed on the RTP port (RFC 5761): offered to a peer that accepts it, the
+/// session's reports leave from its RTP port for the peer's RTP port (nothing listens on the
+/// next port here), and the peer's reports on our RTP port are read as RTCP, not as RTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multiplexed_rtcp_goes_from_and_to_the_rtp_ports() {
+    let session = MediaSession::bind(&config(Some(440.0), range(50))).await.unwrap();
+    let peer = tokio::net::UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let port = peer.local_addr().unwrap().port();
+    let mut sdp = SdpSession::new(LOCALHOST);
+    let offer = sdp.offer(&session.local_media(Direction::SendRecv));
+    assert!(offer.to_string().contains("a=rtcp-mux\r\n"), "{offer}");
+    let answer = media_core::SessionDescription::parse(&format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp-mux\r\n"
+    ))
+    .unwrap();
+    let negotiated = sdp.accept_answer(&offer, &answer).unwrap();
+    assert!(negotiated.rtcp_mux);
+    session.start(&negotiated);
+
+    // The first report comes within 1.5 times the initial 2.5 s interval (RFC 3550 6.2).
+    let mut buf = [0u8; 1500];
+    let report = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            let (len, from) = peer.recv_from(&mut buf).await.unwrap();
+            if media_core::rtcp::looks_like_rtcp(&buf[..len]) {
+                return (buf[..len].to_vec(), from);
+            }
+        }
+    })
+    .await
+    .expect("an RTCP report on the RTP port");
+    assert_eq!(report.1, session.local_addr(), "sent from our RTP port");
+    assert!(media_core::rtcp::parse_compound(&report.0).is_ok());
+
+    // A receiver report of the peer's, to our RTP port, counts as RTCP.
+    let mut rr = Vec::new();
+    media_core::rtcp::write_report(&mut rr, 0x1234, None, &[], "peer@127.0.0.1", false);
+    peer.send_to(&rr, session.local_addr()).await.unwrap();
+    wait_for("the peer's report to be read", || session.stats().rtcp_received == 1).await;
+    assert_eq!(session.stats().packets_invalid, 0);
 }

@@ -252,6 +252,12 @@ impl SessionManagerBuilder {
         self
     }
 
+    /// Whether calls offer and accept RTCP on the RTP port (RFC 5761); on by default.
+    pub fn rtcp_mux(mut self, on: bool) -> Self {
+        self.config.media.rtcp_mux = on;
+        self
+    }
+
     /// The jitter buffer's bounds for every call.
     pub fn jitter_buffer(mut self, jitter: media_core::JitterConfig) -> Self {
         self.config.media.jitter = jitter;

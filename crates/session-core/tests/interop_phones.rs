@@ -457,6 +457,30 @@ async fn baresip_calls_sipline_over_srtp() {
     alice.shutdown().await;
 }
 
+/// RTCP multiplexed on the RTP ports (RFC 5761) with baresip: it offers `a=rtcp-mux`, sipline
+/// agrees, and each side's reports reach the other on the RTP port — sipline reads baresip's
+/// (a round-trip time from its report blocks on ours) while the audio flows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_and_sipline_multiplex_rtcp() {
+    require_peers();
+    let kamailio = kamailio();
+    let (alice, mut events) = sipline(&kamailio).await;
+    let baresip = baresip_as_carol_with(&kamailio, |o| o.rtcp_mux(true));
+    let id = baresip_calls_alice(&kamailio, &baresip, &alice, &mut events).await;
+    hears_the_phone(&alice, id).await;
+    let info = alice.get_media_info(id).await.expect("media info");
+    let (offer, answer) = (info.remote_sdp.unwrap_or_default(), info.local_sdp.unwrap_or_default());
+    assert!(offer.contains("a=rtcp-mux") && answer.contains("a=rtcp-mux"), "{offer}\n{answer}");
+    // baresip reports every few seconds; one report on ours gives the round trip.
+    eventually("baresip's RTCP on the RTP port, with a round-trip time", || async {
+        let s = alice.get_rtp_statistics(id).await.ok()?;
+        (s.rtcp_received >= 1 && s.rtcp_invalid == 0 && s.rtt_ms.is_some()).then_some(())
+    })
+    .await;
+    sipline_hangs_up_on_baresip(&alice, id, &baresip).await;
+    alice.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipline_and_pjsua_talk_in_g722() {
     require_peers();

@@ -78,6 +78,8 @@ pub struct BaresipOptions {
     /// How long to wait for baresip's control port and, with a registration, for the
     /// REGISTER to succeed. 15 s by default.
     pub startup_timeout: Duration,
+    /// RTCP on the RTP port (RFC 5761, `rtcp_mux`): off by default.
+    pub rtcp_mux: bool,
 }
 
 impl Default for BaresipOptions {
@@ -90,6 +92,7 @@ impl Default for BaresipOptions {
             srtp: crate::PeerSrtp::Off,
             audio_codecs: "pcmu,pcma".into(),
             startup_timeout: Duration::from_secs(15),
+            rtcp_mux: false,
         }
     }
 }
@@ -117,6 +120,12 @@ impl BaresipOptions {
     /// Sets [`answer_mode`](Self::answer_mode).
     pub fn answer_mode(mut self, mode: AnswerMode) -> Self {
         self.answer_mode = mode;
+        self
+    }
+
+    /// Sets [`rtcp_mux`](Self::rtcp_mux).
+    pub fn rtcp_mux(mut self, yes: bool) -> Self {
+        self.rtcp_mux = yes;
         self
     }
 
@@ -577,7 +586,7 @@ fn config(sip_port: u16, ctrl_port: u16, options: &BaresipOptions) -> String {
         ("audio_alert", "aubridge,nil".into()),
         // Between the peers' SIP ports (20000..32000) and the kernel's ephemeral range.
         ("rtp_ports", "32000-32767".into()),
-        ("rtcp_mux", "no".into()),
+        ("rtcp_mux", if options.rtcp_mux { "yes" } else { "no" }.into()),
         // Prints `packets: TX RX` at the end of each call: Baresip::rtp_stats reads it.
         ("rtp_stats", "yes".into()),
         ("module", "srtp.so".into()),

@@ -530,7 +530,7 @@ impl<W> SessionCore<W> {
                 match result {
                     Ok(addr) => {
                         let (codecs, srtp) = (self.cfg.media.codecs.clone(), self.cfg.media.srtp);
-                        let mut sdp = CallSdp::new(addr, self.advertised.ip(), codecs, srtp);
+                        let mut sdp = CallSdp::new(addr, self.advertised.ip(), codecs, srtp, self.cfg.media.rtcp_mux);
                         let offer = sdp.offer();
                         p.media = MediaSlot::Ours(Box::new(sdp));
                         p.offer = Some(offer.clone());
@@ -587,7 +587,7 @@ impl<W> SessionCore<W> {
         let Some(s) = self.sessions.get_mut(&id) else { return };
         let key = s.key();
         let reply = s.accepting.take().flatten();
-        let mut media = CallSdp::new(addr, self.advertised.ip(), codecs, self.cfg.media.srtp);
+        let mut media = CallSdp::new(addr, self.advertised.ip(), codecs, self.cfg.media.srtp, self.cfg.media.rtcp_mux);
         let outcome = match s.remote_offer.clone() {
             None => Ok((media.offer(), None)),
             Some(offer) => media.answer(&offer).map(|(answer, applied)| (answer, Some(applied))),

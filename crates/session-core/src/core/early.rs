@@ -73,7 +73,7 @@ impl<W> SessionCore<W> {
         let Some(s) = self.sessions.get_mut(&id) else { return };
         let waiter = s.early.take().and_then(Early::into_waiter);
         let key = s.key();
-        let mut media = CallSdp::new(addr, advertised, codecs, srtp);
+        let mut media = CallSdp::new(addr, advertised, codecs, srtp, self.cfg.media.rtcp_mux);
         let outcome = match s.remote_offer.clone() {
             Some(offer) => media.answer(&offer),
             None => Err(SessionError::InvalidState { operation: "start early media", state: "no offer".into() }),

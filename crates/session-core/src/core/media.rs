@@ -59,10 +59,16 @@ impl CallSdp {
     /// address, our SDP names `reached_at` (the address we are reached at) instead. With
     /// SRTP on, the call's keys are made here; should the system have no randomness for
     /// them, the call goes without SRTP only if SRTP is optional.
-    pub(crate) fn new(bound: SocketAddr, reached_at: IpAddr, codecs: Vec<Codec>, srtp: SrtpPolicy) -> CallSdp {
+    pub(crate) fn new(
+        bound: SocketAddr,
+        reached_at: IpAddr,
+        codecs: Vec<Codec>,
+        srtp: SrtpPolicy,
+        rtcp_mux: bool,
+    ) -> CallSdp {
         let follows_address = bound.ip().is_unspecified();
         let rtp_addr = if follows_address { SocketAddr::new(reached_at, bound.port()) } else { bound };
-        let plain = LocalMedia::new(rtp_addr, codecs, Direction::SendRecv);
+        let plain = LocalMedia { rtcp_mux, ..LocalMedia::new(rtp_addr, codecs, Direction::SendRecv) };
         let local = match plain.clone().with_srtp(srtp) {
             Ok(local) => local,
             Err(e) => {
@@ -216,7 +222,7 @@ mod tests {
 
     fn at(port: u16) -> CallSdp {
         let ip = IpAddr::from([127, 0, 0, 1]);
-        CallSdp::new(SocketAddr::new(ip, port), ip, vec![Codec::PCMU, Codec::PCMA], SrtpPolicy::Off)
+        CallSdp::new(SocketAddr::new(ip, port), ip, vec![Codec::PCMU, Codec::PCMA], SrtpPolicy::Off, true)
     }
 
     fn remote_port(applied: Option<Applied>) -> Option<u16> {
