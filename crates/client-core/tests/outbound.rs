@@ -457,9 +457,10 @@ async fn a_tcp_flow_reset_mid_call_is_recovered_and_the_far_end_can_still_hang_u
     callee.stop().await;
 }
 
-/// Both ends' flows reset in the middle of a call: caller and callee registered over TCP,
-/// each asking for a GRUU (RFC 5627) and using it as its Contact. kamailio restarts under
-/// the call, so both connections close at once and each end's alias of the other is dead.
+/// Both ends' flows reset in the middle of a call: the caller registered over TCP, the
+/// callee over TLS, each asking for a GRUU (RFC 5627) and using it as its Contact. kamailio
+/// restarts under the call, so both connections close at once and each end's alias of the
+/// other is dead.
 /// Both register again over new connections, and neither needs a target refresh: the
 /// callee's BYE, addressed to the caller's GRUU, reaches the caller by kamailio's location
 /// service over the caller's new connection. Without GRUUs each end's requests would go to
@@ -473,24 +474,32 @@ async fn with_gruus_a_call_outlives_the_reset_of_both_ends_flows() {
     .await
     .expect("join")
     .expect("kamailio");
-    let tcp = k.addr(Transport::Tcp);
-    let agent = |user: &str, password: &str, tone: f32| {
-        let mut account = AccountConfig::new(user, Some(password.into()), format!("sip:{tcp};transport=tcp"));
+    let (tcp, tls) = (k.addr(Transport::Tcp), k.addr(Transport::Tls));
+    let mut config = client_core::ClientConfig::default();
+    config.security.ca_file = Some(k.ca_cert_path().to_path_buf());
+    let agent = |user: &str, password: &str, registrar: String, tone: f32| {
+        let mut account = AccountConfig::new(user, Some(password.into()), registrar);
         // The GRUU is in the domain of the address of record, which the proxy calls its own.
         account.domain = Some(DOMAIN.into());
         account.gruu = true;
-        ClientBuilder::new()
+        ClientBuilder::from_config(config.clone())
             .local_address("127.0.0.1:0".parse().expect("addr"))
-            .with_network(|n| n.transports = vec!["tcp".into()])
             .with_registration(|r| r.backoff_base_secs = 1)
             .tone(Some(tone))
             .account(account)
     };
-    let caller = agent("caller8", "pw8", 440.0).build().await.expect("config");
-    let callee = agent("callee9", "pw9", 1000.0).auto_answer(true).build().await.expect("config");
+    let caller = agent("caller8", "pw8", format!("sip:{tcp};transport=tcp"), 440.0)
+        .with_network(|n| n.transports = vec!["tcp".into()])
+        .build()
+        .await
+        .expect("config");
+    let callee =
+        agent("callee9", "pw9", format!("sips:{tls}"), 1000.0).auto_answer(true).build().await.expect("config");
     let (mut caller_events, mut callee_events) = (caller.subscribe_events(), callee.subscribe_events());
     caller.start().await.expect("caller registers");
     callee.start().await.expect("callee registers");
+    let bindings = k.kamcmd(&["ul.dump"]).expect("ul.dump");
+    assert!(bindings.contains("Socket: tcp:") && bindings.contains("Socket: tls:"), "{bindings}");
 
     let call = caller
         .make_call(&format!("sip:caller8@{DOMAIN}"), &format!("sip:callee9@{tcp};transport=tcp"))
