@@ -42,7 +42,7 @@ async fn registered(events: &mut client_core::broadcast::Receiver<ClientEvent>) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registrar_restart_is_noticed_and_the_agent_registers_again_over_a_new_flow() {
     require_peers();
-    let mut k = tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().user("agent1", "pw1")))
+    let k = tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().user("agent1", "pw1")))
         .await
         .expect("join")
         .expect("kamailio");
@@ -66,22 +66,28 @@ async fn a_registrar_restart_is_noticed_and_the_agent_registers_again_over_a_new
     );
 
     // The registrar restarts: down for a second, then up with an empty location service.
-    let k = tokio::task::spawn_blocking(move || k.restart(Duration::from_secs(1)).map(|_| k))
-        .await
-        .expect("join")
-        .expect("kamailio restarts");
+    let k = restart(k, Duration::from_secs(1)).await;
     let seen = registered(&mut events).await;
     assert!(
         seen.iter().any(|s| matches!(s, RegistrationState::Refreshing { .. } | RegistrationState::RetryWait { .. })),
         "a new REGISTER went when the flow closed: {seen:?}"
     );
-    let contacts = tokio::task::spawn_blocking(move || k.registered_contacts("agent1").map(|c| (c, k)))
+    let (contacts, _k) = registered_contacts(k, "agent1").await;
+    assert!(!contacts.is_empty(), "the restarted kamailio holds the new binding");
+    client.stop().await;
+}
+
+/// Restarts kamailio, down for `down_for` (off the runtime: it waits for the process).
+async fn restart(mut k: Kamailio, down_for: Duration) -> Kamailio {
+    tokio::task::spawn_blocking(move || k.restart(down_for).map(|_| k)).await.expect("join").expect("kamailio restarts")
+}
+
+/// The contacts kamailio's location service holds for `user`, and kamailio back.
+async fn registered_contacts(k: Kamailio, user: &'static str) -> (Vec<String>, Kamailio) {
+    tokio::task::spawn_blocking(move || k.registered_contacts(user).map(|c| (c, k)))
         .await
         .expect("join")
         .expect("kamcmd")
-        .0;
-    assert!(!contacts.is_empty(), "the restarted kamailio holds the new binding");
-    client.stop().await;
 }
 
 /// Sends `signal` to kamailio's whole process group (its workers hold the connections).
@@ -140,7 +146,7 @@ async fn a_silent_registrar_is_noticed_by_the_keep_alive_and_the_agent_registers
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flow_reset_mid_registration_fails_the_register_at_once_and_it_is_sent_again() {
     require_peers();
-    let mut k =
+    let k =
         tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().min_expires(4).user("agent10", "pw10")))
             .await
             .expect("join")
@@ -174,17 +180,10 @@ async fn a_flow_reset_mid_registration_fails_the_register_at_once_and_it_is_sent
         "the REGISTER failed with its connection: {state:?}"
     );
     assert!(refresh.await.expect("join").is_err(), "the refresh reports its failure");
-    let k = tokio::task::spawn_blocking(move || k.restart(Duration::ZERO).map(|_| k))
-        .await
-        .expect("join")
-        .expect("kamailio starts again");
+    let k = restart(k, Duration::ZERO).await;
     let seen = registered(&mut events).await;
     assert!(matches!(seen.last(), Some(RegistrationState::Registered { .. })), "{seen:?}");
-    let contacts = tokio::task::spawn_blocking(move || k.registered_contacts("agent10").map(|c| (c, k)))
-        .await
-        .expect("join")
-        .expect("kamcmd")
-        .0;
+    let (contacts, _k) = registered_contacts(k, "agent10").await;
     assert!(!contacts.is_empty(), "the restarted kamailio holds the new binding");
     client.stop().await;
 }
@@ -268,7 +267,7 @@ async fn the_registrars_flow_timer_sets_the_keep_alive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tls_flow_reset_is_noticed_and_the_agent_registers_again_over_a_new_tls_flow() {
     require_peers();
-    let mut k = tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().user("agent5", "pw5")))
+    let k = tokio::task::spawn_blocking(|| Kamailio::start(KamailioOptions::new().user("agent5", "pw5")))
         .await
         .expect("join")
         .expect("kamailio");
@@ -289,10 +288,7 @@ async fn a_tls_flow_reset_is_noticed_and_the_agent_registers_again_over_a_new_tl
     let before = k.kamcmd(&["ul.dump"]).expect("ul.dump");
     assert!(before.contains("Socket: tls:"), "the binding came over TLS: {before}");
 
-    let k = tokio::task::spawn_blocking(move || k.restart(Duration::from_secs(1)).map(|_| k))
-        .await
-        .expect("join")
-        .expect("kamailio restarts");
+    let k = restart(k, Duration::from_secs(1)).await;
     let seen = registered(&mut events).await;
     assert!(
         seen.iter().any(|s| matches!(s, RegistrationState::Refreshing { .. } | RegistrationState::RetryWait { .. })),
@@ -383,7 +379,7 @@ async fn ended_by_the_far_end(events: &mut client_core::broadcast::Receiver<Clie
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tcp_flow_reset_mid_call_is_recovered_and_the_far_end_can_still_hang_up() {
     require_peers();
-    let mut k = tokio::task::spawn_blocking(|| {
+    let k = tokio::task::spawn_blocking(|| {
         Kamailio::start(KamailioOptions::new().user("caller6", "pw6").user("callee7", "pw7"))
     })
     .await
@@ -423,10 +419,7 @@ async fn a_tcp_flow_reset_mid_call_is_recovered_and_the_far_end_can_still_hang_u
     .await;
     let heard_before = caller.get_rtp_statistics(call).await.expect("stats").packets_received;
 
-    let k = tokio::task::spawn_blocking(move || k.restart(Duration::from_secs(1)).map(|_| k))
-        .await
-        .expect("join")
-        .expect("kamailio restarts");
+    let k = restart(k, Duration::from_secs(1)).await;
     registers_again(&mut caller_events, "caller").await;
     // The audio went on: the caller hears more of the callee's tone than before the reset.
     audio_goes_on(&caller, call, heard_before).await;
@@ -468,7 +461,7 @@ async fn a_tcp_flow_reset_mid_call_is_recovered_and_the_far_end_can_still_hang_u
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_gruus_a_call_outlives_the_reset_of_both_ends_flows() {
     require_peers();
-    let mut k = tokio::task::spawn_blocking(|| {
+    let k = tokio::task::spawn_blocking(|| {
         Kamailio::start(KamailioOptions::new().gruu(true).domain(DOMAIN).user("caller8", "pw8").user("callee9", "pw9"))
     })
     .await
@@ -519,10 +512,7 @@ async fn with_gruus_a_call_outlives_the_reset_of_both_ends_flows() {
     assert!(offer.remote_header("Contact").is_some_and(|c| c.contains(&gruu_of("caller8"))), "{offer:?}");
     let heard_before = caller.get_rtp_statistics(call).await.expect("stats").packets_received;
 
-    let k = tokio::task::spawn_blocking(move || k.restart(Duration::from_secs(1)).map(|_| k))
-        .await
-        .expect("join")
-        .expect("kamailio restarts");
+    let k = restart(k, Duration::from_secs(1)).await;
     registers_again(&mut caller_events, "caller").await;
     registers_again(&mut callee_events, "callee").await;
     audio_goes_on(&caller, call, heard_before).await;
